@@ -1,0 +1,128 @@
+"""Command line: `python -m core run CONFIG.json --out DIR` and `python -m core score --run DIR INPUT`.
+
+Errors a user can fix end the program with exit code 2 and one line on stderr, never a traceback
+(set ANOMALY_STUDIO_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from core.config import ExperimentConfig  # noqa: E402
+from core.errors import StudioError  # noqa: E402
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Anomaly Studio: autoencoder anomaly detection.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="train, score, threshold and save a run described by a config file")
+    run.add_argument("config", help="experiment config (JSON)")
+    run.add_argument("--out", required=True, help="folder to save the run in (must not hold a run already)")
+    run.add_argument("--data-dir", help="local folder with mnist/, fashion-mnist/, ecg5000/ (default: $ANOMALY_STUDIO_DATA)")
+    run.add_argument("--epochs", type=int, help="override train.epochs")
+    score = commands.add_parser("score", help="score new samples with a saved run; one JSON line per sample")
+    score.add_argument("--run", required=True, help="a saved run folder")
+    score.add_argument("input", help="samples to score: .npz, .csv, .zip or folder of images")
+    return parser
+
+
+class _EpochPrinter:
+    def on_batch(self, progress, history) -> None:
+        pass
+
+    def on_epoch(self, progress, history) -> None:
+        parts = [f"epoch {progress.epoch}/{progress.epochs}", f"loss {progress.loss:.5g}"]
+        if progress.val_loss is not None:
+            parts.append(f"val_loss {progress.val_loss:.5g}")
+        parts.append(f"{progress.elapsed_s:.1f}s")
+        if progress.eta_s is not None and progress.epoch < progress.epochs:
+            parts.append(f"eta {progress.eta_s:.0f}s")
+        print("  ".join(parts), flush=True)
+
+
+def _stop_on_first_interrupt(stop_event: threading.Event) -> None:
+    def handler(signum, frame):
+        if stop_event.is_set():
+            raise KeyboardInterrupt
+        stop_event.set()
+        print("stopping after this batch: the model trained so far is scored and saved (Ctrl-C again aborts)",
+              file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, handler)
+
+
+def _fmt(value, pattern: str = "{:.3f}") -> str:
+    return "n/a" if value is None else pattern.format(value)
+
+
+def command_run(args) -> int:
+    config = ExperimentConfig.load(args.config)
+    if args.epochs is not None:
+        config = config.replace(train=dataclasses.replace(config.train, epochs=args.epochs))
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise StudioError(f"{out} exists already and is not empty; choose another --out so nothing saved is lost")
+
+    from core.experiment import run_experiment
+    from core.runs import save_run
+
+    stop_event = threading.Event()
+    _stop_on_first_interrupt(stop_event)
+    result = run_experiment(config, args.data_dir, listener=_EpochPrinter(), stop_event=stop_event)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    folder = save_run(result, out)
+    m = result.metrics
+    print(
+        f"AUROC {_fmt(m['auroc'])}  flagged {m['n_flagged']}/{m['n_scored']}"
+        f"  precision {_fmt(m['precision'])}  recall {_fmt(m['recall'])}"
+        f"  threshold {m['threshold']:.5g} ({m['threshold_method']})"
+        f"  epochs {m['epochs_run']} ({m['stopped']})  train {m['train_seconds']:.1f}s  → {folder}",
+        flush=True,
+    )
+    return 0
+
+
+def command_score(args) -> int:
+    from core.datasets import apply_scaler, load_samples
+    from core.runs import load_detector
+
+    detector = load_detector(args.run)
+    kind = "image" if len(detector.sample_shape_) == 3 else "series"
+    x = apply_scaler(load_samples(args.input, detector.sample_shape_, kind), detector.scaler)
+    scores = detector.score_samples(x)
+    threshold = detector.threshold_.value
+    lines = (json.dumps({"index": i, "score": float(s), "flagged": bool(s > threshold)}) for i, s in enumerate(scores))
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return command_run(args) if args.command == "run" else command_score(args)
+    except StudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was saved by this command", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("ANOMALY_STUDIO_DEBUG"):
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"error: unexpected {type(exc).__name__}: {message} (set ANOMALY_STUDIO_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

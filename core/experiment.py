@@ -1,0 +1,78 @@
+"""One experiment end to end: data → autoencoder → scores → threshold → metrics."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from core.config import ExperimentConfig
+from core.datasets import ExperimentData, build_experiment_data
+from core.detector import AutoencoderDetector
+from core.metrics import evaluate
+from core.models import bottleneck_warning
+from core.thresholds import ThresholdChoice
+from core.training import History, TrainingListener
+
+
+@dataclass
+class ExperimentResult:
+    config: ExperimentConfig
+    data: ExperimentData
+    detector: AutoencoderDetector
+    scores: np.ndarray
+    threshold: ThresholdChoice
+    metrics: dict
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def model(self):
+        return self.detector.model_
+
+    @property
+    def history(self) -> History:
+        return self.detector.history_
+
+    @property
+    def train_scores(self) -> np.ndarray:
+        return self.detector.train_scores_
+
+
+def detector_for(config: ExperimentConfig, data: ExperimentData) -> AutoencoderDetector:
+    return AutoencoderDetector(config.model, config.train, config.score, config.threshold, config.seed, data.scaler)
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    data_dir: Optional[str] = None,
+    listener: Optional[TrainingListener] = None,
+    stop_event: Optional[threading.Event] = None,
+    data: Optional[ExperimentData] = None,
+) -> ExperimentResult:
+    """Build the data (unless given), train, score, threshold and evaluate, as `config` says."""
+    if data is None:
+        data = build_experiment_data(config.data, config.seed, data_dir)
+    warning = bottleneck_warning(config.model, data.sample_shape)
+    detector = detector_for(config, data).fit(data.x_train, listener, stop_event)
+    started = time.perf_counter()
+    scores = detector.train_scores_ if data.x_score is data.x_train else detector.score_samples(data.x_score)
+    score_seconds = time.perf_counter() - started
+    threshold = detector.infer_threshold(scores, data.labels)
+    metrics = summarize(scores, data, threshold, detector.history_, score_seconds)
+    return ExperimentResult(config, data, detector, scores, threshold, metrics, [warning] if warning else [])
+
+
+def summarize(scores: np.ndarray, data: ExperimentData, threshold: ThresholdChoice, history: History, score_seconds: float) -> dict:
+    """metrics.json's content: the evaluation at the threshold plus how the run went."""
+    return evaluate(scores, data.labels, threshold.value) | {
+        "threshold_method": threshold.method,
+        "threshold_explanation": threshold.explanation,
+        "n_train": int(len(data.x_train)),
+        "epochs_run": history.epochs_run,
+        "stopped": history.stopped,
+        "train_seconds": round(history.seconds, 3),
+        "score_seconds": round(score_seconds, 3),
+    }

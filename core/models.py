@@ -1,0 +1,112 @@
+"""Autoencoder builders: dense, conv (images) and conv1d (series).
+
+Each returns a Keras model `autoencoder` whose `encoder` and `decoder` sub-models stay reachable
+(`model.get_layer("encoder")`, `model.get_layer("decoder")`). Inputs are batches of samples of
+`sample_shape`: (h, w, c) images in [0, 1] or (length,) series; outputs have the same shape, through a sigmoid.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import keras
+from keras import layers
+
+from core.config import ModelConfig
+from core.errors import ConfigError
+
+
+def code_size(config: ModelConfig) -> int:
+    """Numbers in the bottleneck code of one sample."""
+    return config.latent_dim
+
+
+def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> Optional[str]:
+    """A warning when the code is not smaller than the input: such a model can learn to copy, and copies anomalies too."""
+    input_size = math.prod(sample_shape)
+    code = code_size(config)
+    if code < input_size:
+        return None
+    return (
+        f"The code ({code} numbers) is not smaller than the input ({input_size} numbers): the autoencoder can learn "
+        f"to copy its input, anomalies included. Lower latent_dim below {input_size}."
+    )
+
+
+def build_autoencoder(config: ModelConfig, sample_shape: tuple) -> keras.Model:
+    """Build the autoencoder that `config.kind` names for samples of `sample_shape`."""
+    sample_shape = tuple(int(d) for d in sample_shape)
+    if config.kind == "dense":
+        encoder, decoder = _dense_encoder(config, sample_shape), _dense_decoder(config, sample_shape)
+    elif config.kind == "conv":
+        if len(sample_shape) != 3:
+            raise ConfigError(f"model.kind 'conv' needs images of shape (height, width, channels), got samples of shape {sample_shape}; use 'dense' or 'conv1d'")
+        encoder = _conv_encoder(config, sample_shape, layers.Conv2D)
+        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:])
+    elif config.kind == "conv1d":
+        if len(sample_shape) != 1:
+            raise ConfigError(f"model.kind 'conv1d' needs series of shape (length,), got samples of shape {sample_shape}; use 'conv' or 'dense'")
+        encoder = _conv_encoder(config, sample_shape, layers.Conv1D)
+        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:])
+    else:
+        raise ConfigError(f"model.kind must be one of 'dense', 'conv', 'conv1d' (got {config.kind!r})")
+    inputs = keras.Input(sample_shape, name="sample")
+    return keras.Model(inputs, decoder(encoder(inputs)), name=f"{config.kind}_autoencoder")
+
+
+def _dense_encoder(config: ModelConfig, sample_shape: tuple) -> keras.Model:
+    inputs = keras.Input(sample_shape)
+    x = layers.Flatten()(inputs)
+    for units in config.hidden:
+        x = layers.Dense(units, activation="relu")(x)
+    code = layers.Dense(config.latent_dim, activation="relu", name="code")(x)
+    return keras.Model(inputs, code, name="encoder")
+
+
+def _dense_decoder(config: ModelConfig, sample_shape: tuple) -> keras.Model:
+    code = keras.Input((config.latent_dim,))
+    x = code
+    for units in reversed(config.hidden):
+        x = layers.Dense(units, activation="relu")(x)
+    x = layers.Dense(math.prod(sample_shape), activation="sigmoid")(x)
+    return keras.Model(code, layers.Reshape(sample_shape)(x), name="decoder")
+
+
+def _conv_encoder(config: ModelConfig, sample_shape: tuple, conv: type) -> keras.Model:
+    """Conv (stride 2) → LeakyReLU(0.2) → BatchNorm per entry of `filters`, then a dense code."""
+    inputs = keras.Input(sample_shape)
+    x = layers.Reshape(sample_shape + (1,))(inputs) if conv is layers.Conv1D else inputs
+    for filters in config.filters:
+        x = conv(filters, config.kernel_size, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
+        x = layers.BatchNormalization()(x)
+    x = layers.Identity(name="feature_map")(x)
+    code = layers.Dense(config.latent_dim, name="code")(layers.Flatten()(x))
+    return keras.Model(inputs, code, name="encoder")
+
+
+def _conv_decoder(config: ModelConfig, sample_shape: tuple, feature_shape: tuple) -> keras.Model:
+    """Dense → reshape to the encoder's feature map, mirrored transposed convs, sigmoid conv, crop to the input size."""
+    series = len(sample_shape) == 1
+    transpose, conv = (layers.Conv1DTranspose, layers.Conv1D) if series else (layers.Conv2DTranspose, layers.Conv2D)
+    channels = 1 if series else sample_shape[-1]
+    code = keras.Input((config.latent_dim,))
+    x = layers.Dense(math.prod(feature_shape))(code)
+    x = layers.Reshape(tuple(feature_shape))(x)
+    for filters in reversed(config.filters):
+        x = transpose(filters, config.kernel_size, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
+        x = layers.BatchNormalization()(x)
+    x = conv(channels, config.kernel_size, padding="same", activation="sigmoid")(x)
+    # Stride-2 'same' convolutions round odd sizes up, so the decoder may overshoot: crop back.
+    if series:
+        overshoot = x.shape[1] - sample_shape[0]
+        if overshoot:
+            x = layers.Cropping1D((0, overshoot))(x)
+        x = layers.Reshape(sample_shape)(x)
+    else:
+        extra_h, extra_w = x.shape[1] - sample_shape[0], x.shape[2] - sample_shape[1]
+        if extra_h or extra_w:
+            x = layers.Cropping2D(((0, extra_h), (0, extra_w)))(x)
+    return keras.Model(code, x, name="decoder")

@@ -1,0 +1,43 @@
+"""Reconstruction errors of samples under a trained autoencoder, computed in bounded batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+from core import losses
+
+
+def _compiled_scorer(model: keras.Model, error: str, sample_shape: tuple):
+    """One traced graph per (model, error): reconstruct and reduce to (batch,) errors without leaving the device."""
+    per_sample = losses.per_sample(error)
+
+    @tf.function(input_signature=[tf.TensorSpec((None,) + tuple(sample_shape), tf.float32)], reduce_retracing=True)
+    def score_batch(x):
+        return per_sample(x, model(x, training=False))
+
+    return score_batch
+
+
+def reconstruction_errors(model: keras.Model, x: np.ndarray, error: str, batch_size: int = 1024) -> np.ndarray:
+    """Errors of shape (n,), float32, for samples x of shape (n, *sample_shape).
+
+    Memory stays bounded by `batch_size` samples of reconstructions, whatever n is.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    scores = np.empty(len(x), dtype=np.float32)
+    if len(x) == 0:
+        return scores
+    score_batch = _compiled_scorer(model, error, x.shape[1:])
+    for start in range(0, len(x), batch_size):
+        scores[start:start + batch_size] = score_batch(tf.constant(x[start:start + batch_size])).numpy()
+    return scores
+
+
+def reconstruct(model: keras.Model, x: np.ndarray, error: str, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """(reconstructions, per-feature error maps), both of x's shape, for a page of samples to inspect."""
+    x = np.asarray(x, dtype=np.float32)
+    batches = [model(tf.constant(x[start:start + batch_size]), training=False).numpy() for start in range(0, len(x), batch_size)]
+    x_hat = np.concatenate(batches) if batches else np.empty_like(x)
+    return x_hat, losses.error_map(error, x, x_hat)

@@ -1,0 +1,197 @@
+"""Training with a live listener, a stop flag, early stopping and divergence detection."""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional, Protocol
+
+import keras
+import numpy as np
+
+from core import losses
+from core.config import TrainConfig
+from core.errors import TrainingError
+
+STOP_REASONS = ("completed", "early_stopping", "stopped", "diverged")
+
+
+@dataclass
+class Progress:
+    """Where a training stands. Times in seconds; `loss` is the running mean of the current epoch."""
+
+    epoch: int
+    epochs: int
+    batch: int
+    batches_per_epoch: int
+    loss: float
+    val_loss: Optional[float]
+    elapsed_s: float
+    eta_s: Optional[float]
+
+    @property
+    def fraction_done(self) -> float:
+        return min(1.0, ((self.epoch - 1) + self.batch / max(1, self.batches_per_epoch)) / self.epochs)
+
+
+@dataclass
+class History:
+    """Losses per epoch, and per batch against fractional epochs (1.5 = half-way through epoch 2)."""
+
+    loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    batch_loss: list[float] = field(default_factory=list)
+    batch_epoch: list[float] = field(default_factory=list)
+    stopped: str = "completed"
+    best_epoch: Optional[int] = None
+    seconds: float = 0.0
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.loss)
+
+    def to_dict(self) -> dict:
+        return {
+            "loss": self.loss, "val_loss": self.val_loss, "batch_loss": self.batch_loss, "batch_epoch": self.batch_epoch,
+            "stopped": self.stopped, "best_epoch": self.best_epoch, "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "History":
+        return cls(**{key: raw[key] for key in cls.__dataclass_fields__ if key in raw})
+
+
+class TrainingListener(Protocol):
+    def on_batch(self, progress: Progress, history: History) -> None: ...
+
+    def on_epoch(self, progress: Progress, history: History) -> None: ...
+
+
+def split_validation(x: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """A seeded random hold-out: (training part, validation part or None when too small)."""
+    n_validation = int(round(len(x) * fraction))
+    if n_validation < 1 or len(x) - n_validation < 1:
+        return x, None
+    order = np.random.default_rng(seed).permutation(len(x))
+    return x[np.sort(order[n_validation:])], x[np.sort(order[:n_validation])]
+
+
+def train_autoencoder(
+    model: keras.Model,
+    x_train: np.ndarray,
+    config: TrainConfig,
+    seed: int,
+    listener: Optional[TrainingListener] = None,
+    stop_event: Optional[threading.Event] = None,
+) -> History:
+    """Fit `model` to reconstruct `x_train` (n, *sample_shape); returns the history.
+
+    Setting `stop_event` ends training after the current batch and keeps the weights trained so far
+    (the best ones when early stopping is on). Raises TrainingError when the loss becomes NaN or infinite.
+    """
+    keras.utils.set_random_seed(seed)
+    x_fit, x_validation = split_validation(np.asarray(x_train, dtype=np.float32), config.validation_fraction, seed)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=losses.per_sample(config.loss))
+    history = History()
+    watcher = _Watcher(config, len(x_fit), history, listener, stop_event)
+    callbacks: list[keras.callbacks.Callback] = [watcher]
+    early_stopping = None
+    if config.early_stopping_patience is not None and x_validation is not None:
+        early_stopping = keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
+        )
+        callbacks.append(early_stopping)
+    if config.tensorboard_dir:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=config.tensorboard_dir))
+    model.fit(
+        x_fit, x_fit,
+        validation_data=None if x_validation is None else (x_validation, x_validation),
+        epochs=config.epochs, batch_size=config.batch_size, shuffle=True, verbose=0, callbacks=callbacks,
+    )
+    history.seconds = time.perf_counter() - watcher.started
+    if history.stopped == "diverged":
+        raise TrainingError(
+            f"Training diverged: the loss became {watcher.bad_loss} in epoch {watcher.epoch}. "
+            f"Lower the learning rate (now {config.learning_rate:g}) or check the data for extreme values."
+        )
+    if early_stopping is not None:
+        if early_stopping.stopped_epoch > 0 and history.stopped == "completed":
+            history.stopped = "early_stopping"
+        if early_stopping.best_epoch is not None and history.val_loss:
+            history.best_epoch = int(early_stopping.best_epoch) + 1
+    if history.best_epoch is None and history.loss:
+        curve = history.val_loss if len(history.val_loss) == len(history.loss) else history.loss
+        history.best_epoch = int(np.argmin(curve)) + 1
+    return history
+
+
+class _Watcher(keras.callbacks.Callback):
+    """Records losses, reports progress and obeys the stop flag.
+
+    `async_safe` lets Keras run the batch hook off the training loop, so reading the loss
+    (a device sync) does not stall training; hooks may then finish out of order, hence the lock.
+    """
+
+    async_safe = True
+
+    def __init__(self, config, n_samples, history, listener, stop_event):
+        super().__init__()
+        self.epochs = config.epochs
+        self.batches_per_epoch = max(1, math.ceil(n_samples / config.batch_size))
+        self.history = history
+        self.listener = listener
+        self.stop_event = stop_event
+        self.lock = threading.Lock()
+        self.started = time.perf_counter()
+        self.epoch = 1
+        self.bad_loss: Optional[float] = None
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def _progress(self, batch: int, loss: float) -> Progress:
+        elapsed = time.perf_counter() - self.started
+        done = ((self.epoch - 1) * self.batches_per_epoch + batch) / (self.epochs * self.batches_per_epoch)
+        eta = elapsed * (1 - done) / done if done > 0 else None
+        val_loss = self.history.val_loss[-1] if self.history.val_loss else None
+        return Progress(self.epoch, self.epochs, batch, self.batches_per_epoch, loss, val_loss, elapsed, eta)
+
+    def _check(self, loss: float) -> bool:
+        if not math.isfinite(loss):
+            self.bad_loss = loss
+            self.history.stopped = "diverged"
+            self.model.stop_training = True
+            return False
+        if self.stop_event is not None and self.stop_event.is_set():
+            self.history.stopped = "stopped"
+            self.model.stop_training = True
+        return True
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float(logs["loss"])
+        if not self._check(loss):
+            return
+        x = (self.epoch - 1) + (batch + 1) / self.batches_per_epoch
+        with self.lock:
+            at = bisect.bisect(self.history.batch_epoch, x)
+            self.history.batch_epoch.insert(at, x)
+            self.history.batch_loss.insert(at, loss)
+        if self.listener is not None:
+            self.listener.on_batch(self._progress(batch + 1, loss), self.history)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        loss = float(logs.get("loss", math.nan))
+        if not self._check(loss):
+            return
+        self.history.loss.append(loss)
+        if "val_loss" in logs:
+            self.history.val_loss.append(float(logs["val_loss"]))
+        if self.listener is not None:
+            self.listener.on_epoch(self._progress(self.batches_per_epoch, loss), self.history)
