@@ -77,10 +77,12 @@ def _conv_encoder(config: ModelConfig, sample_shape: tuple, conv: type) -> keras
     """Conv (stride 2) → LeakyReLU(0.2) → BatchNorm per entry of `filters`, then a dense code."""
     inputs = keras.Input(sample_shape)
     x = layers.Reshape(sample_shape + (1,))(inputs) if conv is layers.Conv1D else inputs
+    # BatchNorm momentum 0.9 (not Keras' 0.99): on small datasets the moving statistics must settle
+    # within a few hundred steps, or inference-time reconstructions lag far behind training ones.
     for filters in config.filters:
         x = conv(filters, config.kernel_size, strides=2, padding="same")(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
     x = layers.Identity(name="feature_map")(x)
     code = layers.Dense(config.latent_dim, name="code")(layers.Flatten()(x))
     return keras.Model(inputs, code, name="encoder")
@@ -97,7 +99,7 @@ def _conv_decoder(config: ModelConfig, sample_shape: tuple, feature_shape: tuple
     for filters in reversed(config.filters):
         x = transpose(filters, config.kernel_size, strides=2, padding="same")(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
     x = conv(channels, config.kernel_size, padding="same", activation="sigmoid")(x)
     # Stride-2 'same' convolutions round odd sizes up, so the decoder may overshoot: crop back.
     if series:

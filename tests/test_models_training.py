@@ -1,0 +1,171 @@
+"""Models, training and scoring on scikit-learn's digits (real data, bundled, offline)."""
+
+import threading
+
+import keras
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from core.config import ModelConfig, ScoreConfig, ThresholdConfig, TrainConfig
+from core.detector import AutoencoderDetector
+from core.errors import ConfigError, DataError, RunError, TrainingError
+from core.models import bottleneck_warning, build_autoencoder
+from core.scoring import reconstruction_errors
+from core.training import train_autoencoder
+
+
+@pytest.fixture(scope="module")
+def digits():
+    bunch = load_digits()
+    return (bunch.images / 16.0).astype(np.float32)[..., None], bunch.target
+
+
+@pytest.mark.parametrize(
+    "kind, shape",
+    [("dense", (28, 28, 1)), ("conv", (28, 28, 1)), ("conv", (8, 8, 1)), ("conv", (30, 27, 3)), ("conv1d", (140,)), ("conv1d", (37,))],
+)
+def test_autoencoders_reconstruct_their_input_shape(kind, shape):
+    model = build_autoencoder(ModelConfig(kind=kind, latent_dim=5, filters=[8, 16], hidden=[32]), shape)
+    assert model.output_shape == (None,) + shape
+    assert model.get_layer("encoder").output_shape == (None, 5)
+    assert model.get_layer("decoder").input_shape == (None, 5)
+    out = model(np.random.default_rng(0).random((3,) + shape, dtype=np.float32)).numpy()
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_conv_encoder_follows_the_conv_leakyrelu_batchnorm_design():
+    model = build_autoencoder(ModelConfig(kind="conv", latent_dim=16, filters=[32, 64]), (28, 28, 1))
+    kinds = [type(layer).__name__ for layer in model.get_layer("encoder").layers]
+    assert kinds[1:7] == ["Conv2D", "LeakyReLU", "BatchNormalization"] * 2
+    assert model.get_layer("encoder").get_layer("feature_map").output.shape[1:] == (7, 7, 64)
+    assert "Conv2DTranspose" in [type(layer).__name__ for layer in model.get_layer("decoder").layers]
+
+
+def test_shape_mismatches_are_config_errors():
+    with pytest.raises(ConfigError, match="conv1d"):
+        build_autoencoder(ModelConfig(kind="conv"), (140,))
+    with pytest.raises(ConfigError, match="conv"):
+        build_autoencoder(ModelConfig(kind="conv1d"), (28, 28, 1))
+
+
+def test_bottleneck_warning_only_when_the_code_is_not_smaller():
+    assert bottleneck_warning(ModelConfig(latent_dim=16), (28, 28, 1)) is None
+    assert "not smaller" in bottleneck_warning(ModelConfig(latent_dim=784), (28, 28, 1))
+
+
+def test_training_lowers_the_loss_and_reports_batches_and_epochs(digits):
+    x, _ = digits
+    seen = {"batches": 0, "epochs": []}
+
+    class Listener:
+        def on_batch(self, progress, history):
+            seen["batches"] += 1
+            assert progress.eta_s is None or progress.eta_s >= 0
+
+        def on_epoch(self, progress, history):
+            seen["epochs"].append(progress.epoch)
+
+    model = build_autoencoder(ModelConfig(kind="dense", latent_dim=16, hidden=[64]), x.shape[1:])
+    history = train_autoencoder(model, x, TrainConfig(epochs=4, batch_size=64, validation_fraction=0.2), 0, Listener())
+    batches_per_epoch = int(np.ceil(len(x) * 0.8 / 64))
+    assert seen["epochs"] == [1, 2, 3, 4]
+    assert seen["batches"] == 4 * batches_per_epoch == len(history.batch_loss)
+    assert history.batch_epoch == sorted(history.batch_epoch)
+    assert history.loss[-1] < history.loss[0] and history.val_loss[-1] < history.val_loss[0]
+    assert history.stopped == "completed" and history.epochs_run == 4
+
+
+def test_stop_flag_ends_training_and_keeps_the_model(digits):
+    x, _ = digits
+    stop = threading.Event()
+
+    class StopAfterFiveBatches:
+        def on_batch(self, progress, history):
+            if len(history.batch_loss) >= 5:
+                stop.set()
+
+        def on_epoch(self, progress, history):
+            pass
+
+    model = build_autoencoder(ModelConfig(kind="dense", latent_dim=8, hidden=[]), x.shape[1:])
+    history = train_autoencoder(model, x, TrainConfig(epochs=50, batch_size=16), 0, StopAfterFiveBatches(), stop)
+    assert history.stopped == "stopped"
+    assert history.epochs_run <= 1 and len(history.batch_loss) < 50
+    assert np.isfinite(reconstruction_errors(model, x[:10], "mse")).all()
+
+
+def test_early_stopping_restores_the_best_weights(digits):
+    x, _ = digits
+    model = build_autoencoder(ModelConfig(kind="dense", latent_dim=8, hidden=[]), x.shape[1:])
+    # A learning rate this high makes the validation loss bounce, so patience runs out early.
+    history = train_autoencoder(model, x, TrainConfig(epochs=40, batch_size=32, learning_rate=0.3, early_stopping_patience=2), 0)
+    assert history.stopped == "early_stopping" and history.epochs_run < 40
+    best = min(history.val_loss)
+    assert history.val_loss[history.best_epoch - 1] == best
+
+
+def test_nan_loss_stops_with_a_clear_message(digits):
+    x, _ = digits
+    model = build_autoencoder(ModelConfig(kind="dense", latent_dim=8, hidden=[]), x.shape[1:])
+    with pytest.raises(TrainingError, match="diverged.*learning rate"):
+        train_autoencoder(model, x * 1e30, TrainConfig(epochs=3, learning_rate=5.0), 0)
+
+
+def test_training_is_reproducible_with_the_seed(digits):
+    x, _ = digits
+    runs = []
+    for seed in (7, 7, 8):
+        keras.utils.set_random_seed(seed)
+        model = build_autoencoder(ModelConfig(kind="conv", latent_dim=8, filters=[8]), x.shape[1:])
+        history = train_autoencoder(model, x[:400], TrainConfig(epochs=2, batch_size=32), seed)
+        runs.append(history.loss)
+    assert runs[0] == pytest.approx(runs[1], rel=1e-5)
+    assert runs[0] != pytest.approx(runs[2], rel=1e-5)
+
+
+@pytest.mark.parametrize("error", ["mse", "mae", "bce", "ssim"])
+def test_scores_match_a_plain_numpy_computation(digits, error):
+    x, _ = digits
+    model = build_autoencoder(ModelConfig(kind="conv", latent_dim=8, filters=[8]), x.shape[1:])
+    scores = reconstruction_errors(model, x[:300], error, batch_size=128)
+    assert scores.shape == (300,) and scores.dtype == np.float32
+    x_hat = model.predict(x[:300], verbose=0)
+    if error == "mse":
+        np.testing.assert_allclose(scores, ((x[:300] - x_hat) ** 2).mean(axis=(1, 2, 3)), rtol=1e-4, atol=1e-6)
+    elif error == "mae":
+        np.testing.assert_allclose(scores, np.abs(x[:300] - x_hat).mean(axis=(1, 2, 3)), rtol=1e-4, atol=1e-6)
+    elif error == "bce":
+        p = np.clip(x_hat, 1e-7, 1 - 1e-7)
+        expected = -(x[:300] * np.log(p) + (1 - x[:300]) * np.log(1 - p)).mean(axis=(1, 2, 3))
+        np.testing.assert_allclose(scores, expected, rtol=1e-4)
+    else:
+        assert ((scores >= 0) & (scores <= 2)).all()
+        assert reconstruction_errors(model, x[:1], "ssim")[0] == pytest.approx(scores[0], rel=1e-4)
+
+
+def test_ssim_is_refused_for_series():
+    series = np.random.default_rng(0).random((50, 140), dtype=np.float32)
+    detector = AutoencoderDetector(ModelConfig(kind="dense"), TrainConfig(loss="ssim", epochs=1), ScoreConfig(error="ssim"))
+    with pytest.raises(ConfigError, match="ssim"):
+        detector.fit(series)
+
+
+def test_detector_flags_digits_unlike_its_training_class_and_round_trips(digits, tmp_path):
+    x, y = digits
+    detector = AutoencoderDetector(
+        ModelConfig(kind="conv", latent_dim=8, filters=[16, 32]), TrainConfig(epochs=15, batch_size=16),
+        ScoreConfig(error="mse"), ThresholdConfig(method="quantile", q=0.95), seed=1,
+    ).fit(x[y == 0])
+    zeros, others = detector.score_samples(x[y == 0]), detector.score_samples(x[y != 0])
+    assert others.mean() > 1.5 * zeros.mean()
+    assert detector.predict(x[y != 0]).mean() > detector.predict(x[y == 0]).mean()
+    detector.save(tmp_path)
+    loaded = AutoencoderDetector.load(tmp_path)
+    np.testing.assert_allclose(loaded.score_samples(x[:50]), detector.score_samples(x[:50]), rtol=1e-5)
+    assert loaded.threshold_ == detector.threshold_
+    with pytest.raises(DataError, match="expected samples of shape"):
+        loaded.score_samples(np.zeros((3, 28, 28, 1), np.float32))
+    (tmp_path / "model.keras").write_bytes(b"not a zip file")
+    with pytest.raises(RunError, match="cannot be loaded"):
+        AutoencoderDetector.load(tmp_path)
