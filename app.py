@@ -1,0 +1,33 @@
+"""Anomaly Studio: find anomalies with autoencoders. Start with `streamlit run app.py`.
+
+This entry point only wires the pages together. It must stay free of TensorFlow imports so the home
+page paints at once; the pages that train or load models import it when they are first opened.
+"""
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import script_runner
+
+from ui import state
+
+# After every script run Streamlit calls keras.backend.clear_session(), which swaps out Keras' global
+# state for every thread, including a TrainingJob's thread while it names layers and seeds weights
+# ("The name 'conv2d' is used 2 times in the model"). Models here live in background jobs and in
+# session state, never in the script thread, so that cleanup must not run.
+script_runner._clean_problem_modules = lambda: None
+
+st.set_page_config(page_title="Anomaly Studio", page_icon=":material/troubleshoot:", layout="wide")
+
+state.collect_finished_job()
+
+page = st.navigation(
+    [
+        st.Page(state.HOME_PAGE, title="Home", icon=":material/home:", default=True),
+        st.Page(state.DATASET_PAGE, title="Dataset", icon=":material/dataset:"),
+        st.Page(state.TRAIN_PAGE, title="Train", icon=":material/model_training:"),
+        st.Page(state.THRESHOLD_PAGE, title="Threshold", icon=":material/tune:"),
+        st.Page(state.FLAGGED_PAGE, title="Flagged", icon=":material/flag:"),
+        st.Page(state.RUNS_PAGE, title="Runs", icon=":material/folder_open:"),
+    ]
+)
+state.sidebar_summary()
+page.run()

@@ -1,0 +1,95 @@
+"""Home: what Anomaly Studio does, its four steps, and one-click demos from presets/*.json."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.config import ExperimentConfig
+from core.errors import ConfigError
+from ui import state
+
+PRESETS = Path(__file__).resolve().parent.parent / "presets"
+# Card titles for the presets that ship with the app, best first; other presets follow, titled by their name.
+TITLES = {
+    "digits_quick": "Quick offline demo: digits 0–4 vs 5–9",
+    "shoe_among_digits": "Find the shoe among 10,000 digits",
+    "mnist_ones_threes": "MNIST 1s with 1% 3s",
+    "fashion_vs_mnist_ssim": "Fashion-MNIST vs MNIST, with SSIM",
+    "ecg5000": "ECG5000 heartbeats",
+}
+
+STEPS = [
+    (state.DATASET_PAGE, ":material/dataset:", "Choose data",
+     "Pick a dataset, say which classes are normal, and mix in anomalies."),
+    (state.TRAIN_PAGE, ":material/model_training:", "Train",
+     "Fit an autoencoder to the normal data and watch its loss fall."),
+    (state.THRESHOLD_PAGE, ":material/tune:", "Pick a threshold",
+     "Move the threshold over the error histogram and see every metric follow."),
+    (state.FLAGGED_PAGE, ":material/flag:", "Inspect flagged",
+     "Look at the flagged samples beside their reconstructions."),
+]
+
+
+def classes_text(classes) -> str:
+    return ", ".join(str(c) for c in classes)
+
+
+def describe(config: ExperimentConfig) -> str:
+    """One line saying what a preset sets up: data, anomalies, model."""
+    data = config.data
+    parts = [state.dataset_label(data.dataset)]
+    parts.append(f"normal: {classes_text(data.normal_classes)}" if data.normal_classes else "normal: all classes")
+    if data.anomaly_classes:
+        share = f" at {data.contamination:.0%}" if data.contamination else ""
+        parts.append(f"anomalies: {classes_text(data.anomaly_classes)}{share}")
+    if data.inject is not None:
+        classes = f" class {classes_text(data.inject.classes)}" if data.inject.classes else ""
+        parts.append(f"+ {data.inject.count:,} {state.dataset_label(data.inject.dataset)}{classes} injected")
+    parts.append(f"{config.model.kind} autoencoder, {config.train.loss.upper()} loss, {config.train.epochs} epochs")
+    return " · ".join(parts)
+
+
+def open_preset(path: Path) -> None:
+    try:
+        preset = ExperimentConfig.load(path)
+    except ConfigError as exc:
+        st.error(f"The preset {path.name} cannot be used: {exc}")
+        return
+    state.use_config(preset)
+    st.switch_page(state.TRAIN_PAGE)
+
+
+st.title("Anomaly Studio")
+st.markdown(
+    "Anomaly Studio finds the odd ones out in a dataset with an **autoencoder**: a neural network trained to "
+    "compress and rebuild normal samples. What it rebuilds badly is unusual, so each sample's "
+    "**reconstruction error** becomes its anomaly score, and every sample above a threshold is flagged. "
+    "Work through the four steps below, or start from a ready-made demo."
+)
+
+for column, (page, icon, title, text) in zip(st.columns(4), STEPS):
+    with column.container(border=True, height="stretch"):
+        st.page_link(page, label=f"**{title}**", icon=icon)
+        st.caption(text)
+
+st.subheader("Demos")
+st.caption("One click fills in every setting from a preset and takes you to Train.")
+
+presets = sorted(PRESETS.glob("*.json"), key=lambda path: (list(TITLES).index(path.stem) if path.stem in TITLES else len(TITLES), path.stem))
+if not presets:
+    st.info(f"No presets found in {PRESETS}. Set things up by hand, starting with the Dataset page.")
+for row_start in range(0, len(presets), 3):
+    for column, path in zip(st.columns(3), presets[row_start:row_start + 3]):
+        with column.container(border=True, height="stretch"):
+            try:
+                preset = ExperimentConfig.load(path)
+            except ConfigError as exc:
+                st.warning(f"{path.name}: {exc}")
+                continue
+            title = TITLES.get(path.stem) or (preset.name or path.stem).replace("-", " ").replace("_", " ").capitalize()
+            st.markdown(f"**{title}**")
+            st.caption(describe(preset))
+            if preset.data.dataset != "digits":
+                st.caption(":material/cloud_download: Downloads its data on first use, or reads it from the data folder.")
+            if st.button("Open demo", key=f"preset:{path.stem}", icon=":material/play_arrow:"):
+                open_preset(path)

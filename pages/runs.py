@@ -1,0 +1,79 @@
+"""Runs: saved runs; open one to inspect it on every page without retraining, or delete it."""
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import StudioError
+from ui import state
+
+with st.spinner("Loading TensorFlow…"):
+    from core.runs import delete_run, list_runs, load_run, runs_root
+
+CONFIRM_DELETE = "confirm_delete"
+
+
+@st.cache_resource(max_entries=4, show_spinner="Opening the run…")
+def open_run(path: str, created: str, data_dir):
+    """A saved run's model, scores and rebuilt data; `created` tells a re-saved folder from the old one."""
+    return load_run(path, data_dir)
+
+
+st.title("Runs")
+st.caption(f"Saved runs in {runs_root().resolve()}")
+
+runs = list_runs()
+if not runs:
+    st.info("No saved runs yet. Train a model and press **Save run** on the Train page.")
+    st.page_link(state.TRAIN_PAGE, label="Train a model", icon=":material/model_training:")
+    st.stop()
+
+table = pd.DataFrame({
+    "name": [run.name for run in runs],
+    "dataset": [state.dataset_label(run.dataset) for run in runs],
+    "model": [run.model_kind for run in runs],
+    "created": pd.to_datetime([run.created for run in runs], utc=True, errors="coerce"),
+    "AUROC": [run.auroc for run in runs],
+    "flagged": [run.n_flagged for run in runs],
+})
+selection = st.dataframe(
+    table, hide_index=True, on_select="rerun", selection_mode="single-row", key="runs_table",
+    column_config={
+        "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
+        "AUROC": st.column_config.NumberColumn("AUROC", format="%.3f"),
+    },
+)
+rows = selection.selection.rows
+if not rows:
+    st.caption("Select a run in the table to open or delete it.")
+    st.stop()
+run = runs[rows[0]]
+
+open_column, delete_column, _ = st.columns([1, 1, 4])
+if open_column.button("Open", type="primary", icon=":material/open_in_new:", width="stretch"):
+    try:
+        state.open_result(open_run(str(run.path), run.created, state.data_dir()), saved_to=str(run.path))
+    except StudioError as exc:
+        st.error(str(exc))
+    else:
+        st.success(f"Opened {run.name}. Every page now works from this run.", icon=":material/check_circle:")
+        left, right = st.columns(2, width=480)
+        left.page_link(state.THRESHOLD_PAGE, label="Pick a threshold", icon=":material/tune:")
+        right.page_link(state.FLAGGED_PAGE, label="Inspect flagged samples", icon=":material/flag:")
+if delete_column.button("Delete", icon=":material/delete:", width="stretch"):
+    st.session_state[CONFIRM_DELETE] = str(run.path)
+
+if st.session_state.get(CONFIRM_DELETE) == str(run.path):
+    with st.container(border=True):
+        st.warning(f"Delete **{run.name}** and its model for good?", icon=":material/warning:")
+        yes_column, no_column, _ = st.columns([1, 1, 4])
+        if yes_column.button("Yes, delete it", type="primary", width="stretch"):
+            del st.session_state[CONFIRM_DELETE]
+            try:
+                delete_run(run.path)
+            except StudioError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+        if no_column.button("Cancel", width="stretch"):
+            del st.session_state[CONFIRM_DELETE]
+            st.rerun()

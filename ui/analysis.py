@@ -1,0 +1,84 @@
+"""Everything derived from a result's scores that a threshold move must not recompute.
+
+Built once per result and kept in the session (key "score_summary"): the sorted-score curve that
+answers metrics in O(log n), the histogram bins, the ROC and PR curves and the samples by error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import figures
+from core.datasets import INJECTED, ROLE_NAMES
+from core.metrics import OperatingCurve, pr_curve, roc_curve
+from ui import state
+
+SUMMARY = "score_summary"
+
+
+@dataclass
+class ScoreSummary:
+    result: Any
+    curve: OperatingCurve
+    by_error: np.ndarray  # indices of the scored samples, highest error first
+    rank: np.ndarray  # rank[i]: 1 for the highest error
+    roc: tuple[np.ndarray, np.ndarray]
+    pr: tuple[np.ndarray, np.ndarray]
+    _bins: dict[bool, figures.HistogramBins] = field(default_factory=dict)
+
+    def bins(self, log_x: bool) -> figures.HistogramBins:
+        if log_x not in self._bins:
+            self._bins[log_x] = figures.histogram_bins(self.result.scores, self.result.data.labels, log_x=log_x)
+        return self._bins[log_x]
+
+    def flagged(self, threshold: float) -> np.ndarray:
+        """Indices of the samples whose error is above `threshold`, highest error first."""
+        return self.by_error[: self.curve.flagged_count(threshold)]
+
+
+def summary(result) -> ScoreSummary:
+    cached = st.session_state.get(SUMMARY)
+    if cached is not None and cached.result is result:
+        return cached
+    scores, labels = result.scores, result.data.labels
+    by_error = np.argsort(-np.asarray(scores), kind="stable")
+    rank = np.empty(len(scores), dtype=np.int64)
+    rank[by_error] = np.arange(1, len(scores) + 1)
+    built = ScoreSummary(
+        result=result,
+        curve=OperatingCurve(scores, labels),
+        by_error=by_error,
+        rank=rank,
+        roc=roc_curve(scores, labels) if labels is not None else (np.array([]), np.array([])),
+        pr=pr_curve(scores, labels) if labels is not None else (np.array([]), np.array([])),
+    )
+    st.session_state[SUMMARY] = built
+    return built
+
+
+def sample_table(result, indices: np.ndarray, threshold: float) -> pd.DataFrame:
+    """One row per scored sample in `indices`: rank by error, index in its dataset, error, flagged, truth, class."""
+    data = result.data
+    errors = result.scores[indices]
+    roles = data.roles[indices]
+    table = pd.DataFrame({
+        "rank": summary(result).rank[indices],
+        "sample": data.indices[indices],
+        "error": errors,
+        "flagged": errors > threshold,
+        "truth": pd.Series(roles).map(ROLE_NAMES).to_numpy(),
+    })
+    if data.classes is not None:
+        classes = pd.Series(data.classes[indices])
+        names = classes.map(data.class_names).fillna(classes.astype(str))
+        inject = result.config.data.inject
+        if inject is not None:
+            source = state.dataset_label(inject.dataset)
+            names = names.where(roles != INJECTED, classes.astype(str) + f" ({source})")
+        table["class"] = names.to_numpy()
+    return table
