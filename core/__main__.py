@@ -60,6 +60,21 @@ def _stop_on_first_interrupt(stop_event: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+def _import_tensorflow_quietly() -> None:
+    """TensorFlow's C++ start-up writes log lines to stderr that TF_CPP_MIN_LOG_LEVEL cannot silence;
+    hide them so that what the CLI prints on stderr stays one readable line."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _fmt(value, pattern: str = "{:.3f}") -> str:
     return "n/a" if value is None else pattern.format(value)
 
@@ -72,6 +87,7 @@ def command_run(args) -> int:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise StudioError(f"{out} exists already and is not empty; choose another --out so nothing saved is lost")
 
+    _import_tensorflow_quietly()
     from core.experiment import run_experiment
     from core.runs import save_run
 
@@ -93,6 +109,7 @@ def command_run(args) -> int:
 
 
 def command_score(args) -> int:
+    _import_tensorflow_quietly()
     from core.datasets import apply_scaler, load_samples
     from core.runs import load_detector
 
