@@ -56,8 +56,8 @@ def loss_curve(history, log_y: bool = False) -> go.Figure:
     if history.batch_loss:
         x, y = _downsample(np.asarray(history.batch_epoch, float), np.asarray(history.batch_loss, float))
         fig.add_scatter(
-            x=x, y=y, mode="lines", name="batch loss",
-            line=dict(color=TRAIN_COLOR, width=1), opacity=0.3, hoverinfo="skip",
+            x=x, y=y, mode="lines", name="batch loss (running mean)",
+            line=dict(color=TRAIN_COLOR, width=1.5), opacity=0.45, hoverinfo="skip",
         )
     epochs = np.arange(1, len(history.loss) + 1)
     if len(history.loss):
@@ -188,16 +188,22 @@ def _add_point(fig: go.Figure, point: Optional[tuple[float, float]], hovertempla
 
 
 def confusion_figure(matrix: Sequence[Sequence[int]]) -> go.Figure:
-    """Confusion matrix [[TN, FP], [FN, TP]] as an annotated heat map."""
+    """Confusion matrix [[TN, FP], [FN, TP]] as a heat map shaded by each row's share."""
     matrix = np.asarray(matrix, dtype=np.int64)
     names = [["true negatives", "false positives"], ["false negatives", "true positives"]]
-    text = [[f"{matrix[r, c]:,}<br><span style='font-size:11px'>{names[r][c]}</span>" for c in range(2)] for r in range(2)]
+    columns, rows = ["flagged normal", "flagged anomaly"], ["true normal", "true anomaly"]
     row_share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     fig = go.Figure(go.Heatmap(
-        z=row_share, x=["flagged normal", "flagged anomaly"], y=["true normal", "true anomaly"],
-        text=text, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1, showscale=False,
-        hovertemplate="%{y}, %{x}: %{text}<extra></extra>",
+        z=row_share, x=columns, y=rows, colorscale="Blues", zmin=0, zmax=1, showscale=False,
+        customdata=matrix, hovertemplate="%{y}, %{x}: %{customdata:,}<extra></extra>",
     ))
+    for r in range(2):
+        for c in range(2):
+            fig.add_annotation(
+                x=columns[c], y=rows[r], showarrow=False,
+                text=f"<b>{matrix[r, c]:,}</b><br><span style='font-size:11px'>{names[r][c]}</span>",
+                font=dict(size=18, color="white" if row_share[r, c] > 0.55 else "#1f2933"),
+            )
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, "Confusion matrix", 320)
 

@@ -15,8 +15,8 @@ from ui import state
 
 SOURCES = ["Built-in dataset", "File"]
 PROTOCOLS = {
-    "inductive": "Inductive: train on one part, score a held-out part",
-    "transductive": "Transductive: train on and score the same samples",
+    "inductive": "Inductive (score held-out samples)",
+    "transductive": "Transductive (score the training samples)",
 }
 SPLITS = {"train": "Training split", "test": "Test split", "all": "Both splits"}
 UPLOAD = "dataset_upload"
@@ -88,7 +88,7 @@ if source == SOURCES[0]:
     st.session_state[state.DATA_DIR] = folder_column.text_input(
         "Data folder (local copies of MNIST, Fashion-MNIST, ECG5000)", placeholder="download when missing",
         key=state.setting("data_dir", state.data_dir() or ""),
-        help="A folder holding mnist/, fashion_mnist/ or ecg5000/ files. Defaults to $ANOMALY_STUDIO_DATA.",
+        help="A folder holding mnist/, fashion-mnist/ or ecg5000/ as downloaded. Defaults to $ANOMALY_STUDIO_DATA.",
     )
 else:
     with dataset_column:
@@ -136,7 +136,7 @@ with contamination_column:
                               key=state.setting("data.contamination", float(data.contamination or 0.01)))
 
 inject_column, inject_dataset_column, inject_classes_column, inject_count_column = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
-inject_on = inject_column.toggle("Inject samples of another dataset", key=state.setting("data.inject", data.inject is not None))
+inject_on = inject_column.toggle("Inject another dataset", help="Mix samples of another dataset into the scored ones, as anomalies.", key=state.setting("data.inject", data.inject is not None))
 inject = None
 if inject_on:
     current_inject = data.inject or InjectConfig(dataset="fashion_mnist" if dataset_name != "fashion_mnist" else "mnist")

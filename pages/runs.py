@@ -35,21 +35,19 @@ table = pd.DataFrame({
     "AUROC": [run.auroc for run in runs],
     "flagged": [run.n_flagged for run in runs],
 })
-selection = st.dataframe(
-    table, hide_index=True, on_select="rerun", selection_mode="single-row", key="runs_table",
+st.dataframe(
+    table, hide_index=True,
     column_config={
         "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
         "AUROC": st.column_config.NumberColumn("AUROC", format="%.3f"),
     },
 )
-rows = selection.selection.rows
-if not rows:
-    st.caption("Select a run in the table to open or delete it.")
-    st.stop()
-run = runs[rows[0]]
+runs_by_name = {run.name: run for run in runs}
+chosen = st.selectbox("Run", list(runs_by_name), index=None, placeholder="Choose a run to open or delete")
+run = runs_by_name.get(chosen)
 
 open_column, delete_column, _ = st.columns([1, 1, 4])
-if open_column.button("Open", type="primary", icon=":material/open_in_new:", width="stretch"):
+if open_column.button("Open", type="primary", icon=":material/open_in_new:", width="stretch", disabled=run is None):
     try:
         state.open_result(open_run(str(run.path), run.created, state.data_dir()), saved_to=str(run.path))
     except StudioError as exc:
@@ -59,10 +57,10 @@ if open_column.button("Open", type="primary", icon=":material/open_in_new:", wid
         left, right = st.columns(2, width=480)
         left.page_link(state.THRESHOLD_PAGE, label="Pick a threshold", icon=":material/tune:")
         right.page_link(state.FLAGGED_PAGE, label="Inspect flagged samples", icon=":material/flag:")
-if delete_column.button("Delete", icon=":material/delete:", width="stretch"):
+if delete_column.button("Delete", icon=":material/delete:", width="stretch", disabled=run is None):
     st.session_state[CONFIRM_DELETE] = str(run.path)
 
-if st.session_state.get(CONFIRM_DELETE) == str(run.path):
+if run is not None and st.session_state.get(CONFIRM_DELETE) == str(run.path):
     with st.container(border=True):
         st.warning(f"Delete **{run.name}** and its model for good?", icon=":material/warning:")
         yes_column, no_column, _ = st.columns([1, 1, 4])

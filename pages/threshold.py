@@ -85,7 +85,7 @@ st.caption(
     f"{len(scores):,} scored samples" + ("" if labels is not None else " · no labels, so only counts are shown")
 )
 
-method_column, parameter_column, explanation_column = st.columns([2, 2, 5], vertical_alignment="bottom")
+method_column, parameter_column, explanation_column = st.columns([3, 2, 5], vertical_alignment="bottom")
 method = method_column.selectbox("How to choose it", methods, format_func=METHODS.get, on_change=on_method_change,
                                  key=state.setting("threshold.method", choice.method if choice.method in methods else "value"))
 if method in PARAMETERS:
@@ -107,10 +107,10 @@ cards[0].metric("Flagged", f"{point['n_flagged']:,}", f"{point['n_flagged'] / po
 cards[1].metric("Precision", percent(point["precision"]), border=True, help="Share of flagged samples that are anomalies.")
 cards[2].metric("Recall", percent(point["recall"]), border=True, help="Share of anomalies that are flagged.")
 cards[3].metric("F1", "–" if point["f1"] is None else f"{point['f1']:.3f}", border=True)
-cards[4].metric("Accuracy on normals", percent(point["accuracy_normal"]), border=True,
-                help="Share of normal samples left unflagged.")
-cards[5].metric("Accuracy on anomalies", percent(point["accuracy_anomaly"]), border=True,
-                help="Share of anomalies flagged (the recall).")
+cards[4].metric("Normals right", percent(point["accuracy_normal"]), border=True,
+                help="Accuracy on normal samples: the share left unflagged.")
+cards[5].metric("Anomalies right", percent(point["accuracy_anomaly"]), border=True,
+                help="Accuracy on anomalies: the share flagged (the recall).")
 
 log_x_column, log_y_column, _ = st.columns([1, 1, 4])
 log_x = log_x_column.toggle("Log-scale errors", key="histogram_log_x")
