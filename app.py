@@ -29,5 +29,8 @@ page = st.navigation(
         st.Page(state.RUNS_PAGE, title="Runs", icon=":material/folder_open:"),
     ]
 )
-state.sidebar_summary()
-page.run()
+summary = st.sidebar.container()
+try:
+    page.run()
+finally:  # also after a page's st.stop(), so the summary shows what the page just changed
+    state.sidebar_summary(summary)

@@ -1,7 +1,9 @@
 """Plotly figures for the dashboard: loss curves, error histograms, ROC/PR, confusion matrix, samples.
 
-Plain Plotly, no Streamlit. Every function is vectorised numpy so a figure over 70,000 scores
-costs milliseconds: the histogram is binned once (`histogram_bins`) and then drawn from counts.
+Plain Plotly, no Streamlit. Each figure is built in a single `go.Figure(data, layout)` call, which
+validates once; chains of `add_*`/`update_*` calls cost several times more, and the Threshold page
+redraws four figures on every slider move. Arrays are handled with numpy only, so a figure over
+70,000 scores costs milliseconds: the histogram is binned once (`histogram_bins`) and drawn from counts.
 """
 
 from __future__ import annotations
@@ -11,28 +13,24 @@ from typing import Optional, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 NORMAL_COLOR = "#3b6fb6"
 ANOMALY_COLOR = "#d9534f"
 NEUTRAL_COLOR = "#6c7a89"
-TRAIN_COLOR = "#3b6fb6"
 VALIDATION_COLOR = "#e08a1e"
 THRESHOLD_COLOR = "#222222"
+SERIES_PALETTE = [NORMAL_COLOR, ANOMALY_COLOR, "#5cb85c", VALIDATION_COLOR, "#8e6cbf", "#17a2b8", "#795548"]
 MAX_LINE_POINTS = 2000
 
-_MARGIN = dict(l=10, r=10, t=40, b=10)
 
-
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", font=dict(size=15)),
-        height=height,
-        margin=_MARGIN,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
-        hovermode="closest",
-    )
-    return fig
+def _layout(title: str, height: int, **settings) -> dict:
+    return {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        "hovermode": "closest",
+    } | settings
 
 
 def _downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_LINE_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -48,32 +46,25 @@ def _downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_LINE_POINTS)
 
 
 def loss_curve(history, log_y: bool = False) -> go.Figure:
-    """Per-epoch train and validation loss, over a faint line of per-batch losses.
+    """Per-epoch train and validation loss, over a fainter line of per-batch losses.
 
     history: a `core.training.History` (or anything with loss, val_loss, batch_loss, batch_epoch).
     """
-    fig = go.Figure()
+    traces = []
     if history.batch_loss:
         x, y = _downsample(np.asarray(history.batch_epoch, float), np.asarray(history.batch_loss, float))
-        fig.add_scatter(
-            x=x, y=y, mode="lines", name="batch loss (running mean)",
-            line=dict(color=TRAIN_COLOR, width=1.5), opacity=0.45, hoverinfo="skip",
-        )
+        traces.append({"type": "scatter", "x": x, "y": y, "mode": "lines", "name": "batch loss (running mean)",
+                       "line": {"color": NORMAL_COLOR, "width": 1.5}, "opacity": 0.45, "hoverinfo": "skip"})
     epochs = np.arange(1, len(history.loss) + 1)
-    if len(history.loss):
-        fig.add_scatter(
-            x=epochs, y=history.loss, mode="lines+markers", name="train",
-            line=dict(color=TRAIN_COLOR, width=2.5), marker=dict(size=6),
-        )
-    val_loss = [v for v in (history.val_loss or []) if v is not None]
-    if val_loss:
-        fig.add_scatter(
-            x=epochs[: len(val_loss)], y=val_loss, mode="lines+markers", name="validation",
-            line=dict(color=VALIDATION_COLOR, width=2.5), marker=dict(size=6),
-        )
-    fig.update_xaxes(title="epoch", rangemode="tozero")
-    fig.update_yaxes(title="loss", type="log" if log_y else "linear")
-    return _layout(fig, "Loss", 360)
+    for name, values, color in (("train", history.loss, NORMAL_COLOR), ("validation", history.val_loss, VALIDATION_COLOR)):
+        if values:
+            traces.append({"type": "scatter", "x": epochs[: len(values)], "y": values, "mode": "lines+markers",
+                           "name": name, "line": {"color": color, "width": 2.5}, "marker": {"size": 6}})
+    return go.Figure(traces, _layout(
+        "Loss", 360,
+        xaxis={"title": {"text": "epoch"}, "rangemode": "tozero"},
+        yaxis={"title": {"text": "loss"}, "type": "log" if log_y else "linear"},
+    ))
 
 
 # ---------------------------------------------------------------- errors and threshold
@@ -93,7 +84,9 @@ class HistogramBins:
         return inside[np.argsort(-scores[inside], kind="stable")]
 
 
-def histogram_bins(scores: np.ndarray, labels: Optional[np.ndarray] = None, n_bins: int = 80, log_x: bool = False) -> HistogramBins:
+def histogram_bins(
+    scores: np.ndarray, labels: Optional[np.ndarray] = None, n_bins: int = 80, log_x: bool = False
+) -> HistogramBins:
     """Bin the errors once; normal and anomaly counted separately when labels are known.
 
     With log_x the bins are equal in log space; non-positive errors go to the first bin.
@@ -125,66 +118,68 @@ _GROUP_COLORS = {"normal": NORMAL_COLOR, "anomaly": ANOMALY_COLOR, "all": NEUTRA
 
 
 def error_histogram(bins: HistogramBins, threshold: Optional[float] = None, log_y: bool = False) -> go.Figure:
-    """Reconstruction-error histogram from precomputed bins, with the threshold as a vertical line."""
+    """Reconstruction-error histogram from precomputed bins, with the threshold as a dashed vertical line."""
     edges = bins.edges
     centers = np.sqrt(edges[:-1] * edges[1:]) if bins.log_x else (edges[:-1] + edges[1:]) / 2
-    widths = np.diff(edges)
-    fig = go.Figure()
-    for group, counts in bins.counts.items():
-        fig.add_bar(
-            x=centers, y=counts, width=widths, name=group, marker_color=_GROUP_COLORS[group],
-            marker_line_width=0, opacity=0.75 if len(bins.counts) > 1 else 0.9,
-            customdata=np.c_[edges[:-1], edges[1:]],
-            hovertemplate="%{customdata[0]:.4g} – %{customdata[1]:.4g}<br>%{y} samples<extra>" + group + "</extra>",
-        )
+    ranges = np.c_[edges[:-1], edges[1:]]
+    traces = [
+        {"type": "bar", "x": centers, "y": counts, "width": np.diff(edges), "name": group,
+         "marker": {"color": _GROUP_COLORS[group], "line": {"width": 0}},
+         "opacity": 0.75 if len(bins.counts) > 1 else 0.9, "customdata": ranges,
+         "hovertemplate": "%{customdata[0]:.4g} – %{customdata[1]:.4g}<br>%{y} samples<extra>" + group + "</extra>"}
+        for group, counts in bins.counts.items()
+    ]
+    shapes, annotations = [], []
     if threshold is not None:
-        fig.add_shape(
-            type="line", x0=threshold, x1=threshold, y0=0, y1=1, yref="paper",
-            line=dict(color=THRESHOLD_COLOR, width=2, dash="dash"),
-        )
-        fig.add_annotation(
-            x=threshold, y=1, yref="paper", text=f"threshold {threshold:.4g}", showarrow=False,
-            xanchor="left", yanchor="top", xshift=4, font=dict(size=12, color=THRESHOLD_COLOR),
-        )
-    fig.update_layout(barmode="overlay", bargap=0, dragmode="select", selectdirection="h")
-    fig.update_xaxes(title="reconstruction error", type="log" if bins.log_x else "linear")
-    fig.update_yaxes(title="samples", type="log" if log_y else "linear")
-    return _layout(fig, "Reconstruction errors", 380)
+        shapes.append({"type": "line", "x0": threshold, "x1": threshold, "y0": 0, "y1": 1, "yref": "paper",
+                       "line": {"color": THRESHOLD_COLOR, "width": 2, "dash": "dash"}})
+        # Annotations, unlike shapes, sit in log10 units on a log axis.
+        label_x = np.log10(threshold) if bins.log_x and threshold > 0 else threshold
+        annotations.append({"x": label_x, "y": 1, "yref": "paper", "text": f"threshold {threshold:.4g}",
+                            "showarrow": False, "xanchor": "left", "yanchor": "top", "xshift": 4,
+                            "font": {"size": 12, "color": THRESHOLD_COLOR}})
+    return go.Figure(traces, _layout(
+        "Reconstruction errors", 380,
+        barmode="overlay", bargap=0, dragmode="select", selectdirection="h", shapes=shapes, annotations=annotations,
+        xaxis={"title": {"text": "reconstruction error"}, "type": "log" if bins.log_x else "linear"},
+        yaxis={"title": {"text": "samples"}, "type": "log" if log_y else "linear"},
+    ))
 
 
-def roc_figure(fpr: np.ndarray, tpr: np.ndarray, point: Optional[tuple[float, float]] = None, auroc: Optional[float] = None) -> go.Figure:
+def _curve_figure(x, y, point, title: str, x_title: str, y_title: str, hover: str, diagonal: bool) -> go.Figure:
+    x, y = _downsample(np.asarray(x, float), np.asarray(y, float))
+    traces = []
+    if diagonal:
+        traces.append({"type": "scatter", "x": [0, 1], "y": [0, 1], "mode": "lines", "hoverinfo": "skip",
+                       "line": {"color": "#bbbbbb", "dash": "dot"}})
+    traces.append({"type": "scatter", "x": x, "y": y, "mode": "lines", "line": {"color": NORMAL_COLOR, "width": 2},
+                   "hovertemplate": hover + "<extra></extra>"})
+    if point is not None and None not in point:
+        traces.append({"type": "scatter", "x": [point[0]], "y": [point[1]], "mode": "markers",
+                       "marker": {"color": ANOMALY_COLOR, "size": 12, "line": {"color": "white", "width": 2}},
+                       "hovertemplate": hover + "<extra>threshold</extra>"})
+    return go.Figure(traces, _layout(
+        title, 320, showlegend=False,
+        xaxis={"title": {"text": x_title}, "range": [-0.02, 1.02]},
+        yaxis={"title": {"text": y_title}, "range": [-0.02, 1.02]},
+    ))
+
+
+def roc_figure(
+    fpr: np.ndarray, tpr: np.ndarray, point: Optional[tuple[float, float]] = None, auroc: Optional[float] = None
+) -> go.Figure:
     """ROC curve with the diagonal and the current operating point (fpr, tpr)."""
-    fpr, tpr = _downsample(np.asarray(fpr, float), np.asarray(tpr, float))
     title = "ROC curve" if auroc is None else f"ROC curve · AUROC {auroc:.3f}"
-    fig = go.Figure()
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#bbbbbb", dash="dot"), hoverinfo="skip", showlegend=False)
-    fig.add_scatter(x=fpr, y=tpr, mode="lines", name="ROC", line=dict(color=NORMAL_COLOR, width=2), showlegend=False)
-    _add_point(fig, point, "FPR %{x:.3f}<br>TPR %{y:.3f}")
-    fig.update_xaxes(title="false-positive rate", range=[-0.02, 1.02])
-    fig.update_yaxes(title="true-positive rate", range=[-0.02, 1.02])
-    return _layout(fig, title, 320)
+    return _curve_figure(fpr, tpr, point, title, "false-positive rate", "true-positive rate",
+                         "FPR %{x:.3f}<br>TPR %{y:.3f}", diagonal=True)
 
 
-def pr_figure(precision: np.ndarray, recall: np.ndarray, point: Optional[tuple[float, float]] = None, average_precision: Optional[float] = None) -> go.Figure:
+def pr_figure(precision: np.ndarray, recall: np.ndarray, point: Optional[tuple[float, float]] = None,
+              average_precision: Optional[float] = None) -> go.Figure:
     """Precision-recall curve with the current operating point (recall, precision)."""
-    recall, precision = _downsample(np.asarray(recall, float), np.asarray(precision, float))
     title = "Precision–recall" if average_precision is None else f"Precision–recall · AP {average_precision:.3f}"
-    fig = go.Figure()
-    fig.add_scatter(x=recall, y=precision, mode="lines", name="PR", line=dict(color=NORMAL_COLOR, width=2), showlegend=False)
-    _add_point(fig, point, "recall %{x:.3f}<br>precision %{y:.3f}")
-    fig.update_xaxes(title="recall", range=[-0.02, 1.02])
-    fig.update_yaxes(title="precision", range=[-0.02, 1.02])
-    return _layout(fig, title, 320)
-
-
-def _add_point(fig: go.Figure, point: Optional[tuple[float, float]], hovertemplate: str) -> None:
-    if point is None or None in point:
-        return
-    fig.add_scatter(
-        x=[point[0]], y=[point[1]], mode="markers", name="threshold",
-        marker=dict(color=ANOMALY_COLOR, size=12, line=dict(color="white", width=2)),
-        hovertemplate=hovertemplate + "<extra>threshold</extra>", showlegend=False,
-    )
+    return _curve_figure(recall, precision, point, title, "recall", "precision",
+                         "recall %{x:.3f}<br>precision %{y:.3f}", diagonal=False)
 
 
 def confusion_figure(matrix: Sequence[Sequence[int]]) -> go.Figure:
@@ -193,19 +188,15 @@ def confusion_figure(matrix: Sequence[Sequence[int]]) -> go.Figure:
     names = [["true negatives", "false positives"], ["false negatives", "true positives"]]
     columns, rows = ["flagged normal", "flagged anomaly"], ["true normal", "true anomaly"]
     row_share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    fig = go.Figure(go.Heatmap(
-        z=row_share, x=columns, y=rows, colorscale="Blues", zmin=0, zmax=1, showscale=False,
-        customdata=matrix, hovertemplate="%{y}, %{x}: %{customdata:,}<extra></extra>",
-    ))
-    for r in range(2):
-        for c in range(2):
-            fig.add_annotation(
-                x=columns[c], y=rows[r], showarrow=False,
-                text=f"<b>{matrix[r, c]:,}</b><br><span style='font-size:11px'>{names[r][c]}</span>",
-                font=dict(size=18, color="white" if row_share[r, c] > 0.55 else "#1f2933"),
-            )
-    fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "Confusion matrix", 320)
+    heatmap = {"type": "heatmap", "z": row_share, "x": columns, "y": rows, "colorscale": "Blues", "zmin": 0, "zmax": 1,
+               "showscale": False, "customdata": matrix, "hovertemplate": "%{y}, %{x}: %{customdata:,}<extra></extra>"}
+    annotations = [
+        {"x": columns[c], "y": rows[r], "showarrow": False,
+         "text": f"<b>{matrix[r, c]:,}</b><br><span style='font-size:11px'>{names[r][c]}</span>",
+         "font": {"size": 18, "color": "white" if row_share[r, c] > 0.55 else "#1f2933"}}
+        for r in range(2) for c in range(2)
+    ]
+    return go.Figure([heatmap], _layout("Confusion matrix", 320, annotations=annotations, yaxis={"autorange": "reversed"}))
 
 
 # ---------------------------------------------------------------- samples
@@ -217,20 +208,23 @@ def _as_2d(image: np.ndarray) -> np.ndarray:
     return image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
 
 
-def _image_trace(image: np.ndarray, colorscale: str = "gray", zmax: Optional[float] = None, name: str = ""):
+def _image_trace(
+    image: np.ndarray, colorscale: str = "gray", zmax: Optional[float] = None, name: str = "", axis: str = ""
+) -> dict:
+    """A heat map of a gray image, or an RGB image trace; `axis` "2" places it on xaxis2/yaxis2."""
     image = _as_2d(image)
+    placement = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
     if image.ndim == 3:
         rgb = np.clip(image * 255 if image.max() <= 1.0 else image, 0, 255).astype(np.uint8)
-        return go.Image(z=rgb, name=name, hoverinfo="skip")
-    return go.Heatmap(
-        z=image, colorscale=colorscale, zmin=0 if zmax is not None else None, zmax=zmax,
-        showscale=False, name=name, hovertemplate="%{z:.3f}<extra>" + name + "</extra>",
-    )
+        return {"type": "image", "z": rgb, "name": name, "hoverinfo": "skip"} | placement
+    return {"type": "heatmap", "z": image, "colorscale": colorscale, "zmin": 0 if zmax is not None else None, "zmax": zmax,
+            "showscale": False, "name": name, "hovertemplate": "%{z:.3f}<extra>" + name + "</extra>"} | placement
 
 
-def _image_axes(fig: go.Figure) -> None:
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x")
+def _image_axis(domain: Optional[list[float]] = None, anchor: str = "x") -> tuple[dict, dict]:
+    bare = {"showticklabels": False, "showgrid": False, "zeroline": False}
+    x_axis = bare | ({"domain": domain} if domain else {})
+    return x_axis, bare | {"autorange": "reversed", "scaleanchor": anchor}
 
 
 def image_grid(rows: Sequence[np.ndarray], row_labels: Sequence[str], columns: int = 10) -> go.Figure:
@@ -241,7 +235,7 @@ def image_grid(rows: Sequence[np.ndarray], row_labels: Sequence[str], columns: i
     shape = _as_2d(rows[0][0]).shape
     height, width = shape[0], shape[1]
     gap = max(1, height // 8)
-    channels = shape[2:] if len(shape) == 3 else ()
+    channels = shape[2:]
     mosaic = np.full((len(rows) * (height + gap), columns * (width + gap)) + channels, np.nan, dtype=np.float32)
     for r, images in enumerate(rows):
         for c, image in enumerate(images[:columns]):
@@ -249,56 +243,48 @@ def image_grid(rows: Sequence[np.ndarray], row_labels: Sequence[str], columns: i
             mosaic[top:top + height, left:left + width] = _as_2d(image)
     if channels:
         mosaic = np.nan_to_num(mosaic, nan=1.0)
-    fig = go.Figure(_image_trace(mosaic, colorscale="gray"))
-    _image_axes(fig)
-    fig.update_yaxes(
-        showticklabels=True, tickmode="array", ticks="",
-        tickvals=[r * (height + gap) + height / 2 for r in range(len(rows))], ticktext=list(row_labels),
-    )
-    fig.update_layout(
-        height=max(160, 70 * len(rows) + 40), margin=dict(l=10, r=10, t=10, b=10),
-        plot_bgcolor="rgba(0,0,0,0)",
-    )
-    return fig
+    x_axis, y_axis = _image_axis()
+    y_axis |= {"showticklabels": True, "tickmode": "array", "ticks": "", "ticktext": list(row_labels),
+               "tickvals": [r * (height + gap) + height / 2 for r in range(len(rows))]}
+    return go.Figure([_image_trace(mosaic)], {
+        "height": max(160, 70 * len(rows) + 40), "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+        "plot_bgcolor": "rgba(0,0,0,0)", "xaxis": x_axis, "yaxis": y_axis,
+    })
 
 
 def series_preview(series_by_group: Sequence[np.ndarray], group_labels: Sequence[str]) -> go.Figure:
     """Overlaid lines: a few series per group (e.g. per class), one colour per group."""
-    palette = [NORMAL_COLOR, ANOMALY_COLOR, "#5cb85c", "#e08a1e", "#8e6cbf", "#17a2b8", "#795548"]
-    fig = go.Figure()
+    traces = []
     for g, (series, label) in enumerate(zip(series_by_group, group_labels)):
         series = np.asarray(series, dtype=np.float32).reshape(len(series), -1)
-        # One trace per group: series separated by None gaps keep the figure small.
+        # One trace per group, its series separated by NaN gaps, keeps the figure small.
         x = np.tile(np.r_[np.arange(series.shape[1], dtype=float), np.nan], len(series))
         y = np.c_[series, np.full(len(series), np.nan)].ravel()
-        fig.add_scatter(
-            x=x, y=y, mode="lines", name=label, line=dict(color=palette[g % len(palette)], width=1),
-            opacity=0.6, connectgaps=False, hoverinfo="skip",
-        )
-    fig.update_xaxes(title="time step")
-    fig.update_yaxes(title="value")
-    return _layout(fig, "", 340)
+        traces.append({"type": "scatter", "x": x, "y": y, "mode": "lines", "name": label, "opacity": 0.6,
+                       "line": {"color": SERIES_PALETTE[g % len(SERIES_PALETTE)], "width": 1}, "hoverinfo": "skip"})
+    return go.Figure(traces, _layout("", 340, xaxis={"title": {"text": "time step"}}, yaxis={"title": {"text": "value"}}))
 
 
 def image_triplet(original: np.ndarray, reconstruction: np.ndarray, error_map: np.ndarray, title: str = "") -> go.Figure:
     """Original | reconstruction | per-pixel error heat map, side by side."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("original", "reconstruction", "error"), horizontal_spacing=0.03)
     error_2d = _as_2d(error_map)
     if error_2d.ndim == 3:
         error_2d = error_2d.mean(axis=-1)
     value_max = float(max(np.nanmax(_as_2d(original)), 1.0))
-    fig.add_trace(_image_trace(original, zmax=value_max, name="original"), row=1, col=1)
-    fig.add_trace(_image_trace(reconstruction, zmax=value_max, name="reconstruction"), row=1, col=2)
-    fig.add_trace(_image_trace(error_2d, colorscale="Reds", zmax=float(max(np.nanmax(error_2d), 1e-12)), name="error"), row=1, col=3)
-    _image_axes(fig)
-    for column in (2, 3):
-        fig.update_yaxes(scaleanchor=f"x{column}", row=1, col=column)
-    fig.update_annotations(font_size=12)
-    fig.update_layout(
-        title=dict(text=title, x=0, font=dict(size=13)), height=210,
-        margin=dict(l=0, r=0, t=48 if title else 24, b=0), plot_bgcolor="rgba(0,0,0,0)",
-    )
-    return fig
+    panels = [("original", original, "gray", value_max), ("reconstruction", reconstruction, "gray", value_max),
+              ("error", error_2d, "Reds", float(max(np.nanmax(error_2d), 1e-12)))]
+    traces, layout, annotations = [], {}, []
+    for k, (name, image, colorscale, zmax) in enumerate(panels):
+        axis = "" if k == 0 else str(k + 1)
+        domain = [k * 0.345, k * 0.345 + 0.31]
+        traces.append(_image_trace(image, colorscale, zmax, name, axis))
+        layout[f"xaxis{axis}"], layout[f"yaxis{axis}"] = _image_axis(domain, anchor=f"x{axis}")
+        annotations.append({"text": name, "x": sum(domain) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
+                            "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 12}})
+    return go.Figure(traces, layout | {
+        "title": {"text": title, "x": 0, "font": {"size": 13}}, "height": 210, "annotations": annotations,
+        "margin": {"l": 0, "r": 0, "t": 48 if title else 24, "b": 0}, "plot_bgcolor": "rgba(0,0,0,0)",
+    })
 
 
 def series_overlay(original: np.ndarray, reconstruction: np.ndarray, title: str = "") -> go.Figure:
@@ -306,11 +292,9 @@ def series_overlay(original: np.ndarray, reconstruction: np.ndarray, title: str 
     original = np.asarray(original, dtype=np.float32).ravel()
     reconstruction = np.asarray(reconstruction, dtype=np.float32).ravel()
     steps = np.arange(original.size)
-    fig = go.Figure()
-    fig.add_scatter(x=steps, y=original, mode="lines", name="original", line=dict(color=NORMAL_COLOR, width=2))
-    fig.add_scatter(
-        x=steps, y=reconstruction, mode="lines", name="reconstruction", line=dict(color=VALIDATION_COLOR, width=2),
-        fill="tonexty", fillcolor="rgba(217, 83, 79, 0.25)",
-    )
-    fig.update_xaxes(title="time step")
-    return _layout(fig, title, 240)
+    return go.Figure([
+        {"type": "scatter", "x": steps, "y": original, "mode": "lines", "name": "original",
+         "line": {"color": NORMAL_COLOR, "width": 2}},
+        {"type": "scatter", "x": steps, "y": reconstruction, "mode": "lines", "name": "reconstruction",
+         "line": {"color": VALIDATION_COLOR, "width": 2}, "fill": "tonexty", "fillcolor": "rgba(217, 83, 79, 0.25)"},
+    ], _layout(title, 240, xaxis={"title": {"text": "time step"}}))

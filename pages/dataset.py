@@ -1,23 +1,17 @@
 """Dataset: where the samples come from, which classes are normal and which anomalous, and a preview."""
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core import figures
-from core.config import BUILTIN_DATASETS, DataConfig, InjectConfig
+from core.config import BUILTIN_DATASETS, PROTOCOLS, DataConfig, InjectConfig
 from core.datasets import ROLE_NAMES, load_dataset
 from core.errors import StudioError
+from ui import analysis, state
 from ui import data as data_cache
-from ui import state
 
 SOURCES = ["Built-in dataset", "File"]
-PROTOCOLS = {
-    "inductive": "Inductive (score held-out samples)",
-    "transductive": "Transductive (score the training samples)",
-}
 SPLITS = {"train": "Training split", "test": "Test split", "all": "Both splits"}
 UPLOAD = "dataset_upload"
 UPLOAD_ERROR = "upload_error"
@@ -54,20 +48,20 @@ def class_formatter(class_names: dict):
     return format_class
 
 
-def preview_groups(experiment_data) -> tuple[list[np.ndarray], list[str]]:
-    """Up to PREVIEW_PER_GROUP scored samples per (role, class), normal classes first."""
-    roles = pd.Series(experiment_data.roles).map(ROLE_NAMES)
-    classes = (pd.Series(experiment_data.classes).astype(str) if experiment_data.classes is not None
-               else pd.Series([""] * len(roles)))
-    table = pd.DataFrame({"role": roles, "class": classes, "position": np.arange(len(roles))})
-    table = table.groupby(["role", "class"], sort=False).head(PREVIEW_PER_GROUP)
-    order = {name: rank for rank, name in enumerate(ROLE_NAMES.values())}
+def preview_groups(experiment_data, inject) -> tuple[list[np.ndarray], list[str]]:
+    """Up to PREVIEW_PER_GROUP scored samples per role and class, normal ones first."""
+    everything = np.arange(len(experiment_data.roles))
+    table = pd.DataFrame({
+        "role": experiment_data.roles,
+        "class": analysis.class_names(experiment_data, inject, everything) if experiment_data.classes is not None else "",
+        "position": everything,
+    })
+    table["rank"] = np.where(table["role"] < 0, 3, table["role"])  # normal, anomaly, injected, then unlabeled
+    picked = table.groupby(["rank", "class"], sort=True).head(PREVIEW_PER_GROUP)
     groups, labels = [], []
-    keys = sorted(table.groupby(["role", "class"]).groups, key=lambda key: (order[key[0]], key[1]))
-    for role, class_text in keys[:PREVIEW_GROUPS]:
-        positions = table.loc[(table["role"] == role) & (table["class"] == class_text), "position"].to_numpy()
-        groups.append(experiment_data.x_score[positions])
-        labels.append(f"{role} {class_text}".strip())
+    for (_, class_name), rows in list(picked.groupby(["rank", "class"], sort=True))[:PREVIEW_GROUPS]:
+        groups.append(experiment_data.x_score[rows["position"].to_numpy()])
+        labels.append(f"{ROLE_NAMES[rows['role'].iloc[0]]} {class_name}".strip())
     return groups, labels
 
 
@@ -92,7 +86,8 @@ if source == SOURCES[0]:
     )
 else:
     with dataset_column:
-        st.file_uploader("Upload .npz, .csv or .zip of images", type=["npz", "csv", "zip"], key=UPLOAD, on_change=store_upload)
+        st.file_uploader("Upload .npz, .csv or .zip of images", type=["npz", "csv", "zip"], key=UPLOAD,
+                         on_change=store_upload)
     dataset_name = folder_column.text_input(
         "File or image folder on the server", placeholder="/path/to/data.npz",
         key=state.setting("data.path", "" if data.dataset in BUILTIN_DATASETS else data.dataset),
@@ -135,8 +130,9 @@ with contamination_column:
                               disabled=not (limit_anomalies and anomaly_classes),
                               key=state.setting("data.contamination", float(data.contamination or 0.01)))
 
-inject_column, inject_dataset_column, inject_classes_column, inject_count_column = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
-inject_on = inject_column.toggle("Inject another dataset", help="Mix samples of another dataset into the scored ones, as anomalies.", key=state.setting("data.inject", data.inject is not None))
+inject_column, inject_dataset_column, inject_classes_column, inject_count_column = st.columns(4, vertical_alignment="bottom")
+inject_on = inject_column.toggle("Inject another dataset", key=state.setting("data.inject", data.inject is not None),
+                                 help="Mix samples of another dataset into the scored ones, as anomalies.")
 inject = None
 if inject_on:
     current_inject = data.inject or InjectConfig(dataset="fashion_mnist" if dataset_name != "fashion_mnist" else "mnist")
@@ -155,12 +151,15 @@ if inject_on:
         format_func=class_formatter(inject_source.class_names), placeholder="Any class",
         key=state.setting("data.inject.classes", (current_inject.dataset == inject_name and current_inject.classes) or []),
     )
-    inject_count = inject_count_column.number_input("How many", 1, 100_000, key=state.setting("data.inject.count", current_inject.count))
+    inject_count = inject_count_column.number_input("How many", 1, 100_000,
+                                                    key=state.setting("data.inject.count", current_inject.count))
     inject = InjectConfig(dataset=inject_name, classes=inject_classes or None, count=int(inject_count))
 
 protocol_column, split_column, limit_column, test_fraction_column = st.columns(4)
-protocol = protocol_column.selectbox("Protocol", list(PROTOCOLS), format_func=PROTOCOLS.get,
-                                     key=state.setting("data.protocol", data.protocol))
+protocol = protocol_column.selectbox(
+    "Protocol", PROTOCOLS, format_func=str.capitalize, key=state.setting("data.protocol", data.protocol),
+    help="Inductive: train on one part, score a held-out part. Transductive: train on and score the same samples.",
+)
 split = split_column.selectbox(
     "Split to use", list(SPLITS), format_func=SPLITS.get,
     disabled=protocol == "inductive" or not base.has_official_split, key=state.setting("data.split", data.split),
@@ -206,7 +205,7 @@ with counts_column:
                f"{len(experiment_data.x_score):,} scored samples are anomalies.")
     st.page_link(state.TRAIN_PAGE, label="Next: train", icon=":material/arrow_forward:")
 with preview_column:
-    groups, labels = preview_groups(experiment_data)
+    groups, labels = preview_groups(experiment_data, config.data.inject)
     if experiment_data.kind == "image":
         st.plotly_chart(figures.image_grid(groups, labels), key="preview", config={"displayModeBar": False})
     else:

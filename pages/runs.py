@@ -28,12 +28,12 @@ if not runs:
     st.stop()
 
 table = pd.DataFrame({
-    "name": [run.name for run in runs],
-    "dataset": [state.dataset_label(run.dataset) for run in runs],
-    "model": [run.model_kind for run in runs],
-    "created": pd.to_datetime([run.created for run in runs], utc=True, errors="coerce"),
-    "AUROC": [run.auroc for run in runs],
-    "flagged": [run.n_flagged for run in runs],
+    "name": [summary.name for summary in runs],
+    "dataset": [state.dataset_label(summary.dataset) for summary in runs],
+    "model": [summary.model_kind for summary in runs],
+    "created": pd.to_datetime([summary.created for summary in runs], utc=True, errors="coerce"),
+    "AUROC": [summary.auroc for summary in runs],
+    "flagged": [summary.n_flagged for summary in runs],
 })
 st.dataframe(
     table, hide_index=True,
@@ -42,7 +42,7 @@ st.dataframe(
         "AUROC": st.column_config.NumberColumn("AUROC", format="%.3f"),
     },
 )
-runs_by_name = {run.name: run for run in runs}
+runs_by_name = {summary.name: summary for summary in runs}
 chosen = st.selectbox("Run", list(runs_by_name), index=None, placeholder="Choose a run to open or delete")
 run = runs_by_name.get(chosen)
 
@@ -52,11 +52,6 @@ if open_column.button("Open", type="primary", icon=":material/open_in_new:", wid
         state.open_result(open_run(str(run.path), run.created, state.data_dir()), saved_to=str(run.path))
     except StudioError as exc:
         st.error(str(exc))
-    else:
-        st.success(f"Opened {run.name}. Every page now works from this run.", icon=":material/check_circle:")
-        left, right = st.columns(2, width=480)
-        left.page_link(state.THRESHOLD_PAGE, label="Pick a threshold", icon=":material/tune:")
-        right.page_link(state.FLAGGED_PAGE, label="Inspect flagged samples", icon=":material/flag:")
 if delete_column.button("Delete", icon=":material/delete:", width="stretch", disabled=run is None):
     st.session_state[CONFIRM_DELETE] = str(run.path)
 
@@ -75,3 +70,10 @@ if run is not None and st.session_state.get(CONFIRM_DELETE) == str(run.path):
         if no_column.button("Cancel", width="stretch"):
             del st.session_state[CONFIRM_DELETE]
             st.rerun()
+
+open_now = next((summary for summary in runs if str(summary.path) == st.session_state.get(state.SAVED_RUN)), None)
+if open_now is not None and state.result() is not None:
+    st.success(f"**{open_now.name}** is open: every page works from it.", icon=":material/check_circle:")
+    left, right = st.columns(2, width=480)
+    left.page_link(state.THRESHOLD_PAGE, label="Pick a threshold", icon=":material/tune:")
+    right.page_link(state.FLAGGED_PAGE, label="Inspect flagged samples", icon=":material/flag:")

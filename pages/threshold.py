@@ -86,8 +86,10 @@ st.caption(
 )
 
 method_column, parameter_column, explanation_column = st.columns([3, 2, 5], vertical_alignment="bottom")
-method = method_column.selectbox("How to choose it", methods, format_func=METHODS.get, on_change=on_method_change,
-                                 key=state.setting("threshold.method", choice.method if choice.method in methods else "value"))
+method = method_column.selectbox(
+    "How to choose it", methods, format_func=METHODS.get, on_change=on_method_change,
+    key=state.setting("threshold.method", choice.method if choice.method in methods else "value"),
+)
 if method in PARAMETERS:
     field, label, low, high, step, number_format = PARAMETERS[method]
     parameter_column.number_input(label, low, high, step=step, format=number_format, on_change=on_method_change,
@@ -102,8 +104,8 @@ threshold = st.slider("Threshold (reconstruction error)", low, high, step=nice_s
 
 point = summary.curve.at(threshold)
 cards = st.columns(6)
-cards[0].metric("Flagged", f"{point['n_flagged']:,}", f"{point['n_flagged'] / point['n_scored']:.2%} of {point['n_scored']:,}",
-                delta_color="off", delta_arrow="off", border=True)
+share = f"{point['n_flagged'] / point['n_scored']:.2%} of {point['n_scored']:,}"
+cards[0].metric("Flagged", f"{point['n_flagged']:,}", share, delta_color="off", delta_arrow="off", border=True)
 cards[1].metric("Precision", percent(point["precision"]), border=True, help="Share of flagged samples that are anomalies.")
 cards[2].metric("Recall", percent(point["recall"]), border=True, help="Share of anomalies that are flagged.")
 cards[3].metric("F1", "–" if point["f1"] is None else f"{point['f1']:.3f}", border=True)
@@ -125,8 +127,6 @@ st.caption("Drag a box over the histogram to list the samples in that error rang
 selected_boxes = event.selection.box if event and event.selection else []
 if selected_boxes:
     x0, x1 = sorted(selected_boxes[0]["x"])
-    if log_x:  # a log axis reports the box in log10 units
-        x0, x1 = 10 ** x0, 10 ** x1
     in_range = bins.samples_between(scores, x0, x1)
     st.markdown(f"**{len(in_range):,} samples** with an error between {x0:.4g} and {x1:.4g}")
     st.dataframe(analysis.sample_table(result, in_range[:1000], threshold), hide_index=True, height=280)
@@ -137,9 +137,10 @@ if labels is not None:
     confusion_column.plotly_chart(figures.confusion_figure(matrix), key="confusion")
     negatives = point["n_scored"] - point["n_anomalies"]
     fpr = point["false_positives"] / negatives if negatives else None
-    roc_column.plotly_chart(figures.roc_figure(*summary.roc, point=(fpr, point["recall"]), auroc=result.metrics.get("auroc")),
-                            key="roc")
-    pr_column.plotly_chart(figures.pr_figure(*summary.pr, point=(point["recall"], point["precision"]),
-                                             average_precision=result.metrics.get("average_precision")), key="pr")
+    roc = figures.roc_figure(*summary.roc, point=(fpr, point["recall"]), auroc=result.metrics.get("auroc"))
+    roc_column.plotly_chart(roc, key="roc")
+    pr = figures.pr_figure(*summary.pr, point=(point["recall"], point["precision"]),
+                           average_precision=result.metrics.get("average_precision"))
+    pr_column.plotly_chart(pr, key="pr")
 
 st.page_link(state.FLAGGED_PAGE, label=f"Inspect the {point['n_flagged']:,} flagged samples", icon=":material/flag:")

@@ -125,8 +125,10 @@ with run_column.container(border=True):
     patience = st.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1000,
                                disabled=running or validation_fraction == 0,
                                key=state.setting("train.early_stopping_patience", config.train.early_stopping_patience or 0))
-    score_error = st.selectbox("Anomaly score", errors, format_func=ERROR_LABELS.get, disabled=running,
-                               key=state.setting("score.error", config.score.error if config.score.error in errors else "mse"))
+    score_error = st.selectbox(
+        "Anomaly score", errors, format_func=ERROR_LABELS.get, disabled=running,
+        key=state.setting("score.error", config.score.error if config.score.error in errors else "mse"),
+    )
     seed = st.number_input("Seed", 0, 2**32 - 1, disabled=running, key=state.setting("seed", config.seed))
 
 try:

@@ -190,7 +190,8 @@ def test_digits_flow_from_scenario_to_saved_run():
     [run_name] = at.selectbox[0].options
     at.selectbox[0].set_value(run_name).run()
     button(at, "Open").click().run()
-    assert "Opened" in at.success[0].value
+    assert "is open" in at.success[0].value
+    assert "AUROC" in at.sidebar.markdown[0].value
     opened = at.session_state["result"]
     assert opened is not result
     np.testing.assert_allclose(opened.scores, scores)

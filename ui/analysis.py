@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core import figures
-from core.datasets import INJECTED, ROLE_NAMES
+from core.datasets import INJECTED, ROLE_NAMES, load_dataset
 from core.metrics import OperatingCurve, pr_curve, roc_curve
 from ui import state
 
@@ -61,24 +61,31 @@ def summary(result) -> ScoreSummary:
     return built
 
 
+def class_names(data, inject, indices: np.ndarray) -> np.ndarray:
+    """The class of each scored sample in `indices` by name; injected ones also name their dataset.
+
+    data: the ExperimentData; inject: the InjectConfig its samples were injected with, or None.
+    """
+    classes = pd.Series(data.classes[indices])
+    names = classes.map(data.class_names).fillna(classes.astype(str))
+    if inject is not None:
+        injected_names = load_dataset(inject.dataset, state.data_dir()).class_names
+        injected = classes.map(injected_names).fillna(classes.astype(str)) + f" ({state.dataset_label(inject.dataset)})"
+        names = names.where(data.roles[indices] != INJECTED, injected)
+    return names.to_numpy()
+
+
 def sample_table(result, indices: np.ndarray, threshold: float) -> pd.DataFrame:
     """One row per scored sample in `indices`: rank by error, index in its dataset, error, flagged, truth, class."""
     data = result.data
     errors = result.scores[indices]
-    roles = data.roles[indices]
     table = pd.DataFrame({
         "rank": summary(result).rank[indices],
         "sample": data.indices[indices],
         "error": errors,
         "flagged": errors > threshold,
-        "truth": pd.Series(roles).map(ROLE_NAMES).to_numpy(),
+        "truth": pd.Series(data.roles[indices]).map(ROLE_NAMES).to_numpy(),
     })
     if data.classes is not None:
-        classes = pd.Series(data.classes[indices])
-        names = classes.map(data.class_names).fillna(classes.astype(str))
-        inject = result.config.data.inject
-        if inject is not None:
-            source = state.dataset_label(inject.dataset)
-            names = names.where(roles != INJECTED, classes.astype(str) + f" ({source})")
-        table["class"] = names.to_numpy()
+        table["class"] = class_names(data, result.config.data.inject, indices)
     return table

@@ -133,10 +133,10 @@ def require_result() -> None:
     st.stop()
 
 
-def sidebar_summary() -> None:
-    """A few lines in the sidebar: what is set up and what is trained, in this session."""
+def sidebar_summary(container) -> None:
+    """A few lines in the sidebar `container`: what is set up and what is trained, in this session."""
     current = config()
-    with st.sidebar:
+    with container:
         st.caption("This session")
         lines = [f"**Dataset** · {dataset_label(current.data.dataset)}", f"**Model** · {current.model.kind} autoencoder"]
         if training_running():
