@@ -265,7 +265,7 @@ def series_preview(series_by_group: Sequence[np.ndarray], group_labels: Sequence
     return go.Figure(traces, _layout("", 340, xaxis={"title": {"text": "time step"}}, yaxis={"title": {"text": "value"}}))
 
 
-def image_triplet(original: np.ndarray, reconstruction: np.ndarray, error_map: np.ndarray, title: str = "") -> go.Figure:
+def image_triplet(original: np.ndarray, reconstruction: np.ndarray, error_map: np.ndarray) -> go.Figure:
     """Original | reconstruction | per-pixel error heat map, side by side."""
     error_2d = _as_2d(error_map)
     if error_2d.ndim == 3:
@@ -282,12 +282,12 @@ def image_triplet(original: np.ndarray, reconstruction: np.ndarray, error_map: n
         annotations.append({"text": name, "x": sum(domain) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
                             "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 12}})
     return go.Figure(traces, layout | {
-        "title": {"text": title, "x": 0, "font": {"size": 13}}, "height": 210, "annotations": annotations,
-        "margin": {"l": 0, "r": 0, "t": 48 if title else 24, "b": 0}, "plot_bgcolor": "rgba(0,0,0,0)",
+        "height": 180, "annotations": annotations, "margin": {"l": 0, "r": 0, "t": 24, "b": 0},
+        "plot_bgcolor": "rgba(0,0,0,0)",
     })
 
 
-def series_overlay(original: np.ndarray, reconstruction: np.ndarray, title: str = "") -> go.Figure:
+def series_overlay(original: np.ndarray, reconstruction: np.ndarray) -> go.Figure:
     """Original and reconstruction overlaid, the area between them filled as the error."""
     original = np.asarray(original, dtype=np.float32).ravel()
     reconstruction = np.asarray(reconstruction, dtype=np.float32).ravel()
@@ -297,4 +297,4 @@ def series_overlay(original: np.ndarray, reconstruction: np.ndarray, title: str 
          "line": {"color": NORMAL_COLOR, "width": 2}},
         {"type": "scatter", "x": steps, "y": reconstruction, "mode": "lines", "name": "reconstruction",
          "line": {"color": VALIDATION_COLOR, "width": 2}, "fill": "tonexty", "fillcolor": "rgba(217, 83, 79, 0.25)"},
-    ], _layout(title, 240, xaxis={"title": {"text": "time step"}}))
+    ], _layout("", 220, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis={"title": {"text": "time step"}}))

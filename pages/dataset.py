@@ -61,7 +61,8 @@ def preview_groups(experiment_data, inject) -> tuple[list[np.ndarray], list[str]
     groups, labels = [], []
     for (_, class_name), rows in list(picked.groupby(["rank", "class"], sort=True))[:PREVIEW_GROUPS]:
         groups.append(experiment_data.x_score[rows["position"].to_numpy()])
-        labels.append(f"{ROLE_NAMES[rows['role'].iloc[0]]} {class_name}".strip())
+        role = ROLE_NAMES[rows["role"].iloc[0]]
+        labels.append(role if class_name in ("", role) else f"{role} · {class_name}")
     return groups, labels
 
 
@@ -126,9 +127,10 @@ with contamination_column:
     limit_anomalies = st.toggle("Set the share of anomalies", disabled=not anomaly_classes,
                                 key=state.setting("data.limit_anomalies", data.contamination is not None),
                                 help="Off: every sample of the anomaly classes is used.")
-    contamination = st.slider("Anomalies per normal sample", 0.0, 0.5, step=0.005, format="%.3f",
-                              disabled=not (limit_anomalies and anomaly_classes),
-                              key=state.setting("data.contamination", float(data.contamination or 0.01)))
+    contamination = st.slider(
+        "Anomalies per normal sample", 0.0, 0.5, step=0.005, format="%.3f", disabled=not (limit_anomalies and anomaly_classes),
+        key=state.setting("data.contamination", 0.01 if data.contamination is None else float(data.contamination)),
+    )
 
 inject_column, inject_dataset_column, inject_classes_column, inject_count_column = st.columns(4, vertical_alignment="bottom")
 inject_on = inject_column.toggle("Inject another dataset", key=state.setting("data.inject", data.inject is not None),

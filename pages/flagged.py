@@ -45,8 +45,9 @@ for start in range(0, len(on_page), PER_ROW):
         title = f"#{row['rank']} · sample {row['sample']} · error {row['error']:.4g} · {row['truth']}{known_class}"
         sample = data.x_score[on_page[offset]]
         if data.kind == "image":
-            figure = figures.image_triplet(sample, reconstructions[offset], error_maps[offset], title=title)
+            figure = figures.image_triplet(sample, reconstructions[offset], error_maps[offset])
         else:
-            figure = figures.series_overlay(sample, reconstructions[offset], title=title)
+            figure = figures.series_overlay(sample, reconstructions[offset])
         with column.container(border=True):
+            st.markdown(f"**{title}**")
             st.plotly_chart(figure, key=f"flagged_{on_page[offset]}", config={"displayModeBar": False})

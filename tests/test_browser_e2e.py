@@ -140,3 +140,8 @@ def test_digits_demo_end_to_end(page: Page, app_url: str):
     open_page(page, "Runs", "Runs")
     expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=60_000)
     screenshot(page, "7-runs")
+
+    open_page(page, "Dataset", "Dataset")
+    expect(page.get_by_role("heading", name="What the model sees")).to_be_visible(timeout=60_000)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    screenshot(page, "8-dataset")

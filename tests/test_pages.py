@@ -15,6 +15,8 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+from core.config import ExperimentConfig
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
 PRESETS = sorted((ROOT / "presets").glob("*.json"))
@@ -114,6 +116,23 @@ def test_home_has_a_card_per_preset_that_opens_train_with_its_settings():
     assert config.name == "digits-quick-demo"
     assert at.number_input(key="setting:train.epochs").value == config.train.epochs
     assert at.text_input(key="setting:model.filters").value == ", ".join(map(str, config.model.filters))
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=[path.stem for path in PRESETS])
+def test_settings_pages_keep_a_presets_config(preset, request):
+    """The Dataset and Train widgets start from the preset and write back exactly what it says."""
+    expected = ExperimentConfig.load(preset)
+    at = AppTest.from_file(APP, default_timeout=120)
+    if expected.data.dataset != "digits" or expected.data.inject is not None:
+        at.session_state["data_dir"] = str(request.getfixturevalue("shared_data_dir"))
+    at.run()
+    [card] = [b for b in at.button if b.key == f"preset:{preset.stem}"]
+    card.click().run()
+    go(at, "pages/dataset.py")
+    assert not at.error, at.error[0].value
+    go(at, "pages/train.py")
+    go(at, "pages/dataset.py")
+    assert at.session_state["config"] == expected
 
 
 # ------------------------------------------------------------------------------------------ nothing trained yet
