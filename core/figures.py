@@ -78,11 +78,6 @@ class HistogramBins:
     counts: dict[str, np.ndarray]
     log_x: bool
 
-    def samples_between(self, scores: np.ndarray, low: float, high: float) -> np.ndarray:
-        """Indices of `scores` within [low, high], highest error first."""
-        inside = np.flatnonzero((scores >= low) & (scores <= high))
-        return inside[np.argsort(-scores[inside], kind="stable")]
-
 
 def histogram_bins(
     scores: np.ndarray, labels: Optional[np.ndarray] = None, n_bins: int = 80, log_x: bool = False

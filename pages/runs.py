@@ -49,7 +49,7 @@ run = runs_by_name.get(chosen)
 open_column, delete_column, _ = st.columns([1, 1, 4])
 if open_column.button("Open", type="primary", icon=":material/open_in_new:", width="stretch", disabled=run is None):
     try:
-        state.open_result(open_run(str(run.path), run.created, state.data_dir()), saved_to=str(run.path))
+        state.open_saved_run(open_run(str(run.path), run.created, state.data_dir()), str(run.path))
     except StudioError as exc:
         st.error(str(exc))
 if delete_column.button("Delete", icon=":material/delete:", width="stretch", disabled=run is None):

@@ -32,6 +32,7 @@ PARAMETERS = {  # method -> (config field, label, min, max, step, format)
 }
 SLIDER = state.SETTING + "threshold.value"
 METHOD = state.SETTING + "threshold.method"
+THRESHOLD_ERROR = "threshold_error"
 
 state.require_result()
 result = state.result()
@@ -51,9 +52,9 @@ def apply_threshold(method: str) -> None:
     try:
         choice = choose_threshold(threshold_config(method, st.session_state[SLIDER]), scores, result.train_scores, labels)
     except ConfigError as exc:
-        st.session_state["threshold_error"] = str(exc)
+        st.session_state[THRESHOLD_ERROR] = str(exc)
         return
-    st.session_state.pop("threshold_error", None)
+    st.session_state.pop(THRESHOLD_ERROR, None)
     st.session_state[state.THRESHOLD] = choice
     st.session_state[SLIDER] = choice.value
     st.session_state[METHOD] = method
@@ -72,8 +73,10 @@ def percent(value) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
-def nice_step(span: float) -> float:
-    return 10 ** math.floor(math.log10(span / 1000)) if span > 0 else 1e-6
+def slider_step(span: float) -> tuple[float, str]:
+    """A round step of about a thousandth of `span`, and a format showing its decimals."""
+    decimals = max(0, -math.floor(math.log10(span / 1000))) if span > 0 else 6
+    return 10.0 ** -decimals, f"%.{decimals}f"
 
 
 choice = state.threshold()
@@ -95,24 +98,27 @@ if method in PARAMETERS:
     parameter_column.number_input(label, low, high, step=step, format=number_format, on_change=on_method_change,
                                   key=state.setting(f"threshold.{field}", float(getattr(state.config().threshold, field))))
 explanation_column.info(choice.explanation, icon=":material/info:")
-if "threshold_error" in st.session_state:
-    st.error(st.session_state["threshold_error"])
+if THRESHOLD_ERROR in st.session_state:
+    st.error(st.session_state[THRESHOLD_ERROR])
 
 low, high = min(float(scores.min()), choice.value), max(float(scores.max()), choice.value)
-threshold = st.slider("Threshold (reconstruction error)", low, high, step=nice_step(high - low), format="%.5f",
+step, value_format = slider_step(high - low)
+threshold = st.slider("Threshold (reconstruction error)", low, high, step=step, format=value_format,
                       key=state.setting("threshold.value", choice.value), on_change=on_slider_move)
 
 point = summary.curve.at(threshold)
 cards = st.columns(6)
 share = f"{point['n_flagged'] / point['n_scored']:.2%} of {point['n_scored']:,}"
 cards[0].metric("Flagged", f"{point['n_flagged']:,}", share, delta_color="off", delta_arrow="off", border=True)
-cards[1].metric("Precision", percent(point["precision"]), border=True, help="Share of flagged samples that are anomalies.")
-cards[2].metric("Recall", percent(point["recall"]), border=True, help="Share of anomalies that are flagged.")
-cards[3].metric("F1", "–" if point["f1"] is None else f"{point['f1']:.3f}", border=True)
-cards[4].metric("Normals right", percent(point["accuracy_normal"]), border=True,
-                help="Accuracy on normal samples: the share left unflagged.")
-cards[5].metric("Anomalies right", percent(point["accuracy_anomaly"]), border=True,
-                help="Accuracy on anomalies: the share flagged (the recall).")
+if labels is not None:
+    cards[1].metric("Precision", percent(point["precision"]), border=True,
+                    help="Share of flagged samples that are anomalies.")
+    cards[2].metric("Recall", percent(point["recall"]), border=True, help="Share of anomalies that are flagged.")
+    cards[3].metric("F1", "–" if point["f1"] is None else f"{point['f1']:.3f}", border=True)
+    cards[4].metric("Normals right", percent(point["accuracy_normal"]), border=True,
+                    help="Accuracy on normal samples: the share left unflagged.")
+    cards[5].metric("Anomalies right", percent(point["accuracy_anomaly"]), border=True,
+                    help="Accuracy on anomalies: the share flagged (the recall).")
 
 log_x_column, log_y_column, _ = st.columns([1, 1, 4])
 log_x = log_x_column.toggle("Log-scale errors", key="histogram_log_x")
@@ -127,7 +133,7 @@ st.caption("Drag a box over the histogram to list the samples in that error rang
 selected_boxes = event.selection.box if event and event.selection else []
 if selected_boxes:
     x0, x1 = sorted(selected_boxes[0]["x"])
-    in_range = bins.samples_between(scores, x0, x1)
+    in_range = summary.between(x0, x1)
     st.markdown(f"**{len(in_range):,} samples** with an error between {x0:.4g} and {x1:.4g}")
     st.dataframe(analysis.sample_table(result, in_range[:1000], threshold), hide_index=True, height=280)
 
@@ -135,12 +141,15 @@ if labels is not None:
     confusion_column, roc_column, pr_column = st.columns(3)
     matrix = [[point["true_negatives"], point["false_positives"]], [point["false_negatives"], point["true_positives"]]]
     confusion_column.plotly_chart(figures.confusion_figure(matrix), key="confusion")
-    negatives = point["n_scored"] - point["n_anomalies"]
-    fpr = point["false_positives"] / negatives if negatives else None
-    roc = figures.roc_figure(*summary.roc, point=(fpr, point["recall"]), auroc=result.metrics.get("auroc"))
-    roc_column.plotly_chart(roc, key="roc")
-    pr = figures.pr_figure(*summary.pr, point=(point["recall"], point["precision"]),
-                           average_precision=result.metrics.get("average_precision"))
-    pr_column.plotly_chart(pr, key="pr")
+    if summary.roc[0].size:
+        negatives = point["n_scored"] - point["n_anomalies"]
+        fpr = point["false_positives"] / negatives
+        roc = figures.roc_figure(*summary.roc, point=(fpr, point["recall"]), auroc=result.metrics.get("auroc"))
+        roc_column.plotly_chart(roc, key="roc")
+        pr = figures.pr_figure(*summary.pr, point=(point["recall"], point["precision"]),
+                               average_precision=result.metrics.get("average_precision"))
+        pr_column.plotly_chart(pr, key="pr")
+    else:
+        roc_column.info("ROC and precision–recall curves need both normal samples and anomalies among the scored ones.")
 
 st.page_link(state.FLAGGED_PAGE, label=f"Inspect the {point['n_flagged']:,} flagged samples", icon=":material/flag:")

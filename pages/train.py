@@ -73,7 +73,7 @@ def live_training() -> None:
             text=f"Epoch {progress.epoch}/{progress.epochs} · batch {progress.batch}/{progress.batches_per_epoch} · "
                  f"loss {progress.loss:.4g}{val} · {duration(progress.elapsed_s)} elapsed · ETA {duration(progress.eta_s)}",
         )
-    st.plotly_chart(figures.loss_curve(snapshot.history, log_y=st.session_state.get("loss_log_y", False)), key="live_loss")
+    st.plotly_chart(figures.loss_curve(snapshot.history, log_y=st.session_state["loss_log_y"]), key="live_loss")
 
 
 st.title("Train")
@@ -170,7 +170,7 @@ if result is None:
     st.stop()
 
 history = result.history
-st.subheader("Last training")
+st.subheader("Current model")
 cards = st.columns(5)
 cards[0].metric("Epochs run", f"{history.epochs_run}", border=True)
 cards[1].metric("Final loss", f"{history.loss[-1]:.4g}" if history.loss else "–", border=True)
@@ -184,11 +184,14 @@ for message in result.warnings:
 st.plotly_chart(figures.loss_curve(history, log_y=st.session_state["loss_log_y"]), key="final_loss")
 
 save_column, next_column, _ = st.columns([1, 1, 3])
-if save_column.button("Save run", icon=":material/save:", width="stretch"):
+already_saved = bool(st.session_state.get(state.SAVED_RUN))
+if save_column.button("Save run", icon=":material/save:", width="stretch", disabled=already_saved):
     try:
         st.session_state[state.SAVED_RUN] = str(save_run(result))
     except StudioError as exc:
         st.error(str(exc))
+    else:
+        st.rerun()  # redraw with the button disabled: the same run is saved once
 next_column.page_link(state.THRESHOLD_PAGE, label="Pick a threshold", icon=":material/arrow_forward:")
 if st.session_state.get(state.SAVED_RUN):
-    st.success(f"Saved to {st.session_state[state.SAVED_RUN]}", icon=":material/check_circle:")
+    st.success(f"Saved in {st.session_state[state.SAVED_RUN]}", icon=":material/check_circle:")

@@ -109,10 +109,10 @@ def test_digits_demo_end_to_end(page: Page, app_url: str):
     expect(page.get_by_text(re.compile(r"Epoch \d+/2 · batch"))).to_be_visible(timeout=120_000)
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     screenshot(page, "2-train-live")
-    expect(page.get_by_role("heading", name="Last training")).to_be_visible(timeout=180_000)
+    expect(page.get_by_role("heading", name="Current model")).to_be_visible(timeout=180_000)
     assert metric_value(page, "Epochs run") == "2"
     page.get_by_role("button", name="Save run").click()
-    expect(page.get_by_text("Saved to")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Saved in")).to_be_visible(timeout=60_000)
     screenshot(page, "3-train-done")
 
     open_page(page, "Threshold", "Threshold")

@@ -203,7 +203,8 @@ def test_digits_flow_from_scenario_to_saved_run():
 
     go(at, "pages/train.py")
     button(at, "Save run").click().run()
-    assert "Saved to" in at.success[0].value
+    assert "Saved in" in at.success[0].value
+    assert button(at, "Save run").disabled, "saving the same run twice must be impossible"
 
     go(at, "pages/runs.py")
     [run_name] = at.selectbox[0].options

@@ -36,6 +36,12 @@ class ScoreSummary:
             self._bins[log_x] = figures.histogram_bins(self.result.scores, self.result.data.labels, log_x=log_x)
         return self._bins[log_x]
 
+    def between(self, low: float, high: float) -> np.ndarray:
+        """Indices of the samples whose error is within [low, high], highest error first."""
+        scores = self.result.scores
+        inside = np.flatnonzero((scores >= low) & (scores <= high))
+        return inside[np.argsort(-scores[inside], kind="stable")]
+
     def flagged(self, threshold: float) -> np.ndarray:
         """Indices of the samples whose error is above `threshold`, highest error first."""
         return self.by_error[: self.curve.flagged_count(threshold)]
@@ -54,8 +60,8 @@ def summary(result) -> ScoreSummary:
         curve=OperatingCurve(scores, labels),
         by_error=by_error,
         rank=rank,
-        roc=roc_curve(scores, labels) if labels is not None else (np.array([]), np.array([])),
-        pr=pr_curve(scores, labels) if labels is not None else (np.array([]), np.array([])),
+        roc=roc_curve(scores, labels),  # empty without both normal samples and anomalies
+        pr=pr_curve(scores, labels),
     )
     st.session_state[SUMMARY] = built
     return built

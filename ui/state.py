@@ -6,6 +6,7 @@
 - "result": the trained (or opened) ExperimentResult that the Threshold and Flagged pages inspect.
 - "threshold": the ThresholdChoice in use on the Threshold and Flagged pages.
 - "training_error" / "saved_run": what became of the last Train and Save clicks.
+- "score_summary": what the Threshold and Flagged pages derive from the result's scores (ui.analysis).
 
 Everything lives in session state, so two browser sessions never see each other's training or threshold.
 Nothing here imports TensorFlow: the home page must paint before it is loaded.
@@ -96,13 +97,20 @@ def threshold():
     return st.session_state.get(THRESHOLD)
 
 
-def open_result(new_result, saved_to: Optional[str] = None) -> None:
-    """Make `new_result` the one every page inspects, with its settings and at its own threshold."""
-    use_config(new_result.config)
+def show_result(new_result, saved_to: Optional[str] = None) -> None:
+    """Make `new_result` the one the Threshold and Flagged pages inspect, at its own threshold."""
     st.session_state[RESULT] = new_result
     st.session_state[THRESHOLD] = new_result.threshold
     st.session_state[SAVED_RUN] = saved_to
     st.session_state.pop(TRAINING_ERROR, None)
+    for key in [key for key in st.session_state if str(key).startswith(SETTING + "threshold.")]:
+        del st.session_state[key]
+
+
+def open_saved_run(saved_result, folder: str) -> None:
+    """Inspect a saved run, and take its settings too, so retraining starts from them."""
+    use_config(saved_result.config)
+    show_result(saved_result, saved_to=folder)
 
 
 def collect_finished_job() -> None:
@@ -110,12 +118,11 @@ def collect_finished_job() -> None:
     finished = job()
     if finished is None or finished.running:
         return
-    snapshot = finished.snapshot()
     st.session_state[JOB] = None
     if finished.result is not None:
-        open_result(finished.result)
-    elif snapshot.error:
-        st.session_state[TRAINING_ERROR] = snapshot.error
+        show_result(finished.result)  # the settings stay as they are now: they may have been edited meanwhile
+    elif finished.error:
+        st.session_state[TRAINING_ERROR] = finished.error
 
 
 def require_result() -> None:
