@@ -29,8 +29,5 @@ page = st.navigation(
         st.Page(state.RUNS_PAGE, title="Runs", icon=":material/folder_open:"),
     ]
 )
-summary = st.sidebar.container()
-try:
-    page.run()
-finally:  # also after a page's st.stop(), so the summary shows what the page just changed
-    state.sidebar_summary(summary)
+state.sidebar_summary()
+page.run()

@@ -52,6 +52,8 @@ if open_column.button("Open", type="primary", icon=":material/open_in_new:", wid
         state.open_saved_run(open_run(str(run.path), run.created, state.data_dir()), str(run.path))
     except StudioError as exc:
         st.error(str(exc))
+    else:
+        st.rerun()  # so the sidebar shows the opened run too
 if delete_column.button("Delete", icon=":material/delete:", width="stretch", disabled=run is None):
     st.session_state[CONFIRM_DELETE] = str(run.path)
 

@@ -140,19 +140,24 @@ def require_result() -> None:
     st.stop()
 
 
-def sidebar_summary(container) -> None:
-    """A few lines in the sidebar `container`: what is set up and what is trained, in this session."""
-    current = config()
-    with container:
+def sidebar_summary() -> None:
+    """The model this session inspects, and whether one is training, in the sidebar.
+
+    Drawn before the page runs, so it shows what changes before that: a finished training, an opened run.
+    """
+    with st.sidebar:
         st.caption("This session")
-        lines = [f"**Dataset** · {dataset_label(current.data.dataset)}", f"**Model** · {current.model.kind} autoencoder"]
+        lines = []
         if training_running():
-            lines.append("**Training** · running…")
-        elif result() is not None:
-            auroc = result().metrics.get("auroc")
-            lines.append(f"**Trained** · AUROC {auroc:.3f}" if auroc is not None else "**Trained** · ready")
+            lines.append(":material/model_training: **Training…**")
+        current = result()
+        if current is None:
+            lines.append("No model trained yet")
         else:
-            lines.append("**Trained** · not yet")
+            auroc = current.metrics.get("auroc")
+            lines += [f"**Model** · {current.config.model.kind} autoencoder",
+                      f"**Data** · {dataset_label(current.config.data.dataset)}",
+                      f"**AUROC** · {auroc:.3f}" if auroc is not None else "**AUROC** · no labels"]
         st.markdown("  \n".join(lines))
 
 
