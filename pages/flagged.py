@@ -9,6 +9,7 @@ from ui import analysis, state
 
 PER_PAGE = 12
 PER_ROW = 2
+PAGE = "flagged_page"
 
 state.require_result()
 result = state.result()
@@ -29,10 +30,12 @@ if len(flagged) == 0:
 
 table = analysis.sample_table(result, flagged, threshold.value)
 pages = math.ceil(len(flagged) / PER_PAGE)
+if st.session_state.get(PAGE, 1) > pages:  # fewer flagged samples since, e.g. a new model
+    st.session_state[PAGE] = 1
 page_column, download_column, link_column = st.columns([1, 1, 2], vertical_alignment="bottom")
-page = page_column.number_input(f"Page (of {pages})", 1, pages, key="flagged_page")
-download_column.download_button("Download flagged list (CSV)", table.to_csv(index=False), file_name="flagged.csv",
-                                mime="text/csv", icon=":material/download:", on_click="ignore")
+page = page_column.number_input(f"Page (of {pages})", 1, pages, key=PAGE)
+download_column.download_button("Download flagged list (CSV)", lambda: table.to_csv(index=False),
+                                file_name="flagged.csv", mime="text/csv", icon=":material/download:", on_click="ignore")
 link_column.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
 
 on_page = flagged[(page - 1) * PER_PAGE: page * PER_PAGE]

@@ -49,6 +49,11 @@ def describe(config: ExperimentConfig) -> str:
     return " · ".join(parts)
 
 
+def preset_order(path: Path) -> tuple[int, str]:
+    """The presets named in TITLES first, in that order; any others after them, by name."""
+    return (list(TITLES).index(path.stem) if path.stem in TITLES else len(TITLES), path.stem)
+
+
 def open_preset(path: Path) -> None:
     try:
         preset = ExperimentConfig.load(path)
@@ -75,8 +80,7 @@ for column, (page, icon, title, text) in zip(st.columns(4), STEPS):
 st.subheader("Demos")
 st.caption("One click fills in every setting from a preset and takes you to Train.")
 
-presets = sorted(PRESETS.glob("*.json"), key=lambda path: (list(TITLES).index(path.stem) if path.stem in TITLES else len(TITLES),
-                                                          path.stem))
+presets = sorted(PRESETS.glob("*.json"), key=preset_order)
 if not presets:
     st.info(f"No presets found in {PRESETS}. Set things up by hand, starting with the Dataset page.")
 for row_start in range(0, len(presets), 3):

@@ -136,6 +136,10 @@ def test_digits_demo_end_to_end(page: Page, app_url: str):
         timeout=60_000)
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     screenshot(page, "6-flagged")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download flagged list (CSV)").click()
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0].startswith("rank,sample,error,flagged,truth") and len(rows) == flagged_after + 1
 
     open_page(page, "Runs", "Runs")
     expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=60_000)
