@@ -92,6 +92,20 @@ def metric_value(page: Page, label: str) -> str:
     return metric.get_by_test_id("stMetricValue").inner_text()
 
 
+def settled_metric_value(page: Page, label: str) -> str:
+    """The metric once the reruns that keyboard moves trigger have all finished: two equal reads, app idle."""
+    previous = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=30_000)
+        current = metric_value(page, label)
+        if current == previous:
+            return current
+        previous = current
+        time.sleep(0.5)
+    pytest.fail(f"the {label} metric kept changing")
+
+
 def test_digits_demo_end_to_end(page: Page, app_url: str):
     page.goto(app_url)
     expect(page.get_by_text("Anomaly Studio finds the odd ones out")).to_be_visible(timeout=30_000)
@@ -127,8 +141,7 @@ def test_digits_demo_end_to_end(page: Page, app_url: str):
            .get_by_test_id("stMetricValue")).not_to_have_text(flagged_before, timeout=30_000)
     for _ in range(5):
         thumb.press("ArrowRight")
-    time.sleep(1)
-    flagged_after = int(metric_value(page, "Flagged").replace(",", ""))
+    flagged_after = int(settled_metric_value(page, "Flagged").replace(",", ""))
     screenshot(page, "5-threshold-moved")
 
     open_page(page, "Flagged", "Flagged samples")
