@@ -128,7 +128,8 @@ with contamination_column:
                                 key=state.setting("data.limit_anomalies", data.contamination is not None),
                                 help="Off: every sample of the anomaly classes is used.")
     contamination = st.slider(
-        "Anomalies per normal sample", 0.0, 0.5, step=0.005, format="%.3f", disabled=not (limit_anomalies and anomaly_classes),
+        "Anomalies per normal sample", 0.0, 0.5, step=0.005, format="%.3f",
+        disabled=not (limit_anomalies and anomaly_classes),
         key=state.setting("data.contamination", 0.01 if data.contamination is None else float(data.contamination)),
     )
 

@@ -13,6 +13,7 @@ with st.spinner("Loading TensorFlow…"):
     from core.models import bottleneck_warning
     from core.runs import save_run
 
+KEY = state.SETTING  # widget keys: a new config (a preset, an opened run) resets them all
 MODEL_LABELS = {"conv": "Convolutional (2-D)", "conv1d": "Convolutional (1-D)", "dense": "Dense"}
 ERROR_LABELS = {"mse": "MSE (squared error)", "mae": "MAE (absolute error)", "bce": "Binary cross-entropy",
                 "ssim": "1 − SSIM (structure)"}
@@ -56,6 +57,80 @@ def stop_training() -> None:
         state.job().stop()
 
 
+def edit_settings(config, data) -> None:
+    """The model and training widgets; what they say becomes the session's config.
+
+    They start from the config through their `value`/`index` rather than through session state: after
+    the live chart's fragment calls st.rerun(), the browser shows widgets re-created from session
+    state at their defaults (while Python reads the right values), and a default equal to the config
+    makes that harmless.
+    """
+    kinds, errors = state.MODEL_KINDS[data.kind], state.ERRORS[data.kind]
+    model_column, training_column, run_column = st.columns(3, gap="medium")
+    with model_column.container(border=True):
+        st.markdown("**Model**")
+        kind = st.selectbox("Architecture", kinds, format_func=MODEL_LABELS.get, key=KEY + "model.kind",
+                            index=kinds.index(config.model.kind) if config.model.kind in kinds else 0)
+        latent_dim = st.number_input("Latent size (code length)", 1, 4096, config.model.latent_dim,
+                                     key=KEY + "model.latent_dim",
+                                     help="How many numbers the encoder squeezes each sample into.")
+        if kind == "dense":
+            sizes_text = st.text_input("Hidden layers", ", ".join(map(str, config.model.hidden)), key=KEY + "model.hidden",
+                                       help="Units per hidden layer, e.g. 128, 64")
+        else:
+            filters = ", ".join(map(str, config.model.filters or [32, 64]))
+            sizes_text = st.text_input("Convolution filters", filters, key=KEY + "model.filters",
+                                       help="Filters per stride-2 layer, e.g. 32, 64")
+
+    with training_column.container(border=True):
+        st.markdown("**Training**")
+        loss = st.selectbox("Loss", errors, format_func=ERROR_LABELS.get, key=KEY + "train.loss",
+                            index=errors.index(config.train.loss) if config.train.loss in errors else 0)
+        epochs = st.number_input("Epochs", 1, 10_000, config.train.epochs, key=KEY + "train.epochs")
+        batch_size = st.number_input("Batch size", 1, 65_536, config.train.batch_size, key=KEY + "train.batch_size")
+        learning_rate = st.number_input("Learning rate", 1e-6, 1.0, float(config.train.learning_rate), step=1e-4,
+                                        format="%.4f", key=KEY + "train.learning_rate")
+
+    with run_column.container(border=True):
+        st.markdown("**Validation and scoring**")
+        validation_fraction = st.slider("Validation fraction", 0.0, 0.5, float(config.train.validation_fraction), step=0.05,
+                                        key=KEY + "train.validation_fraction")
+        patience = st.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1000,
+                                   config.train.early_stopping_patience or 0, disabled=validation_fraction == 0,
+                                   key=KEY + "train.early_stopping_patience")
+        score_error = st.selectbox("Anomaly score", errors, format_func=ERROR_LABELS.get, key=KEY + "score.error",
+                                   index=errors.index(config.score.error) if config.score.error in errors else 0)
+        seed = st.number_input("Seed", 0, 2**32 - 1, config.seed, key=KEY + "seed")
+
+    try:
+        sizes = parse_sizes(sizes_text, "Hidden layers" if kind == "dense" else "Convolution filters")
+    except StudioError as exc:
+        st.error(str(exc))
+        st.stop()
+    model = ModelConfig(kind=kind, latent_dim=int(latent_dim), kernel_size=config.model.kernel_size,
+                        hidden=sizes if kind == "dense" else config.model.hidden,
+                        filters=sizes if kind != "dense" else config.model.filters)
+    train = TrainConfig(loss=loss, epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
+                        validation_fraction=float(validation_fraction),
+                        early_stopping_patience=int(patience) if patience and validation_fraction > 0 else None,
+                        tensorboard_dir=config.train.tensorboard_dir)
+    if not state.update_config(model=model, train=train, seed=int(seed),
+                               score=ScoreConfig(error=score_error, batch_size=config.score.batch_size)):
+        st.stop()
+
+    warning = bottleneck_warning(state.config().model, tuple(data.sample_shape))
+    if warning:
+        st.warning(warning, icon=":material/warning:")
+
+
+def settings_summary(config) -> str:
+    model, train = config.model, config.train
+    sizes = model.hidden if model.kind == "dense" else model.filters
+    return (f"a {MODEL_LABELS[model.kind].lower()} autoencoder (latent size {model.latent_dim}, layers "
+            f"{', '.join(map(str, sizes)) or 'none'}) with {ERROR_LABELS[train.loss]} loss for {train.epochs} epochs, "
+            f"batch size {train.batch_size}, learning rate {train.learning_rate:g}")
+
+
 @st.fragment(run_every=0.5)
 def live_training() -> None:
     """Redrawn twice a second from the job's snapshot; hands over to the full page once training ends."""
@@ -92,64 +167,12 @@ st.caption(
     f"{tuple(data.sample_shape)} and scores {len(data.x_score):,}."
 )
 
-kinds, errors = state.MODEL_KINDS[data.kind], state.ERRORS[data.kind]
-model_column, training_column, run_column = st.columns(3, gap="medium")
-with model_column.container(border=True):
-    st.markdown("**Model**")
-    kind = st.selectbox("Architecture", kinds, format_func=MODEL_LABELS.get, disabled=running,
-                        key=state.setting("model.kind", config.model.kind if config.model.kind in kinds else kinds[0]))
-    latent_dim = st.number_input("Latent size (code length)", 1, 4096, disabled=running,
-                                 key=state.setting("model.latent_dim", config.model.latent_dim),
-                                 help="How many numbers the encoder squeezes each sample into.")
-    if kind == "dense":
-        sizes_text = st.text_input("Hidden layers", disabled=running, help="Units per hidden layer, e.g. 128, 64",
-                                   key=state.setting("model.hidden", ", ".join(map(str, config.model.hidden))))
-    else:
-        sizes_text = st.text_input("Convolution filters", disabled=running, help="Filters per stride-2 layer, e.g. 32, 64",
-                                   key=state.setting("model.filters", ", ".join(map(str, config.model.filters or [32, 64]))))
-
-with training_column.container(border=True):
-    st.markdown("**Training**")
-    loss = st.selectbox("Loss", errors, format_func=ERROR_LABELS.get, disabled=running,
-                        key=state.setting("train.loss", config.train.loss if config.train.loss in errors else "mse"))
-    epochs = st.number_input("Epochs", 1, 10_000, disabled=running, key=state.setting("train.epochs", config.train.epochs))
-    batch_size = st.number_input("Batch size", 1, 65_536, disabled=running,
-                                 key=state.setting("train.batch_size", config.train.batch_size))
-    learning_rate = st.number_input("Learning rate", 1e-6, 1.0, step=1e-4, format="%.4f", disabled=running,
-                                    key=state.setting("train.learning_rate", float(config.train.learning_rate)))
-
-with run_column.container(border=True):
-    st.markdown("**Validation and scoring**")
-    validation_fraction = st.slider("Validation fraction", 0.0, 0.5, step=0.05, disabled=running,
-                                    key=state.setting("train.validation_fraction", float(config.train.validation_fraction)))
-    patience = st.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1000,
-                               disabled=running or validation_fraction == 0,
-                               key=state.setting("train.early_stopping_patience", config.train.early_stopping_patience or 0))
-    score_error = st.selectbox(
-        "Anomaly score", errors, format_func=ERROR_LABELS.get, disabled=running,
-        key=state.setting("score.error", config.score.error if config.score.error in errors else "mse"),
-    )
-    seed = st.number_input("Seed", 0, 2**32 - 1, disabled=running, key=state.setting("seed", config.seed))
-
-try:
-    sizes = parse_sizes(sizes_text, "Hidden layers" if kind == "dense" else "Convolution filters")
-except StudioError as exc:
-    st.error(str(exc))
-    st.stop()
-model = ModelConfig(kind=kind, latent_dim=int(latent_dim), kernel_size=config.model.kernel_size,
-                    hidden=sizes if kind == "dense" else config.model.hidden,
-                    filters=sizes if kind != "dense" else config.model.filters)
-train = TrainConfig(loss=loss, epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
-                    validation_fraction=float(validation_fraction),
-                    early_stopping_patience=int(patience) if patience and validation_fraction > 0 else None,
-                    tensorboard_dir=config.train.tensorboard_dir)
-if not running and not state.update_config(model=model, train=train, seed=int(seed),
-                                            score=ScoreConfig(error=score_error, batch_size=config.score.batch_size)):
-    st.stop()
-
-warning = bottleneck_warning(state.config().model, tuple(data.sample_shape))
-if warning:
-    st.warning(warning, icon=":material/warning:")
+if running:
+    # Read-only while a model trains: edits could not reach the running job, and settings widgets
+    # redrawn around the live chart's reruns have lost their values after Stop (a Streamlit race).
+    st.info(f"Training {settings_summary(state.job().config)}.", icon=":material/model_training:")
+else:
+    edit_settings(config, data)
 
 train_column, stop_column, _ = st.columns([1, 1, 4])
 train_column.button("Train", type="primary", icon=":material/play_arrow:", disabled=running, on_click=start_training,
