@@ -125,10 +125,10 @@ def edit_settings(config, data) -> None:
 
 def settings_summary(config) -> str:
     model, train = config.model, config.train
-    sizes = model.hidden if model.kind == "dense" else model.filters
-    return (f"a {MODEL_LABELS[model.kind].lower()} autoencoder (latent size {model.latent_dim}, layers "
-            f"{', '.join(map(str, sizes)) or 'none'}) with {ERROR_LABELS[train.loss]} loss for {train.epochs} epochs, "
-            f"batch size {train.batch_size}, learning rate {train.learning_rate:g}")
+    sizes = ", ".join(map(str, model.hidden if model.kind == "dense" else model.filters)) or "none"
+    return (f"{MODEL_LABELS[model.kind]} autoencoder · latent size {model.latent_dim} · layers {sizes} · "
+            f"{ERROR_LABELS[train.loss]} loss · {train.epochs} epochs · batch size {train.batch_size} · "
+            f"learning rate {train.learning_rate:g}")
 
 
 @st.fragment(run_every=0.5)
@@ -170,7 +170,7 @@ st.caption(
 if running:
     # Read-only while a model trains: edits could not reach the running job, and settings widgets
     # redrawn around the live chart's reruns have lost their values after Stop (a Streamlit race).
-    st.info(f"Training {settings_summary(state.job().config)}.", icon=":material/model_training:")
+    st.info(f"Training: {settings_summary(state.job().config)}", icon=":material/model_training:")
 else:
     edit_settings(config, data)
 
