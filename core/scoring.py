@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import tensorflow as tf
 import keras
@@ -9,8 +11,20 @@ import keras
 from core import losses
 
 
+_SCORERS: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+
+
 def _compiled_scorer(model: keras.Model, error: str, sample_shape: tuple):
-    """One traced graph per (model, error): reconstruct and reduce to (batch,) errors without leaving the device."""
+    """One traced graph per (model, error), kept while the model lives: reconstruct and reduce to (batch,)
+    errors without leaving the device, and without tracing again on every call."""
+    scorers = _SCORERS.setdefault(model, {})
+    key = (error, tuple(sample_shape))
+    if key not in scorers:
+        scorers[key] = _trace_scorer(model, error, sample_shape)
+    return scorers[key]
+
+
+def _trace_scorer(model: keras.Model, error: str, sample_shape: tuple):
     per_sample = losses.per_sample(error)
 
     @tf.function(input_signature=[tf.TensorSpec((None,) + tuple(sample_shape), tf.float32)], reduce_retracing=True)
