@@ -1,9 +1,10 @@
 """Train: model and training settings, a live loss chart while the autoencoder trains, then a summary."""
 
+import dataclasses
+
 import streamlit as st
 
 from core import figures
-from core.config import ModelConfig, ScoreConfig, TrainConfig
 from core.errors import StudioError
 from ui import data as data_cache
 from ui import state
@@ -38,17 +39,46 @@ def duration(seconds) -> str:
     return f"{minutes}:{seconds:02d}"
 
 
+def config_from_settings(config):
+    """`config` with what the settings widgets say (their values are in session state); StudioError if invalid."""
+    def widget(name: str):
+        return st.session_state[KEY + name]
+
+    kind = widget("model.kind")
+    sizes_field = "hidden" if kind == "dense" else "filters"
+    sizes = parse_sizes(widget(f"model.{sizes_field}"), "Hidden layers" if kind == "dense" else "Convolution filters")
+    validation_fraction = float(widget("train.validation_fraction"))
+    patience = int(widget("train.early_stopping_patience"))
+    return config.replace(
+        seed=int(widget("seed")),
+        model=dataclasses.replace(config.model, kind=kind, latent_dim=int(widget("model.latent_dim")),
+                                  **{sizes_field: sizes}),
+        train=dataclasses.replace(
+            config.train, loss=widget("train.loss"), epochs=int(widget("train.epochs")),
+            batch_size=int(widget("train.batch_size")), learning_rate=float(widget("train.learning_rate")),
+            validation_fraction=validation_fraction,
+            early_stopping_patience=patience if patience and validation_fraction > 0 else None,
+        ),
+        score=dataclasses.replace(config.score, error=widget("score.error")),
+    )
+
+
 def start_training() -> None:
-    """Button callback: start one background training, never two."""
+    """Button callback: start one background training, never two.
+
+    The config is read from the widgets here, because a click right after an edit can arrive before
+    the rerun that would have stored the edit.
+    """
     if state.training_running():
         return
-    config = state.config()
     try:
+        config = config_from_settings(state.config())
         data = data_cache.experiment_data(config)
     except StudioError as exc:
         st.session_state[state.TRAINING_ERROR] = str(exc)
         return
     st.session_state.pop(state.TRAINING_ERROR, None)
+    st.session_state[state.CONFIG] = config
     st.session_state[state.JOB] = TrainingJob(config, data_dir=state.data_dir(), data=data).start()
 
 
@@ -71,51 +101,38 @@ def edit_settings(config, data) -> None:
         st.markdown("**Model**")
         kind = st.selectbox("Architecture", kinds, format_func=MODEL_LABELS.get, key=KEY + "model.kind",
                             index=kinds.index(config.model.kind) if config.model.kind in kinds else 0)
-        latent_dim = st.number_input("Latent size (code length)", 1, 4096, config.model.latent_dim,
-                                     key=KEY + "model.latent_dim",
-                                     help="How many numbers the encoder squeezes each sample into.")
+        st.number_input("Latent size (code length)", 1, 4096, config.model.latent_dim, key=KEY + "model.latent_dim",
+                        help="How many numbers the encoder squeezes each sample into.")
         if kind == "dense":
-            sizes_text = st.text_input("Hidden layers", ", ".join(map(str, config.model.hidden)), key=KEY + "model.hidden",
-                                       help="Units per hidden layer, e.g. 128, 64")
+            st.text_input("Hidden layers", ", ".join(map(str, config.model.hidden)), key=KEY + "model.hidden",
+                          help="Units per hidden layer, e.g. 128, 64")
         else:
-            filters = ", ".join(map(str, config.model.filters or [32, 64]))
-            sizes_text = st.text_input("Convolution filters", filters, key=KEY + "model.filters",
-                                       help="Filters per stride-2 layer, e.g. 32, 64")
+            st.text_input("Convolution filters", ", ".join(map(str, config.model.filters or [32, 64])),
+                          key=KEY + "model.filters", help="Filters per stride-2 layer, e.g. 32, 64")
 
     with training_column.container(border=True):
         st.markdown("**Training**")
-        loss = st.selectbox("Loss", errors, format_func=ERROR_LABELS.get, key=KEY + "train.loss",
-                            index=errors.index(config.train.loss) if config.train.loss in errors else 0)
-        epochs = st.number_input("Epochs", 1, 10_000, config.train.epochs, key=KEY + "train.epochs")
-        batch_size = st.number_input("Batch size", 1, 65_536, config.train.batch_size, key=KEY + "train.batch_size")
-        learning_rate = st.number_input("Learning rate", 1e-6, 1.0, float(config.train.learning_rate), step=1e-4,
-                                        format="%.4f", key=KEY + "train.learning_rate")
+        st.selectbox("Loss", errors, format_func=ERROR_LABELS.get, key=KEY + "train.loss",
+                     index=errors.index(config.train.loss) if config.train.loss in errors else 0)
+        st.number_input("Epochs", 1, 10_000, config.train.epochs, key=KEY + "train.epochs")
+        st.number_input("Batch size", 1, 65_536, config.train.batch_size, key=KEY + "train.batch_size")
+        st.number_input("Learning rate", 1e-6, 1.0, float(config.train.learning_rate), step=1e-4, format="%.4f",
+                        key=KEY + "train.learning_rate")
 
     with run_column.container(border=True):
         st.markdown("**Validation and scoring**")
-        validation_fraction = st.slider("Validation fraction", 0.0, 0.5, float(config.train.validation_fraction), step=0.05,
-                                        key=KEY + "train.validation_fraction")
-        patience = st.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1000,
-                                   config.train.early_stopping_patience or 0, disabled=validation_fraction == 0,
-                                   key=KEY + "train.early_stopping_patience")
-        score_error = st.selectbox("Anomaly score", errors, format_func=ERROR_LABELS.get, key=KEY + "score.error",
-                                   index=errors.index(config.score.error) if config.score.error in errors else 0)
-        seed = st.number_input("Seed", 0, 2**32 - 1, config.seed, key=KEY + "seed")
+        validation_fraction = st.slider("Validation fraction", 0.0, 0.5, float(config.train.validation_fraction),
+                                        step=0.05, key=KEY + "train.validation_fraction")
+        st.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1000, config.train.early_stopping_patience or 0,
+                        disabled=validation_fraction == 0, key=KEY + "train.early_stopping_patience")
+        st.selectbox("Anomaly score", errors, format_func=ERROR_LABELS.get, key=KEY + "score.error",
+                     index=errors.index(config.score.error) if config.score.error in errors else 0)
+        st.number_input("Seed", 0, 2**32 - 1, config.seed, key=KEY + "seed")
 
     try:
-        sizes = parse_sizes(sizes_text, "Hidden layers" if kind == "dense" else "Convolution filters")
+        st.session_state[state.CONFIG] = config_from_settings(config)
     except StudioError as exc:
         st.error(str(exc))
-        st.stop()
-    model = ModelConfig(kind=kind, latent_dim=int(latent_dim), kernel_size=config.model.kernel_size,
-                        hidden=sizes if kind == "dense" else config.model.hidden,
-                        filters=sizes if kind != "dense" else config.model.filters)
-    train = TrainConfig(loss=loss, epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
-                        validation_fraction=float(validation_fraction),
-                        early_stopping_patience=int(patience) if patience and validation_fraction > 0 else None,
-                        tensorboard_dir=config.train.tensorboard_dir)
-    if not state.update_config(model=model, train=train, seed=int(seed),
-                               score=ScoreConfig(error=score_error, batch_size=config.score.batch_size)):
         st.stop()
 
     warning = bottleneck_warning(state.config().model, tuple(data.sample_shape))

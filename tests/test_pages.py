@@ -231,8 +231,9 @@ def test_digits_flow_from_scenario_to_saved_run():
 
 def test_stop_keeps_the_model_trained_so_far():
     at = go(start_app(), "pages/train.py")
-    at.number_input(key="setting:train.epochs").set_value(500).run()
-    button(at, "Train").click().run()
+    at.number_input(key="setting:train.epochs").set_value(500)
+    button(at, "Train").click().run()  # in the same rerun as the edit: the click must still see it
+    assert at.session_state["job"].config.train.epochs == 500
     deadline = time.monotonic() + 120
     while not at.session_state["job"].snapshot().history.loss:
         assert time.monotonic() < deadline, "no epoch finished in time"
