@@ -1,0 +1,353 @@
+"""Speed and memory: core's code paths against bare Keras / NumPy, measured side by side in one process.
+
+The machine is shared, so throughputs are compared as ratios of runs done back to back (A, B, A, B, ...),
+and every figure is a median over repeats.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+import keras
+import numpy as np
+
+from bench.common import PRESETS, REPO, Settings, Table, interleaved, median_ratio, progress, seconds, with_fields
+from core import figures, losses
+from core.config import ExperimentConfig
+from core.datasets import load_dataset
+from core.jobs import TrainingJob
+from core.metrics import OperatingCurve, pr_curve, roc_curve
+from core.models import build_autoencoder
+from core.scoring import reconstruction_errors
+from core.training import train_autoencoder
+
+COLUMNS = ["measurement", "Anomaly Studio (core)", "bare Keras / NumPy", "ratio core ÷ bare", "target", "met"]
+THROUGHPUT_PRESETS = ("shoe_among_digits", "mnist_ones_threes")
+# Samples and epochs per timed training, so one run of either model takes seconds, not a fraction of one.
+TRAINING_SIZES = {"shoe_among_digits": (20_000, 2), "mnist_ones_threes": (3_000, 1)}
+THRESHOLD_SCORES = 70_000
+BROWSER = "/usr/bin/chromium"
+HOME_TITLE = "Anomaly Studio"
+
+
+def load_config(name: str) -> ExperimentConfig:
+    return ExperimentConfig.load(PRESETS / f"{name}.json")
+
+
+def samples(config: ExperimentConfig, settings: Settings, count: int) -> np.ndarray:
+    """The first `count` training images of the preset's dataset (a tenth of that for --quick)."""
+    dataset = load_dataset(config.data.dataset, str(settings.data_dir))
+    return np.array(dataset.x_train[: count // 10 if settings.quick else count])
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def describe(config: ExperimentConfig) -> str:
+    return f"{config.model.kind} model of preset {config.name}, batch {config.train.batch_size}"
+
+
+# ---------------------------------------------------------------- training throughput
+
+
+class BatchRecorder:
+    """A live listener like the dashboard's: keeps every batch's progress."""
+
+    def __init__(self):
+        self.progress = []
+
+    def on_batch(self, progress, history) -> None:
+        self.progress.append(progress)
+
+    def on_epoch(self, progress, history) -> None:
+        self.progress.append(progress)
+
+
+def core_training(config: ExperimentConfig, x: np.ndarray, epochs: int) -> Callable[[], float]:
+    """Samples per second of core.training.train_autoencoder with a listener recording every batch."""
+    train = with_fields(config.train, epochs=epochs, validation_fraction=0.0, early_stopping_patience=None)
+
+    def run() -> float:
+        model = build_autoencoder(config.model, x.shape[1:])
+        return len(x) * epochs / seconds(lambda: train_autoencoder(model, x, train, config.seed, BatchRecorder()))
+
+    return run
+
+
+def bare_training(config: ExperimentConfig, x: np.ndarray, epochs: int) -> Callable[[], float]:
+    """Samples per second of a bare model.fit of the same network, seed, batch size, optimizer and loss."""
+
+    def fit(model: keras.Model) -> None:
+        keras.utils.set_random_seed(config.seed)
+        model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate), loss=losses.per_sample(config.train.loss))
+        model.fit(x, x, epochs=epochs, batch_size=config.train.batch_size, shuffle=True, verbose=0)
+
+    def run() -> float:
+        model = build_autoencoder(config.model, x.shape[1:])
+        return len(x) * epochs / seconds(lambda: fit(model))
+
+    return run
+
+
+def training_row(name: str, settings: Settings) -> list[str]:
+    progress(f"speed: training {name}")
+    config = load_config(name)
+    count, epochs = TRAINING_SIZES[name]
+    x = samples(config, settings, count)
+    core_run, bare_run = core_training(config, x, epochs), bare_training(config, x, epochs)
+    core_run(), bare_run()  # warm-up: first traces and allocations
+    core_rates, bare_rates = interleaved(core_run, bare_run, settings.repeats(5))
+    ratio = median_ratio(core_rates, bare_rates)
+    return [
+        f"training throughput, samples/s ({describe(config)}, {len(x):,} samples × {epochs} ep)",
+        f"{statistics.median(core_rates):,.0f}", f"{statistics.median(bare_rates):,.0f}", f"{ratio:.3f}", "≥ 0.95",
+        verdict(ratio >= 0.95),
+    ]
+
+
+# ---------------------------------------------------------------- scoring throughput
+
+
+def scoring_row(name: str, settings: Settings) -> list[str]:
+    progress(f"speed: scoring {name}")
+    config = load_config(name)
+    x = samples(config, settings, 10_000)
+    model = build_autoencoder(config.model, x.shape[1:])
+    batch_size = config.score.batch_size
+    axes = tuple(range(1, x.ndim))
+
+    def core_run() -> float:
+        return len(x) / seconds(lambda: reconstruction_errors(model, x, "mse", batch_size))
+
+    def bare_run() -> float:
+        return len(x) / seconds(lambda: np.mean(np.square(x - model.predict(x, batch_size=batch_size, verbose=0)), axis=axes))
+
+    core_run(), bare_run()
+    core_rates, bare_rates = interleaved(core_run, bare_run, settings.repeats(7))
+    ratio = median_ratio(core_rates, bare_rates)
+    return [
+        f"scoring throughput (MSE), samples/s ({config.model.kind} model of preset {config.name}, {len(x):,} samples, batch {batch_size})",
+        f"{statistics.median(core_rates):,.0f}", f"{statistics.median(bare_rates):,.0f}", f"{ratio:.3f}", "≥ 1.0",
+        verdict(ratio >= 1.0),
+    ]
+
+
+# ---------------------------------------------------------------- threshold page
+
+
+def synthetic_scores(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """70,000 log-normal errors, 5% of them labelled anomalies with larger errors."""
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(THRESHOLD_SCORES) < 0.05).astype(np.int8)
+    return rng.lognormal(-4.0 + labels, 0.5).astype(np.float32), labels
+
+
+def median_ms(action: Callable[[], object], repeats: int) -> float:
+    action()
+    return 1000 * statistics.median(seconds(action) for _ in range(repeats))
+
+
+def page_figures(point: dict, bins, roc, pr, threshold: float) -> None:
+    """The four figures the Threshold page redraws on a slider move."""
+    figures.error_histogram(bins, threshold)
+    figures.confusion_figure([[point["true_negatives"], point["false_positives"]],
+                              [point["false_negatives"], point["true_positives"]]])
+    fpr = point["false_positives"] / (point["false_positives"] + point["true_negatives"])
+    figures.roc_figure(*roc, point=(fpr, point["recall"]))
+    figures.pr_figure(*pr, point=(point["recall"], point["precision"]))
+
+
+def threshold_rows(settings: Settings) -> list[list[str]]:
+    progress("speed: threshold update")
+    scores, labels = synthetic_scores(settings.seed)
+    thresholds = iter(np.quantile(scores, np.linspace(0.5, 0.999, 10_000)))
+    curve, bins = OperatingCurve(scores, labels), figures.histogram_bins(scores, labels)
+    roc, pr = roc_curve(scores, labels), pr_curve(scores, labels)
+
+    def update():
+        OperatingCurve(scores, labels).at(next(thresholds))
+        figures.histogram_bins(scores, labels)
+
+    def slider_move():
+        threshold = next(thresholds)
+        page_figures(curve.at(threshold), bins, roc, pr, threshold)
+
+    repeats = settings.repeats(50)
+    update_ms, move_ms = median_ms(update, repeats), median_ms(slider_move, repeats)
+    return [
+        [f"threshold update: OperatingCurve(scores, labels).at(t) + histogram_bins, {len(scores):,} scores",
+         f"{update_ms:.1f} ms", "", "", "< 50 ms", verdict(update_ms < 50)],
+        ["slider move as the Threshold page does it: cached curve .at(t) + histogram, confusion, ROC and PR figures",
+         f"{move_ms:.1f} ms", "", "", "< 50 ms", verdict(move_ms < 50)],
+    ]
+
+
+# ---------------------------------------------------------------- dashboard latency
+
+
+def first_loss_seconds(config: ExperimentConfig, data_dir: str) -> float:
+    """From TrainingJob.start() until the job's history holds a batch loss, as the Train page polls it."""
+    job = TrainingJob(config, data_dir)
+    started = time.perf_counter()
+    job.start()
+    try:
+        while not job.snapshot().history.batch_loss:
+            if not job.running:
+                raise RuntimeError(f"training ended without a loss point: {job.snapshot().error}")
+            time.sleep(0.002)
+        return time.perf_counter() - started
+    finally:
+        job.stop()
+        job.join()
+
+
+def first_loss_row(settings: Settings) -> list[str]:
+    progress("speed: first loss point")
+    path = PRESETS / "digits_quick.json"
+    if not path.exists():
+        return ["Train click → first loss point", f"skipped: {path.name} not found", "", "", "", ""]
+    config = ExperimentConfig.load(path)
+    first_loss_seconds(config, str(settings.data_dir))  # warm-up: data cached and TensorFlow loaded, as in a live dashboard
+    repeats = 1 if settings.quick else 5
+    seconds_taken = statistics.median(first_loss_seconds(config, str(settings.data_dir)) for _ in range(repeats))
+    return [f"Train click → first loss point (core.jobs.TrainingJob, preset {path.stem})", f"{seconds_taken:.2f} s",
+            "", "", "", ""]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_url(url: str, timeout: float) -> None:
+    deadline = time.perf_counter() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.perf_counter() > deadline:
+                raise
+        time.sleep(0.05)
+
+
+def title_seconds(url: str) -> Optional[float]:
+    """Seconds from navigation until the home page shows its title, in headless Chromium; None without a browser."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not Path(BROWSER).exists():
+        return None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=BROWSER, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            started = time.perf_counter()
+            page.goto(url)
+            page.get_by_role("heading", name=HOME_TITLE).wait_for(timeout=60_000)
+            return time.perf_counter() - started
+        finally:
+            browser.close()
+
+
+def home_page_timings() -> tuple[float, Optional[float]]:
+    """(seconds from `streamlit run app.py` to a healthy server, seconds from navigation to the painted title)."""
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port)]
+    started = time.perf_counter()
+    server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_url(f"http://127.0.0.1:{port}/_stcore/health", timeout=120)
+        ready = time.perf_counter() - started
+        return ready, title_seconds(f"http://127.0.0.1:{port}/")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def home_page_rows(settings: Settings) -> list[list[str]]:
+    progress("speed: home page")
+    if not (REPO / "app.py").exists():
+        return [["home page first paint", "skipped: app.py not found", "", "", "", ""]]
+    timings = [home_page_timings() for _ in range(1 if settings.quick else 3)]
+    ready = statistics.median(t[0] for t in timings)
+    paints = [t[1] for t in timings if t[1] is not None]
+    paint = f"{statistics.median(paints):.2f} s" if paints else "skipped: no playwright or /usr/bin/chromium"
+    return [
+        ["`streamlit run app.py` → /_stcore/health answers", f"{ready:.2f} s", "", "", "", ""],
+        ["home page: navigation → title painted (headless Chromium)", paint, "", "", "", ""],
+    ]
+
+
+# ---------------------------------------------------------------- memory
+
+
+def peak_rss_mib(command: list[str]) -> float:
+    """Peak resident memory of one child process, from its own rusage (os.wait4), in MiB."""
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{' '.join(command)} failed: {errors.read().decode(errors='replace')[-2000:]}")
+    return usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+def memory_rows(settings: Settings) -> list[list[str]]:
+    progress("speed: peak memory")
+    config = load_config("fashion_vs_mnist_ssim")
+    config = config.replace(data=with_fields(config.data, limit=settings.limit), train=with_fields(config.train, epochs=1))
+    with tempfile.TemporaryDirectory() as folder:
+        path, run = Path(folder) / "config.json", Path(folder) / "run"
+        config.save(path)
+        peak = peak_rss_mib([sys.executable, "-m", "core", "run", str(path), "--out", str(run), "--data-dir", str(settings.data_dir)])
+        metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    imports = peak_rss_mib([sys.executable, "-c", "import core.experiment"])
+    return [
+        [f"peak resident memory, `python -m core run` of preset {config.name}: {metrics['n_train']:,} images trained "
+         f"(1 epoch), {metrics['n_scored']:,} scored, thresholded, saved", f"{peak:,.0f} MiB", "", "", "", ""],
+        ["… of which importing the engine (TensorFlow, Keras): `python -c \"import core.experiment\"`", f"{imports:,.0f} MiB",
+         "", "", "", ""],
+    ]
+
+
+# ---------------------------------------------------------------- the table
+
+
+def speed_table(settings: Settings) -> Table:
+    rows = [training_row(name, settings) for name in THROUGHPUT_PRESETS]
+    rows += [scoring_row(name, settings) for name in THROUGHPUT_PRESETS]
+    rows += threshold_rows(settings) + [first_loss_row(settings)] + home_page_rows(settings) + memory_rows(settings)
+    return Table(
+        "Speed and memory", COLUMNS, rows,
+        notes=[
+            "Throughputs: medians over interleaved repeats (core, bare, core, bare, ...) after one warm-up each; the ratio "
+            "is the median of the paired ratios. Each repeat builds a fresh model; the time covers compile + fit.",
+            "Bare training: `model.fit` of the network `core.models.build_autoencoder` builds, compiled with the same "
+            "Adam and per-sample loss, same seed and batch size, no callbacks. Core training: "
+            "`core.training.train_autoencoder` with a listener that records every batch, no validation split.",
+            "Bare scoring: `model.predict` + NumPy mean of squared errors. Core scoring: `core.scoring.reconstruction_errors`.",
+            "Threshold rows: synthetic log-normal errors, 5% labelled anomalies; medians over repeats. The Threshold page "
+            "builds the curve, bins, ROC and PR once per result (ui.analysis) and redraws four figures on every slider move.",
+            "Peak memory: ru_maxrss of the child process (os.wait4); it does not grow with epochs.",
+        ],
+    )
+
+
+def tables(settings: Settings) -> Iterator[Table]:
+    yield speed_table(settings)
