@@ -1,19 +1,13 @@
 """Anomaly Studio: find anomalies with autoencoders. Start with `streamlit run app.py`.
 
-This entry point only wires the pages together. It must stay free of TensorFlow imports so the home
-page paints at once; the pages that train or load models import it when they are first opened.
+This entry point only wires the pages together and attaches the browser session to its workspace
+(ui.state). It must stay free of TensorFlow imports so the home page paints at once; the pages that
+train or load models import it when they are first opened (ui.engine).
 """
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import script_runner
 
 from ui import state
-
-# After every script run Streamlit calls keras.backend.clear_session(), which swaps out Keras' global
-# state for every thread, including a TrainingJob's thread while it names layers and seeds weights
-# ("The name 'conv2d' is used 2 times in the model"). Models here live in background jobs and in
-# session state, never in the script thread, so that cleanup must not run.
-script_runner._clean_problem_modules = lambda: None
 
 st.set_page_config(page_title="Anomaly Studio", page_icon=":material/troubleshoot:", layout="wide")
 

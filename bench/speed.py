@@ -79,7 +79,7 @@ def core_training(config: ExperimentConfig, x: np.ndarray, epochs: int) -> Calla
     train = with_fields(config.train, epochs=epochs, validation_fraction=0.0, early_stopping_patience=None)
 
     def run() -> float:
-        model = build_autoencoder(config.model, x.shape[1:])
+        model = build_autoencoder(config.model, x.shape[1:], config.seed)
         return len(x) * epochs / seconds(lambda: train_autoencoder(model, x, train, config.seed, BatchRecorder()))
 
     return run
@@ -94,7 +94,7 @@ def bare_training(config: ExperimentConfig, x: np.ndarray, epochs: int) -> Calla
         model.fit(x, x, epochs=epochs, batch_size=config.train.batch_size, shuffle=True, verbose=0)
 
     def run() -> float:
-        model = build_autoencoder(config.model, x.shape[1:])
+        model = build_autoencoder(config.model, x.shape[1:], config.seed)
         return len(x) * epochs / seconds(lambda: fit(model))
 
     return run
@@ -129,7 +129,7 @@ def scoring_row(name: str, settings: Settings) -> list[str]:
     progress(f"speed: scoring {name}")
     config = load_config(name)
     x = samples(config, settings, 10_000)
-    model = build_autoencoder(config.model, x.shape[1:])
+    model = build_autoencoder(config.model, x.shape[1:], config.seed)
     batch_size = config.score.batch_size
     axes = tuple(range(1, x.ndim))
 

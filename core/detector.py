@@ -60,7 +60,7 @@ class AutoencoderDetector:
             raise ConfigError("the 'ssim' error compares images; use 'mse', 'mae' or 'bce' for series or tables")
         keras.utils.set_random_seed(self.seed)
         self.sample_shape_ = tuple(x.shape[1:])
-        self.model_ = build_autoencoder(self.model, self.sample_shape_)
+        self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed)
         self.history_: History = train_autoencoder(self.model_, x, self.train, self.seed, listener, stop_event)
         self.train_scores_ = self.score_samples(x)
         if self.threshold.method not in _LABEL_METHODS:

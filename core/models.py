@@ -34,81 +34,111 @@ def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> Optional[str
     )
 
 
-def build_autoencoder(config: ModelConfig, sample_shape: tuple) -> keras.Model:
-    """Build the autoencoder that `config.kind` names for samples of `sample_shape`."""
+class _Layers:
+    """Makes the layers of one model: each named (unique within it) and its weights seeded, so that building a model
+    never reads Keras' global state, which the dashboard's server resets after every script run."""
+
+    def __init__(self, seed: Optional[int]):
+        self.seed = seed
+        self.count = 0
+
+    def name(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}_{self.count}"
+
+    def initializer(self) -> keras.initializers.Initializer:
+        return keras.initializers.GlorotUniform(seed=None if self.seed is None else self.seed * 1000 + self.count)
+
+    def dense(self, units: int, activation: Optional[str] = None, name: Optional[str] = None) -> layers.Dense:
+        return layers.Dense(units, activation=activation, kernel_initializer=self.initializer(),
+                            name=name or self.name("dense"))
+
+    def conv(self, conv: type, filters: int, kernel_size: int, **options) -> layers.Layer:
+        return conv(filters, kernel_size, kernel_initializer=self.initializer(), name=self.name(conv.__name__.lower()),
+                    **options)
+
+    def activation_and_norm(self, x):
+        """LeakyReLU(0.2) then BatchNorm.
+
+        BatchNorm momentum 0.9 (not Keras' 0.99): on small datasets the moving statistics must settle
+        within a few hundred steps, or inference-time reconstructions lag far behind training ones.
+        """
+        x = layers.LeakyReLU(negative_slope=0.2, name=self.name("leaky_relu"))(x)
+        return layers.BatchNormalization(momentum=0.9, name=self.name("batch_norm"))(x)
+
+
+def build_autoencoder(config: ModelConfig, sample_shape: tuple, seed: Optional[int] = None) -> keras.Model:
+    """Build the autoencoder that `config.kind` names for samples of `sample_shape`; `seed` seeds its weights."""
     sample_shape = tuple(int(d) for d in sample_shape)
+    make = _Layers(seed)
     if config.kind == "dense":
-        encoder, decoder = _dense_encoder(config, sample_shape), _dense_decoder(config, sample_shape)
+        encoder, decoder = _dense_encoder(config, sample_shape, make), _dense_decoder(config, sample_shape, make)
     elif config.kind == "conv":
         if len(sample_shape) != 3:
             raise ConfigError(f"model.kind 'conv' needs images of shape (height, width, channels), got samples of shape {sample_shape}; use 'dense' or 'conv1d'")
-        encoder = _conv_encoder(config, sample_shape, layers.Conv2D)
-        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:])
+        encoder = _conv_encoder(config, sample_shape, layers.Conv2D, make)
+        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make)
     elif config.kind == "conv1d":
         if len(sample_shape) != 1:
             raise ConfigError(f"model.kind 'conv1d' needs series of shape (length,), got samples of shape {sample_shape}; use 'conv' or 'dense'")
-        encoder = _conv_encoder(config, sample_shape, layers.Conv1D)
-        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:])
+        encoder = _conv_encoder(config, sample_shape, layers.Conv1D, make)
+        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make)
     else:
         raise ConfigError(f"model.kind must be one of 'dense', 'conv', 'conv1d' (got {config.kind!r})")
     inputs = keras.Input(sample_shape, name="sample")
     return keras.Model(inputs, decoder(encoder(inputs)), name=f"{config.kind}_autoencoder")
 
 
-def _dense_encoder(config: ModelConfig, sample_shape: tuple) -> keras.Model:
-    inputs = keras.Input(sample_shape)
-    x = layers.Flatten()(inputs)
+def _dense_encoder(config: ModelConfig, sample_shape: tuple, make: _Layers) -> keras.Model:
+    inputs = keras.Input(sample_shape, name="encoder_input")
+    x = layers.Flatten(name="flatten")(inputs)
     for units in config.hidden:
-        x = layers.Dense(units, activation="relu")(x)
-    code = layers.Dense(config.latent_dim, activation="relu", name="code")(x)
+        x = make.dense(units, "relu")(x)
+    code = make.dense(config.latent_dim, "relu", name="code")(x)
     return keras.Model(inputs, code, name="encoder")
 
 
-def _dense_decoder(config: ModelConfig, sample_shape: tuple) -> keras.Model:
-    code = keras.Input((config.latent_dim,))
+def _dense_decoder(config: ModelConfig, sample_shape: tuple, make: _Layers) -> keras.Model:
+    code = keras.Input((config.latent_dim,), name="decoder_input")
     x = code
     for units in reversed(config.hidden):
-        x = layers.Dense(units, activation="relu")(x)
-    x = layers.Dense(math.prod(sample_shape), activation="sigmoid")(x)
-    return keras.Model(code, layers.Reshape(sample_shape)(x), name="decoder")
+        x = make.dense(units, "relu")(x)
+    x = make.dense(math.prod(sample_shape), "sigmoid")(x)
+    return keras.Model(code, layers.Reshape(sample_shape, name="reconstruction")(x), name="decoder")
 
 
-def _conv_encoder(config: ModelConfig, sample_shape: tuple, conv: type) -> keras.Model:
+def _conv_encoder(config: ModelConfig, sample_shape: tuple, conv: type, make: _Layers) -> keras.Model:
     """Conv (stride 2) → LeakyReLU(0.2) → BatchNorm per entry of `filters`, then a dense code."""
-    inputs = keras.Input(sample_shape)
-    x = layers.Reshape(sample_shape + (1,))(inputs) if conv is layers.Conv1D else inputs
-    # BatchNorm momentum 0.9 (not Keras' 0.99): on small datasets the moving statistics must settle
-    # within a few hundred steps, or inference-time reconstructions lag far behind training ones.
+    inputs = keras.Input(sample_shape, name="encoder_input")
+    x = layers.Reshape(sample_shape + (1,), name="add_channel")(inputs) if conv is layers.Conv1D else inputs
     for filters in config.filters:
-        x = conv(filters, config.kernel_size, strides=2, padding="same")(x)
-        x = layers.LeakyReLU(negative_slope=0.2)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = make.conv(conv, filters, config.kernel_size, strides=2, padding="same")(x)
+        x = make.activation_and_norm(x)
     x = layers.Identity(name="feature_map")(x)
-    code = layers.Dense(config.latent_dim, name="code")(layers.Flatten()(x))
+    code = make.dense(config.latent_dim, name="code")(layers.Flatten(name="flatten")(x))
     return keras.Model(inputs, code, name="encoder")
 
 
-def _conv_decoder(config: ModelConfig, sample_shape: tuple, feature_shape: tuple) -> keras.Model:
+def _conv_decoder(config: ModelConfig, sample_shape: tuple, feature_shape: tuple, make: _Layers) -> keras.Model:
     """Dense → reshape to the encoder's feature map, mirrored transposed convs, sigmoid conv, crop to the input size."""
     series = len(sample_shape) == 1
     transpose, conv = (layers.Conv1DTranspose, layers.Conv1D) if series else (layers.Conv2DTranspose, layers.Conv2D)
     channels = 1 if series else sample_shape[-1]
-    code = keras.Input((config.latent_dim,))
-    x = layers.Dense(math.prod(feature_shape))(code)
-    x = layers.Reshape(tuple(feature_shape))(x)
+    code = keras.Input((config.latent_dim,), name="decoder_input")
+    x = make.dense(math.prod(feature_shape))(code)
+    x = layers.Reshape(tuple(feature_shape), name="to_feature_map")(x)
     for filters in reversed(config.filters):
-        x = transpose(filters, config.kernel_size, strides=2, padding="same")(x)
-        x = layers.LeakyReLU(negative_slope=0.2)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)
-    x = conv(channels, config.kernel_size, padding="same", activation="sigmoid")(x)
+        x = make.conv(transpose, filters, config.kernel_size, strides=2, padding="same")(x)
+        x = make.activation_and_norm(x)
+    x = make.conv(conv, channels, config.kernel_size, padding="same", activation="sigmoid")(x)
     # Stride-2 'same' convolutions round odd sizes up, so the decoder may overshoot: crop back.
     if series:
         overshoot = x.shape[1] - sample_shape[0]
         if overshoot:
-            x = layers.Cropping1D((0, overshoot))(x)
-        x = layers.Reshape(sample_shape)(x)
+            x = layers.Cropping1D((0, overshoot), name="crop")(x)
+        x = layers.Reshape(sample_shape, name="reconstruction")(x)
     else:
         extra_h, extra_w = x.shape[1] - sample_shape[0], x.shape[2] - sample_shape[1]
         if extra_h or extra_w:
-            x = layers.Cropping2D(((0, extra_h), (0, extra_w)))(x)
+            x = layers.Cropping2D(((0, extra_h), (0, extra_w)), name="crop")(x)
     return keras.Model(code, x, name="decoder")

@@ -1,23 +1,25 @@
 """Dataset: where the samples come from, which classes are normal and which anomalous, and a preview."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import figures
-from core.config import BUILTIN_DATASETS, PROTOCOLS, DataConfig, InjectConfig
+from core import fields, figures
+from core.config import DataConfig, InjectConfig, validate
 from core.datasets import ROLE_NAMES, load_dataset
-from core.errors import StudioError
-from ui import analysis, state
+from core.errors import ConfigError, StudioError
+from core.fields import BUILTIN_DATASETS, FIELDS
+from ui import analysis, state, widgets
 from ui import data as data_cache
 
 SOURCES = ["Built-in dataset", "File"]
-SPLITS = {"train": "Training split", "test": "Test split", "all": "Both splits"}
 UPLOAD = "dataset_upload"
 UPLOAD_ERROR = "upload_error"
 PREVIEW_PER_GROUP = 10
 PREVIEW_GROUPS = 12
-CLASS_FIELDS = ("data.normal_classes", "data.anomaly_classes", "data.inject.dataset", "data.inject.classes")
+NO_INJECTION = ""
 
 
 def store_upload() -> None:
@@ -28,17 +30,27 @@ def store_upload() -> None:
     try:
         path = data_cache.save_upload(uploaded.name, uploaded.getvalue())
     except OSError as exc:
-        st.session_state[UPLOAD_ERROR] = f"The upload could not be saved: {exc}"
+        st.session_state[UPLOAD_ERROR] = f"{uploaded.name} could not be saved on the server: {exc}"
         return
     st.session_state.pop(UPLOAD_ERROR, None)
-    forget(*CLASS_FIELDS)
-    st.session_state[state.SETTING + "data.path"] = str(path)
+    choose_dataset(str(path))
 
 
-def forget(*fields: str) -> None:
-    """Callback: a new dataset has other classes, so the class pickers start over."""
-    for name in fields:
-        st.session_state.pop(state.SETTING + name, None)
+def choose_dataset(dataset: str) -> None:
+    """A new dataset has other classes: the scenario starts over, on the protocol and limits chosen so far."""
+    current = state.config().data
+    inject = current.inject if current.inject is not None and current.inject.dataset != dataset else None
+    new_data = dataclasses.replace(current, dataset=dataset, normal_classes=None, anomaly_classes=None,
+                                   contamination=None, inject=inject)
+    state.use_config(state.config().replace(data=new_data, **kind_sections(state.config(), fields.builtin_kind(dataset))))
+
+
+def kind_sections(config, kind) -> dict:
+    """Model, train and score sections with every choice that does not fit data of `kind` moved to one that does."""
+    if kind is None:
+        return {}
+    return {name: dataclasses.replace(getattr(config, name), **fields.fit_to_kind(getattr(config, name), kind, name))
+            for name in ("model", "train", "score")}
 
 
 def class_formatter(class_names: dict):
@@ -69,30 +81,27 @@ def preview_groups(experiment_data, inject) -> tuple[list[np.ndarray], list[str]
 st.title("Dataset")
 config = state.config()
 data = config.data
+builtin = data.dataset in BUILTIN_DATASETS
 
 source_column, dataset_column, folder_column = st.columns([1, 1, 2], vertical_alignment="bottom")
-source = source_column.segmented_control(
-    "Source", SOURCES, required=True,
-    key=state.setting("data.source", SOURCES[0] if data.dataset in BUILTIN_DATASETS else SOURCES[1]),
-)
+source = source_column.segmented_control("Source", SOURCES, required=True, key=state.form_key("data_source"),
+                                         default=SOURCES[0] if builtin else SOURCES[1])
 if source == SOURCES[0]:
-    dataset_name = dataset_column.selectbox(
-        "Dataset", BUILTIN_DATASETS, format_func=state.dataset_label, on_change=forget, args=CLASS_FIELDS,
-        key=state.setting("data.dataset", data.dataset if data.dataset in BUILTIN_DATASETS else "digits"),
-    )
-    st.session_state[state.DATA_DIR] = folder_column.text_input(
-        "Data folder (local copies of MNIST, Fashion-MNIST, ECG5000)", placeholder="download when missing",
-        key=state.setting("data_dir", state.data_dir() or ""),
+    names = list(BUILTIN_DATASETS)
+    dataset_name = dataset_column.selectbox("Dataset", names, index=names.index(data.dataset) if builtin else 0,
+                                            format_func=state.dataset_label, help=fields.FIELDS["data.dataset"].help)
+    folder = folder_column.text_input(
+        "Data folder (local copies of MNIST, Fashion-MNIST, ECG5000)", state.data_dir() or "",
+        placeholder="download when missing",
         help="A folder holding mnist/, fashion-mnist/ or ecg5000/ as downloaded. Defaults to $ANOMALY_STUDIO_DATA.",
     )
+    state.set_data_dir(folder)
 else:
     with dataset_column:
         st.file_uploader("Upload .npz, .csv or .zip of images", type=["npz", "csv", "zip"], key=UPLOAD,
                          on_change=store_upload)
     dataset_name = folder_column.text_input(
-        "File or image folder on the server", placeholder="/path/to/data.npz",
-        key=state.setting("data.path", "" if data.dataset in BUILTIN_DATASETS else data.dataset),
-        on_change=forget, args=CLASS_FIELDS,
+        "File or image folder on the server", "" if builtin else data.dataset, placeholder="/path/to/data.npz",
         help="Uploads are saved on the server and their path filled in here.",
     )
     if UPLOAD_ERROR in st.session_state:
@@ -102,104 +111,93 @@ else:
                 "optionally y, x_test, y_test); a .csv has one sample per row and an optional label column; a .zip "
                 "holds PNG or JPEG images, in one folder per class when labelled.")
         st.stop()
+if dataset_name != data.dataset:
+    try:
+        choose_dataset(dataset_name)
+    except ConfigError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+    st.rerun()
 
 try:
     base = load_dataset(dataset_name, state.data_dir())
 except StudioError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
+fitted = kind_sections(config, base.kind)
+if any(fitted[name] != getattr(config, name) for name in fitted):
+    state.update_config(**fitted)  # e.g. a series file after image settings: conv1d instead of conv
+    st.rerun()
 
-st.subheader("Scenario")
 classes = base.all_labels().tolist() if base.is_labeled else []
-same_dataset = data.dataset == dataset_name
 format_class = class_formatter(base.class_names)
-normal_column, anomaly_column, contamination_column = st.columns(3)
-normal_classes = normal_column.multiselect(
-    "Normal classes", classes, format_func=format_class, placeholder="All classes not marked as anomalies",
-    disabled=not classes, key=state.setting("data.normal_classes", (same_dataset and data.normal_classes) or []),
+others = [name for name in BUILTIN_DATASETS if name != dataset_name]
+inject_column, _ = st.columns([1, 3])
+inject_name = inject_column.selectbox(
+    "Inject samples of another dataset", [NO_INJECTION, *others], help="Mixed into the scored samples, as anomalies.",
+    index=[NO_INJECTION, *others].index(data.inject.dataset) if data.inject and data.inject.dataset in others else 0,
+    format_func=lambda name: "None" if name == NO_INJECTION else state.dataset_label(name),
 )
-anomaly_classes = anomaly_column.multiselect(
-    "Anomaly classes", [c for c in classes if c not in normal_classes], format_func=format_class,
-    placeholder="None", disabled=not classes,
-    key=state.setting("data.anomaly_classes", (same_dataset and data.anomaly_classes) or []),
-)
-with contamination_column:
-    limit_anomalies = st.toggle("Set the share of anomalies", disabled=not anomaly_classes,
-                                key=state.setting("data.limit_anomalies", data.contamination is not None),
-                                help="Off: every sample of the anomaly classes is used.")
-    contamination = st.slider(
-        "Anomalies per normal sample", 0.0, 0.5, step=0.005, format="%.3f",
-        disabled=not (limit_anomalies and anomaly_classes),
-        key=state.setting("data.contamination", 0.01 if data.contamination is None else float(data.contamination)),
-    )
-
-inject_column, inject_dataset_column, inject_classes_column, inject_count_column = st.columns(4, vertical_alignment="bottom")
-inject_on = inject_column.toggle("Inject another dataset", key=state.setting("data.inject", data.inject is not None),
-                                 help="Mix samples of another dataset into the scored ones, as anomalies.")
-inject = None
-if inject_on:
-    current_inject = data.inject or InjectConfig(dataset="fashion_mnist" if dataset_name != "fashion_mnist" else "mnist")
-    others = [name for name in BUILTIN_DATASETS if name != dataset_name]
-    inject_name = inject_dataset_column.selectbox(
-        "From", others, format_func=state.dataset_label, on_change=forget, args=("data.inject.classes",),
-        key=state.setting("data.inject.dataset", current_inject.dataset if current_inject.dataset in others else others[0]),
-    )
+if inject_name != (data.inject.dataset if data.inject else NO_INJECTION):
+    state.update_config(data=dataclasses.replace(
+        data, inject=InjectConfig(dataset=inject_name) if inject_name != NO_INJECTION else None))
+    st.rerun()
+inject_source = None
+if data.inject is not None:
     try:
-        inject_source = load_dataset(inject_name, state.data_dir())
+        inject_source = load_dataset(data.inject.dataset, state.data_dir())
     except StudioError as exc:
         st.error(str(exc), icon=":material/error:")
         st.stop()
-    inject_classes = inject_classes_column.multiselect(
-        "Classes to inject", inject_source.all_labels().tolist() if inject_source.is_labeled else [],
-        format_func=class_formatter(inject_source.class_names), placeholder="Any class",
-        key=state.setting("data.inject.classes", (current_inject.dataset == inject_name and current_inject.classes) or []),
+
+with st.form(state.form_key("scenario")):
+    st.markdown("**Scenario**")
+    normal_column, anomaly_column, contamination_column = st.columns(3)
+    normal_classes = normal_column.multiselect(
+        FIELDS["data.normal_classes"].label, classes, default=[c for c in data.normal_classes or [] if c in classes],
+        format_func=format_class, placeholder="All classes not marked as anomalies", disabled=not classes,
+        help=FIELDS["data.normal_classes"].help,
     )
-    inject_count = inject_count_column.number_input("How many", 1, 100_000,
-                                                    key=state.setting("data.inject.count", current_inject.count))
-    inject = InjectConfig(dataset=inject_name, classes=inject_classes or None, count=int(inject_count))
-
-protocol_column, split_column, limit_column, test_fraction_column = st.columns(4)
-protocol = protocol_column.selectbox(
-    "Protocol", PROTOCOLS, format_func=str.capitalize, key=state.setting("data.protocol", data.protocol),
-    help="Inductive: train on one part, score a held-out part. Transductive: train on and score the same samples.",
-)
-split = split_column.selectbox(
-    "Split to use", list(SPLITS), format_func=SPLITS.get,
-    disabled=protocol == "inductive" or not base.has_official_split, key=state.setting("data.split", data.split),
-    help="Transductive runs on datasets with an official train/test split use this split.",
-)
-limit = limit_column.number_input("Sample limit (0 = all)", 0, 10_000_000, step=1000,
-                                  key=state.setting("data.limit", data.limit or 0),
-                                  help="At most this many samples per part, drawn keeping each class's share.")
-test_fraction = test_fraction_column.slider(
-    "Held-out fraction", 0.05, 0.5, step=0.05, disabled=protocol == "transductive" or base.has_official_split,
-    key=state.setting("data.test_fraction", float(data.test_fraction)),
-)
-
-new_data = DataConfig(
-    dataset=dataset_name,
-    normal_classes=normal_classes or None,
-    anomaly_classes=anomaly_classes or None,
-    contamination=float(contamination) if limit_anomalies and anomaly_classes else None,
-    inject=inject,
-    protocol=protocol,
-    split=split,
-    limit=int(limit) if limit else None,
-    test_fraction=float(test_fraction),
-)
-if new_data != data:
-    if not state.update_config(data=new_data, **state.sections_for_kind(config, base.kind)):
-        st.stop()
-    config = state.config()
+    anomaly_classes = anomaly_column.multiselect(
+        FIELDS["data.anomaly_classes"].label, classes, default=[c for c in data.anomaly_classes or [] if c in classes],
+        format_func=format_class, placeholder="None", disabled=not classes, help=FIELDS["data.anomaly_classes"].help,
+    )
+    contamination = widgets.number("data.contamination", data.contamination, contamination_column)
+    inject = None
+    if inject_source is not None:
+        inject_classes_column, inject_count_column, _ = st.columns(3)
+        inject_classes = inject_classes_column.multiselect(
+            FIELDS["data.inject.classes"].label, inject_source.all_labels().tolist() if inject_source.is_labeled else [],
+            default=data.inject.classes or [], format_func=class_formatter(inject_source.class_names),
+            placeholder="Any class", help=FIELDS["data.inject.classes"].help,
+        )
+        inject_count = widgets.number("data.inject.count", data.inject.count, inject_count_column)
+        inject = InjectConfig(dataset=data.inject.dataset, classes=inject_classes or None, count=inject_count)
+    protocol_column, split_column, limit_column, test_fraction_column = st.columns(4)
+    protocol = widgets.choice("data.protocol", data.protocol, container=protocol_column)
+    split = widgets.choice("data.split", data.split, container=split_column)
+    limit = widgets.number("data.limit", data.limit, limit_column)
+    test_fraction = widgets.number("data.test_fraction", data.test_fraction, test_fraction_column)
+    applied = st.form_submit_button("Apply", type="primary", icon=":material/check:")
+if applied:
+    new_data = DataConfig(
+        dataset=dataset_name, normal_classes=normal_classes or None, anomaly_classes=anomaly_classes or None,
+        contamination=contamination, inject=inject, protocol=protocol, split=split, limit=limit,
+        test_fraction=test_fraction,
+    )
+    if state.update_config(data=new_data, **kind_sections(config, base.kind)):
+        st.rerun()
+config = state.config()
 
 try:
+    validate(config, base.kind)
     experiment_data = data_cache.experiment_data(config)
 except StudioError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 
 st.subheader("What the model sees")
-counts = pd.DataFrame(experiment_data.counts()).rename(columns={"role": "samples", "train": "train", "scored": "scored"})
+counts = pd.DataFrame(experiment_data.counts()).rename(columns={"role": "samples"})
 counts_column, preview_column = st.columns([1, 3])
 with counts_column:
     st.dataframe(counts, hide_index=True)

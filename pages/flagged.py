@@ -5,7 +5,7 @@ import math
 import streamlit as st
 
 from core import figures
-from ui import analysis, state
+from ui import analysis, saving, state
 
 PER_PAGE = 12
 PER_ROW = 2
@@ -23,6 +23,7 @@ st.caption(
     f"{len(flagged):,} of {len(result.scores):,} samples have a reconstruction error above {threshold.value:.4g}. "
     f"{threshold.explanation}"
 )
+saving.save_controls()
 if len(flagged) == 0:
     st.info("Nothing is flagged at this threshold. Lower it to see the samples the model rebuilds worst.")
     st.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")

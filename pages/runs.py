@@ -4,9 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import StudioError
-from ui import state
+from ui import engine, state
 
 with st.spinner("Loading TensorFlow…"):
+    engine.load()
     from core.runs import delete_run, list_runs, load_run, runs_root
 
 CONFIRM_DELETE = "confirm_delete"
@@ -68,12 +69,13 @@ if run is not None and st.session_state.get(CONFIRM_DELETE) == str(run.path):
             except StudioError as exc:
                 st.error(str(exc))
             else:
+                state.forget_run(str(run.path))
                 st.rerun()
         if no_column.button("Cancel", width="stretch"):
             del st.session_state[CONFIRM_DELETE]
             st.rerun()
 
-open_now = next((summary for summary in runs if str(summary.path) == st.session_state.get(state.SAVED_RUN)), None)
+open_now = next((summary for summary in runs if str(summary.path) == state.workspace().saved_run), None)
 if open_now is not None and state.result() is not None:
     st.success(f"**{open_now.name}** is open: every page works from it.", icon=":material/check_circle:")
     left, right = st.columns(2, width=480)

@@ -4,6 +4,7 @@ Nothing here touches the model: the errors were scored once, the histogram is bi
 every metric at a new threshold is a binary search in the sorted errors (ui.analysis).
 """
 
+import dataclasses
 import math
 
 import streamlit as st
@@ -11,27 +12,13 @@ import streamlit as st
 from core import figures
 from core.config import ThresholdConfig
 from core.errors import ConfigError
+from core.fields import FIELDS, LABELLED_METHODS
 from core.thresholds import choose_threshold
-from ui import analysis, state
+from ui import analysis, saving, state
 
-METHODS = {
-    "value": "Manual",
-    "quantile": "Quantile of the errors",
-    "mean_std": "Mean + k·σ of training errors",
-    "max": "Max training error",
-    "contamination": "Expected contamination",
-    "fpr": "Target false-positive rate",
-    "best_f1": "Best F1 (uses labels)",
-}
-LABELLED_METHODS = ("fpr", "best_f1")
-PARAMETERS = {  # method -> (config field, label, min, max, step, format)
-    "quantile": ("q", "Quantile q", 0.5, 1.0, 0.001, "%.3f"),
-    "mean_std": ("k", "k (standard deviations)", 0.0, 10.0, 0.1, "%.1f"),
-    "contamination": ("rate", "Share of samples to flag", 0.0001, 0.5, 0.001, "%.4f"),
-    "fpr": ("rate", "False-positive rate", 0.0001, 0.5, 0.001, "%.4f"),
-}
-SLIDER = state.SETTING + "threshold.value"
-METHOD = state.SETTING + "threshold.method"
+PARAMETERS = {"quantile": "q", "mean_std": "k", "contamination": "rate", "fpr": "rate"}  # method -> its field
+WIDGET = state.THRESHOLD_WIDGETS  # these keys are reset for each new result
+SLIDER, METHOD = WIDGET + "value", WIDGET + "method"
 THRESHOLD_ERROR = "threshold_error"
 
 state.require_result()
@@ -42,23 +29,23 @@ summary = analysis.summary(result)
 
 def threshold_config(method: str, value: float) -> ThresholdConfig:
     current = state.config().threshold
-    parameters = {field: st.session_state.get(state.SETTING + f"threshold.{field}", getattr(current, field))
-                  for field in ("q", "k", "rate")}
+    parameters = {name: st.session_state.get(WIDGET + name, getattr(current, name)) for name in ("q", "k", "rate")}
     return ThresholdConfig(method=method, value=value, **parameters)
 
 
 def apply_threshold(method: str) -> None:
     """Callback: choose the threshold the way `method` says, and move the slider there."""
     try:
-        choice = choose_threshold(threshold_config(method, st.session_state[SLIDER]), scores, result.train_scores, labels)
+        new_config = threshold_config(method, st.session_state[SLIDER])
+        choice = choose_threshold(new_config, scores, result.train_scores, labels)
     except ConfigError as exc:
         st.session_state[THRESHOLD_ERROR] = str(exc)
         return
     st.session_state.pop(THRESHOLD_ERROR, None)
-    st.session_state[state.THRESHOLD] = choice
+    state.workspace().threshold = choice
     st.session_state[SLIDER] = choice.value
     st.session_state[METHOD] = method
-    state.update_config(threshold=threshold_config(method, choice.value))
+    state.update_config(threshold=dataclasses.replace(new_config, value=choice.value))
 
 
 def on_method_change() -> None:
@@ -80,7 +67,8 @@ def slider_step(span: float) -> tuple[float, str]:
 
 
 choice = state.threshold()
-methods = [m for m in METHODS if labels is not None or m not in LABELLED_METHODS]
+method_field = FIELDS["threshold.method"]
+methods = [m for m in method_field.choices if labels is not None or m not in LABELLED_METHODS]
 
 st.title("Threshold")
 st.caption(
@@ -89,22 +77,27 @@ st.caption(
 )
 
 method_column, parameter_column, explanation_column = st.columns([3, 2, 5], vertical_alignment="bottom")
-method = method_column.selectbox(
-    "How to choose it", methods, format_func=METHODS.get, on_change=on_method_change,
-    key=state.setting("threshold.method", choice.method if choice.method in methods else "value"),
-)
+if METHOD not in st.session_state:
+    st.session_state[METHOD] = choice.method if choice.method in methods else "value"
+method = method_column.selectbox(method_field.label, methods, format_func=method_field.label_of,
+                                 on_change=on_method_change, key=METHOD, help=method_field.help)
 if method in PARAMETERS:
-    field, label, low, high, step, number_format = PARAMETERS[method]
-    parameter_column.number_input(label, low, high, step=step, format=number_format, on_change=on_method_change,
-                                  key=state.setting(f"threshold.{field}", float(getattr(state.config().threshold, field))))
+    name = PARAMETERS[method]
+    if WIDGET + name not in st.session_state:
+        st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
+    spec = FIELDS[f"threshold.{name}"]
+    parameter_column.number_input(spec.label, spec.low, spec.high, step=spec.step, format=spec.format,
+                                  help=spec.help, on_change=on_method_change, key=WIDGET + name)
 explanation_column.info(choice.explanation, icon=":material/info:")
 if THRESHOLD_ERROR in st.session_state:
     st.error(st.session_state[THRESHOLD_ERROR])
 
 low, high = min(float(scores.min()), choice.value), max(float(scores.max()), choice.value)
 step, value_format = slider_step(high - low)
+if SLIDER not in st.session_state:
+    st.session_state[SLIDER] = choice.value
 threshold = st.slider("Threshold (reconstruction error)", low, high, step=step, format=value_format,
-                      key=state.setting("threshold.value", choice.value), on_change=on_slider_move)
+                      key=SLIDER, on_change=on_slider_move)
 
 point = summary.curve.at(threshold)
 cards = st.columns(6)
@@ -115,9 +108,9 @@ if labels is not None:
                     help="Share of flagged samples that are anomalies.")
     cards[2].metric("Recall", percent(point["recall"]), border=True, help="Share of anomalies that are flagged.")
     cards[3].metric("F1", "–" if point["f1"] is None else f"{point['f1']:.3f}", border=True)
-    cards[4].metric("Normals right", percent(point["accuracy_normal"]), border=True,
+    cards[4].metric("Normals correct", percent(point["accuracy_normal"]), border=True,
                     help="Accuracy on normal samples: the share left unflagged.")
-    cards[5].metric("Anomalies right", percent(point["accuracy_anomaly"]), border=True,
+    cards[5].metric("Anomalies correct", percent(point["accuracy_anomaly"]), border=True,
                     help="Accuracy on anomalies: the share flagged (the recall).")
 
 log_x_column, log_y_column, _ = st.columns([1, 1, 4])
@@ -152,4 +145,5 @@ if labels is not None:
     else:
         roc_column.info("ROC and precision–recall curves need both normal samples and anomalies among the scored ones.")
 
+saving.save_controls()
 st.page_link(state.FLAGGED_PAGE, label=f"Inspect the {point['n_flagged']:,} flagged samples", icon=":material/flag:")

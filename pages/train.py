@@ -5,31 +5,19 @@ import dataclasses
 import streamlit as st
 
 from core import figures
-from core.errors import StudioError
+from core.config import validate
+from core.errors import ConfigError, StudioError
+from core.fields import FIELDS
 from ui import data as data_cache
-from ui import state
+from ui import engine, saving, state, widgets
 
 with st.spinner("Loading TensorFlow…"):
+    engine.load()
     from core.jobs import TrainingJob
     from core.models import bottleneck_warning
-    from core.runs import save_run
 
-KEY = state.SETTING  # widget keys: a new config (a preset, an opened run) resets them all
-MODEL_LABELS = {"conv": "Convolutional (2-D)", "conv1d": "Convolutional (1-D)", "dense": "Dense"}
-ERROR_LABELS = {"mse": "MSE (squared error)", "mae": "MAE (absolute error)", "bce": "Binary cross-entropy",
-                "ssim": "1 − SSIM (structure)"}
 STOP_REASONS = {"completed": "completed every epoch", "early_stopping": "stopped early (validation loss stopped improving)",
                 "stopped": "stopped by you", "diverged": "diverged"}
-
-
-def parse_sizes(text: str, name: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.replace(" ", "").split(",") if part]
-    except ValueError:
-        sizes = []
-    if not sizes or min(sizes) < 1:
-        raise StudioError(f"{name} must be positive whole numbers separated by commas, like 32, 64")
-    return sizes
 
 
 def duration(seconds) -> str:
@@ -39,47 +27,19 @@ def duration(seconds) -> str:
     return f"{minutes}:{seconds:02d}"
 
 
-def config_from_settings(config):
-    """`config` with what the settings widgets say (their values are in session state); StudioError if invalid."""
-    def widget(name: str):
-        return st.session_state[KEY + name]
-
-    kind = widget("model.kind")
-    sizes_field = "hidden" if kind == "dense" else "filters"
-    sizes = parse_sizes(widget(f"model.{sizes_field}"), "Hidden layers" if kind == "dense" else "Convolution filters")
-    validation_fraction = float(widget("train.validation_fraction"))
-    patience = int(widget("train.early_stopping_patience"))
-    return config.replace(
-        seed=int(widget("seed")),
-        model=dataclasses.replace(config.model, kind=kind, latent_dim=int(widget("model.latent_dim")),
-                                  **{sizes_field: sizes}),
-        train=dataclasses.replace(
-            config.train, loss=widget("train.loss"), epochs=int(widget("train.epochs")),
-            batch_size=int(widget("train.batch_size")), learning_rate=float(widget("train.learning_rate")),
-            validation_fraction=validation_fraction,
-            early_stopping_patience=patience if patience and validation_fraction > 0 else None,
-        ),
-        score=dataclasses.replace(config.score, error=widget("score.error")),
-    )
-
-
-def start_training() -> None:
-    """Button callback: start one background training, never two.
-
-    The config is read from the widgets here, because a click right after an edit can arrive before
-    the rerun that would have stored the edit.
-    """
+def start_training(config) -> None:
+    """Start one background training, never two."""
     if state.training_running():
         return
+    ws = state.workspace()
     try:
-        config = config_from_settings(state.config())
         data = data_cache.experiment_data(config)
     except StudioError as exc:
-        st.session_state[state.TRAINING_ERROR] = str(exc)
+        ws.training_error = str(exc)
         return
-    st.session_state.pop(state.TRAINING_ERROR, None)
-    st.session_state[state.CONFIG] = config
-    st.session_state[state.JOB] = TrainingJob(config, data_dir=state.data_dir(), data=data).start()
+    ws.training_error = None
+    state.set_config(config)
+    ws.job = TrainingJob(config, data_dir=state.data_dir(), data=data).start()
 
 
 def stop_training() -> None:
@@ -87,64 +47,63 @@ def stop_training() -> None:
         state.job().stop()
 
 
-def edit_settings(config, data) -> None:
-    """The model and training widgets; what they say becomes the session's config.
+def settings_form(config, data) -> None:
+    """The model and training settings in one form; its Train button applies them and starts training.
 
-    They start from the config through their `value`/`index` rather than through session state: after
-    the live chart's fragment calls st.rerun(), the browser shows widgets re-created from session
-    state at their defaults (while Python reads the right values), and a default equal to the config
-    makes that harmless.
+    The widgets start from the config and write nothing until Train is pressed, so what they show after
+    a reload, a preset or an opened run is the config in force.
     """
-    kinds, errors = state.MODEL_KINDS[data.kind], state.ERRORS[data.kind]
-    model_column, training_column, run_column = st.columns(3, gap="medium")
-    with model_column.container(border=True):
-        st.markdown("**Model**")
-        kind = st.selectbox("Architecture", kinds, format_func=MODEL_LABELS.get, key=KEY + "model.kind",
-                            index=kinds.index(config.model.kind) if config.model.kind in kinds else 0)
-        st.number_input("Latent size (code length)", 1, 4096, config.model.latent_dim, key=KEY + "model.latent_dim",
-                        help="How many numbers the encoder squeezes each sample into.")
-        if kind == "dense":
-            st.text_input("Hidden layers", ", ".join(map(str, config.model.hidden)), key=KEY + "model.hidden",
-                          help="Units per hidden layer, e.g. 128, 64")
-        else:
-            st.text_input("Convolution filters", ", ".join(map(str, config.model.filters or [32, 64])),
-                          key=KEY + "model.filters", help="Filters per stride-2 layer, e.g. 32, 64")
-
-    with training_column.container(border=True):
-        st.markdown("**Training**")
-        st.selectbox("Loss", errors, format_func=ERROR_LABELS.get, key=KEY + "train.loss",
-                     index=errors.index(config.train.loss) if config.train.loss in errors else 0)
-        st.number_input("Epochs", 1, 10_000, config.train.epochs, key=KEY + "train.epochs")
-        st.number_input("Batch size", 1, 65_536, config.train.batch_size, key=KEY + "train.batch_size")
-        st.number_input("Learning rate", 1e-6, 1.0, float(config.train.learning_rate), step=1e-4, format="%.4f",
-                        key=KEY + "train.learning_rate")
-
-    with run_column.container(border=True):
-        st.markdown("**Validation and scoring**")
-        validation_fraction = st.slider("Validation fraction", 0.0, 0.5, float(config.train.validation_fraction),
-                                        step=0.05, key=KEY + "train.validation_fraction")
-        st.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1000, config.train.early_stopping_patience or 0,
-                        disabled=validation_fraction == 0, key=KEY + "train.early_stopping_patience")
-        st.selectbox("Anomaly score", errors, format_func=ERROR_LABELS.get, key=KEY + "score.error",
-                     index=errors.index(config.score.error) if config.score.error in errors else 0)
-        st.number_input("Seed", 0, 2**32 - 1, config.seed, key=KEY + "seed")
-
+    kind = data.kind
+    with st.form(state.form_key("train_settings"), border=False):
+        model_column, training_column, run_column = st.columns(3, gap="medium")
+        with model_column.container(border=True):
+            st.markdown("**Model**")
+            model_kind = widgets.choice("model.kind", config.model.kind, kind)
+            latent_dim = widgets.number("model.latent_dim", config.model.latent_dim)
+            hidden = widgets.sizes("model.hidden", config.model.hidden)
+            filters = widgets.sizes("model.filters", config.model.filters or [32, 64])
+            kernel_size = widgets.number("model.kernel_size", config.model.kernel_size)
+        with training_column.container(border=True):
+            st.markdown("**Training**")
+            loss = widgets.choice("train.loss", config.train.loss, kind)
+            epochs = widgets.number("train.epochs", config.train.epochs)
+            batch_size = widgets.number("train.batch_size", config.train.batch_size)
+            learning_rate = widgets.number("train.learning_rate", config.train.learning_rate)
+        with run_column.container(border=True):
+            st.markdown("**Validation and scoring**")
+            validation_fraction = widgets.number("train.validation_fraction", config.train.validation_fraction)
+            patience = widgets.number("train.early_stopping_patience", config.train.early_stopping_patience)
+            error = widgets.choice("score.error", config.score.error, kind)
+            seed = widgets.number("seed", config.seed)
+        train_column, _ = st.columns([1, 5])
+        submitted = train_column.form_submit_button("Train", type="primary", icon=":material/play_arrow:",
+                                                    width="stretch")
+    if not submitted:
+        return
     try:
-        st.session_state[state.CONFIG] = config_from_settings(config)
-    except StudioError as exc:
-        st.error(str(exc))
-        st.stop()
-
-    warning = bottleneck_warning(state.config().model, tuple(data.sample_shape))
-    if warning:
-        st.warning(warning, icon=":material/warning:")
+        new_config = config.replace(
+            seed=seed,
+            model=dataclasses.replace(config.model, kind=model_kind, latent_dim=latent_dim, kernel_size=kernel_size,
+                                      hidden=widgets.parse_sizes("model.hidden", hidden),
+                                      filters=widgets.parse_sizes("model.filters", filters)),
+            train=dataclasses.replace(config.train, loss=loss, epochs=epochs, batch_size=batch_size,
+                                      learning_rate=learning_rate, validation_fraction=validation_fraction,
+                                      early_stopping_patience=patience),
+            score=dataclasses.replace(config.score, error=error),
+        )
+        validate(new_config, data.kind)
+    except ConfigError as exc:
+        state.workspace().training_error = str(exc)
+        return
+    start_training(new_config)
+    st.rerun()  # redraw as a running training
 
 
 def settings_summary(config) -> str:
     model, train = config.model, config.train
     sizes = ", ".join(map(str, model.hidden if model.kind == "dense" else model.filters)) or "none"
-    return (f"{MODEL_LABELS[model.kind]} autoencoder · latent size {model.latent_dim} · layers {sizes} · "
-            f"{ERROR_LABELS[train.loss]} loss · {train.epochs} epochs · batch size {train.batch_size} · "
+    return (f"{FIELDS['model.kind'].label_of(model.kind)} autoencoder · latent size {model.latent_dim} · layers {sizes} · "
+            f"{FIELDS['train.loss'].label_of(train.loss)} loss · {train.epochs} epochs · batch size {train.batch_size} · "
             f"learning rate {train.learning_rate:g}")
 
 
@@ -185,19 +144,18 @@ st.caption(
 )
 
 if running:
-    # Read-only while a model trains: edits could not reach the running job, and settings widgets
-    # redrawn around the live chart's reruns have lost their values after Stop (a Streamlit race).
+    # Read-only while a model trains: edits could not reach the running job.
     st.info(f"Training: {settings_summary(state.job().config)}", icon=":material/model_training:")
+    stop_column, _ = st.columns([1, 5])
+    stop_column.button("Stop", icon=":material/stop:", on_click=stop_training, width="stretch",
+                       help="Ends training after the current batch and keeps the model trained so far.")
 else:
-    edit_settings(config, data)
-
-train_column, stop_column, _ = st.columns([1, 1, 4])
-train_column.button("Train", type="primary", icon=":material/play_arrow:", disabled=running, on_click=start_training,
-                    width="stretch")
-stop_column.button("Stop", icon=":material/stop:", disabled=not running, on_click=stop_training, width="stretch",
-                   help="Ends training after the current batch and keeps the model trained so far.")
-if state.TRAINING_ERROR in st.session_state:
-    st.error(st.session_state[state.TRAINING_ERROR])
+    settings_form(config, data)
+    warning = bottleneck_warning(config.model, tuple(data.sample_shape))
+    if warning:
+        st.warning(warning, icon=":material/warning:")
+if state.workspace().training_error:
+    st.error(state.workspace().training_error)
 
 st.toggle("Log-scale loss", key="loss_log_y")
 if running:
@@ -211,6 +169,10 @@ if result is None:
 
 history = result.history
 st.subheader("Current model")
+if result.config.data != config.data or result.config.seed != config.seed:
+    st.info(f"This model was trained on other data ({state.describe_result(result)}, "
+            f"{len(result.data.x_train):,} training samples). Press **Train** to train one on the data above.",
+            icon=":material/info:")
 cards = st.columns(5)
 cards[0].metric("Epochs run", f"{history.epochs_run}", border=True)
 cards[1].metric("Final loss", f"{history.loss[-1]:.4g}" if history.loss else "–", border=True)
@@ -218,20 +180,10 @@ cards[2].metric("Best epoch", f"{history.best_epoch}" if history.best_epoch else
 cards[3].metric("Training time", duration(history.seconds), border=True)
 auroc = result.metrics.get("auroc")
 cards[4].metric("AUROC", f"{auroc:.3f}" if auroc is not None else "no labels", border=True)
-st.caption(f"Training {STOP_REASONS.get(history.stopped, history.stopped)}. Threshold: {result.threshold.explanation}")
+st.caption(f"Training {STOP_REASONS.get(history.stopped, history.stopped)}. Threshold: {state.threshold().explanation}")
 for message in result.warnings:
     st.warning(message, icon=":material/warning:")
 st.plotly_chart(figures.loss_curve(history, log_y=st.session_state["loss_log_y"]), key="final_loss")
 
-save_column, next_column, _ = st.columns([1, 1, 3])
-already_saved = bool(st.session_state.get(state.SAVED_RUN))
-if save_column.button("Save run", icon=":material/save:", width="stretch", disabled=already_saved):
-    try:
-        st.session_state[state.SAVED_RUN] = str(save_run(result))
-    except StudioError as exc:
-        st.error(str(exc))
-    else:
-        st.rerun()  # redraw with the button disabled: the same run is saved once
-next_column.page_link(state.THRESHOLD_PAGE, label="Pick a threshold", icon=":material/arrow_forward:")
-if st.session_state.get(state.SAVED_RUN):
-    st.success(f"Saved in {st.session_state[state.SAVED_RUN]}", icon=":material/check_circle:")
+saving.save_controls()
+st.page_link(state.THRESHOLD_PAGE, label="Pick a threshold", icon=":material/arrow_forward:")

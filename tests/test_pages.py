@@ -5,6 +5,8 @@ what each page shows before anything is trained, and bad data shown as st.error 
 """
 
 import io
+import json
+import os
 import subprocess
 import sys
 import time
@@ -15,7 +17,9 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+from core import fields
 from core.config import ExperimentConfig
+from core.fields import FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -39,9 +43,18 @@ def navigation_runs_app_py(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", init)
 
 
-def start_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    assert not at.exception
+def start_app(session: str = None, data_dir=None) -> AppTest:
+    """A new browser session; `session` is the ?session= id of a workspace to attach to, as a reload does."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    if session is not None:
+        at.query_params["session"] = session
+    if data_dir is not None:
+        os.environ["ANOMALY_STUDIO_DATA"] = str(data_dir)
+    try:
+        at.run()
+    finally:
+        os.environ.pop("ANOMALY_STUDIO_DATA", None)
+    assert not at.exception, at.exception[0].message
     return at
 
 
@@ -51,14 +64,28 @@ def go(at: AppTest, page: str) -> AppTest:
     return at
 
 
+def session_id(at: AppTest) -> str:
+    return at.session_state["workspace"]
+
+
+def workspace(at: AppTest):
+    from ui.state import _registry
+
+    return _registry()[0][session_id(at)]
+
+
 def button(at: AppTest, label: str):
     [match] = [b for b in at.button if b.label == label]
     return match
 
 
+def labelled(widgets, label: str):
+    [match] = [w for w in widgets if w.label == label]
+    return match
+
+
 def metric(at: AppTest, label: str) -> str:
-    [match] = [m for m in at.metric if m.label == label]
-    return match.value
+    return labelled(at.metric, label).value
 
 
 def flagged_count(at: AppTest) -> int:
@@ -68,21 +95,37 @@ def flagged_count(at: AppTest) -> int:
 def wait_for_training(at: AppTest, timeout: float = 300) -> None:
     """Rerun the page, as the live fragment does, until the background job has ended and been collected."""
     deadline = time.monotonic() + timeout
-    while at.session_state.get("job") is not None:
+    while workspace(at).job is not None:
         assert time.monotonic() < deadline, "training did not finish in time"
         time.sleep(0.5)
         at.run()
         assert not at.exception, at.exception[0].message
 
 
-def train(at: AppTest, epochs: int) -> None:
+def train(at: AppTest, epochs: int, **settings) -> None:
+    """Press Train with `epochs` (and other number settings, by label), and wait for the model."""
     go(at, "pages/train.py")
-    at.number_input(key="setting:train.epochs").set_value(epochs).run()
+    labelled(at.number_input, "Epochs").set_value(epochs)
+    for label, value in settings.items():
+        labelled(at.number_input, label).set_value(value)
     button(at, "Train").click().run()
     assert not at.error, at.error[0].value
     wait_for_training(at)
     assert not at.error, at.error[0].value
     assert metric(at, "Epochs run") == str(epochs)
+
+
+def apply_scenario(at: AppTest, **changes) -> AppTest:
+    """Set Dataset-page form widgets by label (multiselects, number inputs, select boxes), then Apply."""
+    go(at, "pages/dataset.py")
+    for label, value in changes.items():
+        kinds = [at.multiselect, at.number_input, at.selectbox]
+        [widget] = [w for widgets in kinds for w in widgets if w.label == label]
+        widget.set_value(value)
+    button(at, "Apply").click().run()
+    assert not at.exception, at.exception[0].message
+    assert not at.error, at.error[0].value
+    return at
 
 
 # ------------------------------------------------------------------------------------------ home
@@ -112,27 +155,83 @@ def test_home_has_a_card_per_preset_that_opens_train_with_its_settings():
     quick_demo.click().run()
     assert not at.exception
     assert at.title[0].value == "Train"
-    config = at.session_state["config"]
+    config = workspace(at).config
     assert config.name == "digits-quick-demo"
-    assert at.number_input(key="setting:train.epochs").value == config.train.epochs
-    assert at.text_input(key="setting:model.filters").value == ", ".join(map(str, config.model.filters))
+    assert labelled(at.number_input, "Epochs").value == config.train.epochs
+    assert labelled(at.text_input, "Convolution filters").value == ", ".join(map(str, config.model.filters))
+
+
+def shown_settings(at: AppTest) -> dict:
+    """What the Dataset and Train widgets show, by label."""
+    shown = {}
+    for page in ("pages/dataset.py", "pages/train.py"):
+        go(at, page)
+        for widgets in (at.number_input, at.selectbox, at.text_input, at.multiselect):
+            shown.update({w.label: w.value for w in widgets})
+    return shown
 
 
 @pytest.mark.parametrize("preset", PRESETS, ids=[path.stem for path in PRESETS])
-def test_settings_pages_keep_a_presets_config(preset, request):
-    """The Dataset and Train widgets start from the preset and write back exactly what it says."""
+def test_settings_pages_show_and_keep_a_presets_config(preset, request):
+    """The Dataset and Train widgets start from the preset, show exactly its values, and leave it as it is."""
     expected = ExperimentConfig.load(preset)
-    at = AppTest.from_file(APP, default_timeout=120)
-    if expected.data.dataset != "digits" or expected.data.inject is not None:
-        at.session_state["data_dir"] = str(request.getfixturevalue("shared_data_dir"))
-    at.run()
+    needs_data = expected.data.dataset != "digits" or expected.data.inject is not None
+    at = start_app(data_dir=request.getfixturevalue("shared_data_dir") if needs_data else None)
     [card] = [b for b in at.button if b.key == f"preset:{preset.stem}"]
     card.click().run()
-    go(at, "pages/dataset.py")
+    shown = shown_settings(at)
     assert not at.error, at.error[0].value
-    go(at, "pages/train.py")
-    go(at, "pages/dataset.py")
-    assert at.session_state["config"] == expected
+    assert workspace(at).config == expected
+    for path in ("data.protocol", "data.split", "data.test_fraction", "data.limit", "data.contamination",
+                 "model.kind", "model.latent_dim", "model.kernel_size", "train.loss", "train.epochs", "train.batch_size",
+                 "train.learning_rate", "train.validation_fraction", "train.early_stopping_patience", "score.error",
+                 "seed"):
+        assert shown[FIELDS[path].label] == fields.get(expected, path), path
+    assert shown["Hidden layers"] == ", ".join(map(str, expected.model.hidden))
+
+
+def test_every_widget_limit_is_the_limit_validation_enforces():
+    """Walk the field descriptions: each settings widget shows the same limits, options and label."""
+    at = start_app()
+    [card] = [b for b in at.button if b.key == "preset:digits_quick"]
+    card.click().run()
+    train(at, epochs=1)
+    go(at, "pages/threshold.py")
+    seen = {}
+    for page in ("pages/dataset.py", "pages/train.py", "pages/threshold.py"):
+        go(at, page)
+        for method in (["quantile", "mean_std", "contamination"] if page.endswith("threshold.py") else [None]):
+            if method:
+                labelled(at.selectbox, FIELDS["threshold.method"].label).set_value(method).run()
+            for widget in at.number_input:
+                seen[widget.label] = widget
+            for widget in at.selectbox:
+                seen[widget.label] = widget
+    checked = 0
+    for path, spec in FIELDS.items():
+        widget = seen.get(spec.label)
+        if widget is None:
+            continue
+        checked += 1
+        if spec.type in ("int", "float"):
+            assert (widget.min, widget.max) == (spec.low, spec.high), path
+        elif spec.type == "choice":
+            assert set(widget.options) <= {spec.label_of(c) for c in spec.choices}, path
+    assert checked >= 20, f"only {checked} settings widgets found"
+
+
+def test_an_invalid_setting_is_named_and_train_stays():
+    at = go(start_app(), "pages/train.py")
+    labelled(at.text_input, "Hidden layers").set_value("64, many")
+    button(at, "Train").click().run()
+    assert "Hidden layers" in at.error[0].value
+    assert button(at, "Train") and workspace(at).job is None
+    labelled(at.text_input, "Hidden layers").set_value("64")
+    labelled(at.number_input, "Early-stopping patience").set_value(3)
+    labelled(at.number_input, "Validation fraction").set_value(0.0)
+    button(at, "Train").click().run()
+    assert "Early-stopping patience" in at.error[0].value
+    assert button(at, "Train")
 
 
 # ------------------------------------------------------------------------------------------ nothing trained yet
@@ -154,27 +253,22 @@ def test_runs_page_without_saved_runs():
 
 
 def test_digits_flow_from_scenario_to_saved_run():
-    at = go(start_app(), "pages/dataset.py")
-    at.multiselect(key="setting:data.normal_classes").set_value([0, 1, 2, 3, 4]).run()
-    at.multiselect(key="setting:data.anomaly_classes").set_value([7]).run()
-    assert not at.exception and not at.error
+    at = apply_scenario(start_app(), **{"Normal classes": [0, 1, 2, 3, 4], "Anomaly classes": [7]})
     counts = at.dataframe[0].value.set_index("samples")
     assert counts.loc["normal", "train"] > 0 and counts.loc["anomaly", "scored"] > 0
-    assert at.session_state["config"].data.anomaly_classes == [7]
+    assert workspace(at).config.data.anomaly_classes == [7]
     assert at.get("plotly_chart"), "the sample preview is missing"
 
     go(at, "pages/train.py")
-    at.number_input(key="setting:train.batch_size").set_value(64).run()
-    at.number_input(key="setting:train.epochs").set_value(2).run()
+    labelled(at.number_input, "Batch size").set_value(64)
+    labelled(at.number_input, "Epochs").set_value(2)
     button(at, "Train").click().run()
-    job = at.session_state["job"]
+    job = workspace(at).job
     assert job is not None
-    at.run()
-    assert button(at, "Train").disabled, "a second Train click must be impossible while training"
-    assert at.session_state["job"] is job or at.session_state["job"] is None
+    assert not [b for b in at.button if b.label == "Train"], "a second Train click must be impossible while training"
     wait_for_training(at)
     assert metric(at, "Epochs run") == "2"
-    result = at.session_state["result"]
+    result = workspace(at).result
     scores = result.scores
     assert len(scores) == len(result.data.x_score)
 
@@ -182,18 +276,18 @@ def test_digits_flow_from_scenario_to_saved_run():
     assert len(at.get("plotly_chart")) == 4  # histogram, confusion matrix, ROC, PR
     counts_seen = []
     for quantile in (0.5, 0.9):
-        at.slider(key="setting:threshold.value").set_value(float(np.quantile(scores, quantile))).run()
+        at.slider(key="threshold:value").set_value(float(np.quantile(scores, quantile))).run()
         assert not at.exception
         counts_seen.append(flagged_count(at))
-        assert counts_seen[-1] == int((scores > at.session_state["threshold"].value).sum())
+        assert counts_seen[-1] == int((scores > workspace(at).threshold.value).sum())
     assert counts_seen[0] > counts_seen[1], "moving the threshold up must flag fewer samples"
-    assert at.selectbox(key="setting:threshold.method").value == "value"
+    assert at.selectbox(key="threshold:method").value == "value"
 
-    at.selectbox(key="setting:threshold.method").set_value("quantile").run()
-    q = at.session_state["config"].threshold.q
-    assert at.slider(key="setting:threshold.value").value == pytest.approx(float(np.quantile(scores, q)))
+    at.selectbox(key="threshold:method").set_value("quantile").run()
+    q = workspace(at).config.threshold.q
+    assert at.slider(key="threshold:value").value == pytest.approx(float(np.quantile(scores, q)))
     assert "quantile" in at.info[0].value
-    at.slider(key="setting:threshold.value").set_value(float(np.quantile(scores, 0.8))).run()
+    at.slider(key="threshold:value").set_value(float(np.quantile(scores, 0.8))).run()
     flagged = flagged_count(at)
 
     go(at, "pages/flagged.py")
@@ -201,10 +295,8 @@ def test_digits_flow_from_scenario_to_saved_run():
     assert len(at.get("plotly_chart")) == min(12, flagged)
     assert at.number_input(key="flagged_page").max == -(-flagged // 12)
 
-    go(at, "pages/train.py")
     button(at, "Save run").click().run()
-    assert "Saved in" in at.success[0].value
-    assert button(at, "Save run").disabled, "saving the same run twice must be impossible"
+    assert [b for b in at.button if b.label == "Saved" and b.disabled], "saving the same run twice must be impossible"
 
     go(at, "pages/runs.py")
     [run_name] = at.selectbox[0].options
@@ -212,11 +304,12 @@ def test_digits_flow_from_scenario_to_saved_run():
     button(at, "Open").click().run()
     assert "is open" in at.success[0].value
     assert "AUROC" in at.sidebar.markdown[0].value
-    opened = at.session_state["result"]
+    opened = workspace(at).result
     assert opened is not result
     np.testing.assert_allclose(opened.scores, scores)
     go(at, "pages/threshold.py")
     assert len(at.get("plotly_chart")) == 4
+    assert flagged_count(at) == flagged, "the reopened run must show the threshold it was saved with"
 
     go(at, "pages/runs.py")
     at.selectbox[0].set_value(run_name).run()
@@ -224,29 +317,110 @@ def test_digits_flow_from_scenario_to_saved_run():
     assert "for good" in at.warning[0].value
     button(at, "Yes, delete it").click().run()
     assert "No saved runs yet" in at.info[0].value
+    go(at, "pages/train.py")
+    assert button(at, "Save run"), "after deleting the open run, the model in memory can be saved again"
 
     other_session = go(start_app(), "pages/threshold.py")
     assert "Nothing trained yet" in other_session.info[0].value
 
 
+def test_a_saved_run_keeps_the_threshold_on_screen_and_resaves_it():
+    at = start_app()
+    [card] = [b for b in at.button if b.key == "preset:digits_quick"]
+    card.click().run()
+    train(at, epochs=2)
+    training_threshold = workspace(at).threshold.value
+    go(at, "pages/threshold.py")
+    at.selectbox(key="threshold:method").set_value("best_f1").run()
+    chosen, flagged = workspace(at).threshold, flagged_count(at)
+    assert chosen.value != training_threshold
+    button(at, "Save run").click().run()
+    assert not at.error, at.error[0].value
+    folder = workspace(at).saved_run
+    metrics = json.loads((Path(folder) / "metrics.json").read_text())
+    assert metrics["n_flagged"] == flagged and metrics["threshold"] == pytest.approx(chosen.value)
+
+    at.selectbox(key="threshold:method").set_value("quantile").run()
+    button(at, "Save threshold").click().run()
+    assert not at.error, at.error[0].value
+    requantiled = workspace(at).threshold
+    go(at, "pages/train.py")
+    assert f"{requantiled.value:.4g}" in " ".join(c.value for c in at.caption)
+
+    go(at, "pages/runs.py")
+    assert len(at.selectbox[0].options) == 1, "re-saving the threshold must update the run, not add one"
+    at.selectbox[0].set_value(at.selectbox[0].options[0]).run()
+    button(at, "Open").click().run()
+    reopened = workspace(at).result
+    assert reopened.threshold.method == "quantile"
+    assert reopened.threshold.value == pytest.approx(requantiled.value)
+    go(at, "pages/threshold.py")
+    assert at.selectbox(key="threshold:method").value == "quantile"
+
+
+def test_a_reload_finds_the_session_and_its_running_training():
+    at = start_app()
+    [card] = [b for b in at.button if b.key == "preset:digits_quick"]
+    card.click().run()
+    labelled(at.number_input, "Epochs").set_value(300)
+    button(at, "Train").click().run()
+    job = workspace(at).job
+    assert job is not None and job.running
+
+    reloaded = start_app(session=session_id(at))
+    assert workspace(reloaded) is workspace(at)
+    assert workspace(reloaded).config.name == "digits-quick-demo"
+    go(reloaded, "pages/train.py")
+    assert button(reloaded, "Stop"), "a reloaded page must show the training still running"
+    go(reloaded, "pages/threshold.py")
+    assert "is training" in reloaded.info[0].value
+    go(reloaded, "pages/train.py")
+    button(reloaded, "Stop").click().run()
+    wait_for_training(reloaded, timeout=120)
+    assert workspace(reloaded).result.history.stopped == "stopped"
+    assert "Epochs run" in [m.label for m in reloaded.metric]
+
+
+def test_a_restarted_server_restores_the_settings(tmp_path):
+    from ui.state import _registry
+
+    at = start_app()
+    [card] = [b for b in at.button if b.key == "preset:ecg5000"]
+    card.click().run()
+    expected = workspace(at).config
+    _registry()[0].clear()  # what a server restart leaves: nothing in memory
+    reloaded = start_app(session=session_id(at))
+    assert workspace(reloaded).config == expected
+
+
 def test_stop_keeps_the_model_trained_so_far():
     at = go(start_app(), "pages/train.py")
-    at.number_input(key="setting:train.epochs").set_value(500)
-    button(at, "Train").click().run()  # in the same rerun as the edit: the click must still see it
-    assert at.session_state["job"].config.train.epochs == 500
+    labelled(at.number_input, "Epochs").set_value(500)
+    button(at, "Train").click().run()
+    assert workspace(at).job.config.train.epochs == 500
     deadline = time.monotonic() + 120
-    while not at.session_state["job"].snapshot().history.loss:
+    while not workspace(at).job.snapshot().history.loss:
         assert time.monotonic() < deadline, "no epoch finished in time"
         time.sleep(0.5)
     at.run()
     button(at, "Stop").click().run()
     wait_for_training(at, timeout=120)
-    result = at.session_state["result"]
+    result = workspace(at).result
     assert result.history.stopped == "stopped"
     assert 1 <= result.history.epochs_run < 500
-    assert "stopped by you" in at.caption[1].value
+    assert any("stopped by you" in c.value for c in at.caption)
     go(at, "pages/flagged.py")
     assert at.get("plotly_chart")
+
+
+def test_a_new_dataset_is_not_shown_with_the_old_models_summary():
+    at = go(start_app(), "pages/train.py")
+    train(at, epochs=1)
+    go(at, "pages/dataset.py")
+    labelled(at.selectbox, "Dataset").set_value("ecg5000")
+    at.run()
+    go(at, "pages/train.py")
+    assert any("trained on other data" in info.value for info in at.info)
 
 
 # ------------------------------------------------------------------------------------------ user files and errors
@@ -254,7 +428,7 @@ def test_stop_keeps_the_model_trained_so_far():
 
 def upload(at: AppTest, name: str, content: bytes) -> AppTest:
     go(at, "pages/dataset.py")
-    at.segmented_control(key="setting:data.source").set_value("File").run()
+    at.segmented_control[0].set_value("File").run()
     at.file_uploader(key="dataset_upload").set_value((name, content, "application/octet-stream")).run()
     assert not at.exception, at.exception[0].message
     return at
@@ -263,13 +437,13 @@ def upload(at: AppTest, name: str, content: bytes) -> AppTest:
 def test_bad_upload_shows_what_to_do():
     at = upload(start_app(), "broken.csv", b"label,a,b\nx,1,2\n")
     assert at.error, "a bad upload must be shown with st.error"
-    assert "broken" in at.text_input(key="setting:data.path").value
+    assert "broken" in labelled(at.text_input, "File or image folder on the server").value
 
 
 def test_missing_file_shows_an_error():
     at = go(start_app(), "pages/dataset.py")
-    at.segmented_control(key="setting:data.source").set_value("File").run()
-    at.text_input(key="setting:data.path").set_value("/nowhere/data.npz").run()
+    at.segmented_control[0].set_value("File").run()
+    labelled(at.text_input, "File or image folder on the server").set_value("/nowhere/data.npz").run()
     assert not at.exception
     assert "/nowhere/data.npz" in at.error[0].value
 
@@ -282,7 +456,7 @@ def test_uploaded_npz_goes_through_every_page():
     np.savez(buffer, x=np.concatenate([normal, odd]), y=np.r_[np.zeros(120, int), np.ones(6, int)])
     at = upload(start_app(), "blobs.npz", buffer.getvalue())
     assert not at.error, at.error[0].value
-    at.multiselect(key="setting:data.anomaly_classes").set_value([1]).run()
+    apply_scenario(at, **{"Anomaly classes": [1]})
     assert at.dataframe[0].value.set_index("samples").loc["anomaly", "scored"] > 0
     train(at, epochs=2)
     go(at, "pages/threshold.py")
@@ -291,23 +465,51 @@ def test_uploaded_npz_goes_through_every_page():
     assert at.get("plotly_chart")
 
 
+def test_an_uploaded_series_shows_the_settings_in_force():
+    """After an upload the widgets show what the counts were computed with, and series get a series model."""
+    rng = np.random.default_rng(1)
+    rows = np.sin(np.linspace(0, 6, 40))[None, :] + 0.05 * rng.standard_normal((150, 40))
+    text = "\n".join(",".join(f"{v:.4f}" for v in row) for row in rows).encode()
+    at = upload(start_app(), "waves.csv", text)
+    assert not at.error, at.error[0].value
+    config = workspace(at).config
+    assert config.model.kind in FIELDS["model.kind"].choices_for("series")
+    assert labelled(at.selectbox, "Protocol").value == config.data.protocol
+    assert labelled(at.number_input, "Held-out fraction").value == config.data.test_fraction
+    apply_scenario(at, **{"Protocol": "transductive", "Held-out fraction": 0.3})
+    go(at, "pages/home.py")
+    go(at, "pages/dataset.py")
+    assert labelled(at.selectbox, "Protocol").value == "transductive" == workspace(at).config.data.protocol
+    assert labelled(at.number_input, "Held-out fraction").value == 0.3
+
+
 # ------------------------------------------------------------------------------------------ the real datasets
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset, kind", [("mnist", "conv"), ("fashion_mnist", "dense"), ("ecg5000", "conv1d")])
 def test_real_dataset_goes_through_every_page(shared_data_dir, dataset, kind):
-    at = go(start_app(), "pages/dataset.py")
-    at.text_input(key="setting:data_dir").set_value(str(shared_data_dir)).run()
-    at.selectbox(key="setting:data.dataset").set_value(dataset).run()
-    at.multiselect(key="setting:data.anomaly_classes").set_value([0]).run()
-    at.number_input(key="setting:data.limit").set_value(400).run()
-    assert not at.error, at.error[0].value
+    at = go(start_app(data_dir=shared_data_dir), "pages/dataset.py")
+    labelled(at.selectbox, "Dataset").set_value(dataset)
+    at.run()
+    apply_scenario(at, **{"Anomaly classes": [0], "Sample limit": 400})
     assert at.get("plotly_chart"), "the sample preview is missing"
     go(at, "pages/train.py")
-    at.selectbox(key="setting:model.kind").set_value(kind).run()
+    labelled(at.selectbox, "Architecture").set_value(kind)
     train(at, epochs=1)
-    assert at.session_state["result"].data.kind == ("series" if dataset == "ecg5000" else "image")
+    assert workspace(at).result.data.kind == ("series" if dataset == "ecg5000" else "image")
     go(at, "pages/threshold.py")
     assert len(at.get("plotly_chart")) == 4
     go(at, "pages/flagged.py")
     assert at.get("plotly_chart")
+
+
+@pytest.mark.slow
+def test_the_shoe_demo_with_no_hidden_layers_trains(shared_data_dir):
+    at = start_app(data_dir=shared_data_dir)
+    [card] = [b for b in at.button if b.key == "preset:shoe_among_digits"]
+    card.click().run()
+    assert labelled(at.text_input, "Hidden layers").value == ""
+    apply_scenario(at, **{"Sample limit": 500})
+    train(at, epochs=1)
+    assert workspace(at).result.config.model.hidden == []

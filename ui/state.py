@@ -1,37 +1,35 @@
-"""What one browser session holds, under a few named `st.session_state` keys, and the helpers every page shares.
+"""What one user's session holds, kept on the server so that a reload or a new tab finds it again.
 
-- "config": the ExperimentConfig that the Dataset, Train and Threshold pages edit.
-- "data_dir": the folder with local copies of the built-in datasets.
-- "job": the TrainingJob running in the background, or None.
-- "result": the trained (or opened) ExperimentResult that the Threshold and Flagged pages inspect.
-- "threshold": the ThresholdChoice in use on the Threshold and Flagged pages.
-- "training_error" / "saved_run": what became of the last Train and Save clicks.
-- "score_summary": what the Threshold and Flagged pages derive from the result's scores (ui.analysis).
+A `Workspace` (the config the pages edit, the running training, the inspected result, the chosen
+threshold and where it was saved) lives in a server-wide registry under a random id. The URL carries
+that id as `?session=ID`, so reloading the page, or opening the URL in another tab, attaches to the
+same workspace, running training included. The config is also written to
+`<runs root>/.sessions/ID.json`, so even a restarted server opens the session on its settings.
 
-Everything lives in session state, so two browser sessions never see each other's training or threshold.
+`st.session_state` holds only the workspace id and the Threshold page's live widgets.
 Nothing here imports TensorFlow: the home page must paint before it is loaded.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 import streamlit as st
 
 from core.config import ExperimentConfig
 from core.errors import ConfigError
+from core.fields import builtin_kind
 
-CONFIG = "config"
-DATA_DIR = "data_dir"
-JOB = "job"
-RESULT = "result"
-THRESHOLD = "threshold"
-TRAINING_ERROR = "training_error"
-SAVED_RUN = "saved_run"
-# Widgets that edit a config field use keys with this prefix, so a new config can reset them all.
-SETTING = "setting:"
+WORKSPACE = "workspace"
+QUERY_KEY = "session"
+IDLE_SECONDS = 6 * 3600  # a workspace untouched this long, with nothing training, is dropped from memory
 
 HOME_PAGE = "pages/home.py"
 DATASET_PAGE = "pages/dataset.py"
@@ -41,70 +39,166 @@ FLAGGED_PAGE = "pages/flagged.py"
 RUNS_PAGE = "pages/runs.py"
 
 
+@dataclass
+class Workspace:
+    """One user's work. `threshold` is the ThresholdChoice in use; `saved_threshold` the one last saved to `saved_run`."""
+
+    id: str
+    config: ExperimentConfig = field(default_factory=ExperimentConfig)
+    data_dir: str = field(default_factory=lambda: os.environ.get("ANOMALY_STUDIO_DATA", ""))
+    job: Any = None
+    result: Any = None
+    threshold: Any = None
+    saved_run: Optional[str] = None
+    saved_threshold: Any = None
+    training_error: Optional[str] = None
+    revision: int = 0  # bumped whenever the config is replaced from outside the settings forms
+    touched: float = field(default_factory=time.monotonic)
+
+    @property
+    def training(self) -> bool:
+        return self.job is not None and self.job.running
+
+    def persist(self) -> None:
+        """Write the config (and the saved run it came from) where a restarted server finds them."""
+        folder = _sessions_folder()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            partial = folder / f".{self.id}.json.partial"
+            partial.write_text(json.dumps({"config": self.config.to_dict(), "data_dir": self.data_dir}), encoding="utf-8")
+            partial.replace(folder / f"{self.id}.json")
+        except OSError:
+            pass  # the in-memory workspace still works; only a server restart would forget the settings
+
+
+@st.cache_resource
+def _registry() -> tuple[dict[str, Workspace], threading.Lock]:
+    return {}, threading.Lock()
+
+
+def _sessions_folder() -> Path:
+    return Path(os.environ.get("ANOMALY_STUDIO_RUNS", "runs")).expanduser() / ".sessions"
+
+
+def _restore(workspace_id: str) -> Workspace:
+    """A workspace for `workspace_id`: its config from disk when a previous server wrote it, else the defaults."""
+    workspace = Workspace(workspace_id)
+    try:
+        saved = json.loads((_sessions_folder() / f"{workspace_id}.json").read_text(encoding="utf-8"))
+        workspace.config = ExperimentConfig.from_dict(saved["config"])
+        workspace.data_dir = saved.get("data_dir", workspace.data_dir)
+    except (OSError, ValueError, KeyError, TypeError, ConfigError):
+        pass
+    return workspace
+
+
+def _valid_id(text: Any) -> bool:
+    return isinstance(text, str) and 8 <= len(text) <= 64 and all(c.isalnum() or c in "-_" for c in text)
+
+
+def workspace() -> Workspace:
+    """This browser session's workspace, found by the URL's ?session= id, or a new one (whose id the URL then gets)."""
+    workspaces, lock = _registry()
+    workspace_id = st.session_state.get(WORKSPACE)
+    if workspace_id is None:
+        asked = st.query_params.get(QUERY_KEY)
+        workspace_id = asked if _valid_id(asked) else secrets.token_urlsafe(12)
+        st.session_state[WORKSPACE] = workspace_id
+    with lock:
+        found = workspaces.get(workspace_id)
+        if found is None:
+            _drop_idle(workspaces)
+            found = workspaces[workspace_id] = _restore(workspace_id)
+        found.touched = time.monotonic()
+    if st.query_params.get(QUERY_KEY) != workspace_id:
+        st.query_params[QUERY_KEY] = workspace_id
+    return found
+
+
+def _drop_idle(workspaces: dict[str, Workspace]) -> None:
+    now = time.monotonic()
+    for key in [key for key, ws in workspaces.items() if now - ws.touched > IDLE_SECONDS and not ws.training]:
+        del workspaces[key]
+
+
+# ------------------------------------------------------------------------------------------ the config
+
+
 def config() -> ExperimentConfig:
-    if CONFIG not in st.session_state:
-        st.session_state[CONFIG] = ExperimentConfig()
-    return st.session_state[CONFIG]
+    return workspace().config
+
+
+def set_config(new_config: ExperimentConfig) -> None:
+    """Make `new_config` (already validated) the session's config."""
+    ws = workspace()
+    ws.config = new_config
+    ws.persist()
+
+
+def use_config(new_config: ExperimentConfig) -> None:
+    """Start from a whole new config (a preset or an opened run): every settings form re-reads it."""
+    ws = workspace()
+    ws.revision += 1
+    set_config(new_config)
 
 
 def update_config(**sections: Any) -> bool:
     """Replace config sections; an invalid combination is shown with st.error and the old config kept."""
     try:
-        st.session_state[CONFIG] = config().replace(**sections)
+        set_config(config().replace(**sections))
     except ConfigError as exc:
         st.error(str(exc))
         return False
     return True
 
 
-def use_config(new_config: ExperimentConfig) -> None:
-    """Start from a whole new config (a preset or an opened run): every settings widget re-reads it."""
-    st.session_state[CONFIG] = new_config
-    for key in [key for key in st.session_state if str(key).startswith(SETTING)]:
-        del st.session_state[key]
-
-
-def setting(name: str, value: Any) -> str:
-    """The key of the widget editing config field `name`; the widget starts from `value` the first time it is drawn.
-
-    Streamlit forgets a widget's value when its page is left, so coming back re-reads the config.
-    """
-    key = SETTING + name
-    if key not in st.session_state:
-        st.session_state[key] = value
-    return key
-
-
 def data_dir() -> Optional[str]:
-    if DATA_DIR not in st.session_state:
-        st.session_state[DATA_DIR] = os.environ.get("ANOMALY_STUDIO_DATA", "")
-    return st.session_state[DATA_DIR] or None
+    return workspace().data_dir or None
+
+
+def set_data_dir(folder: str) -> None:
+    ws = workspace()
+    if ws.data_dir != folder:
+        ws.data_dir = folder
+        ws.persist()
+
+
+def form_key(name: str) -> str:
+    """A settings form's key; it changes when the config is replaced, so the form's widgets re-read it."""
+    return f"{name}@{workspace().revision}"
+
+
+# ------------------------------------------------------------------------------------------ training and results
 
 
 def job():
-    return st.session_state.get(JOB)
+    return workspace().job
 
 
 def training_running() -> bool:
-    return job() is not None and job().running
+    return workspace().training
 
 
 def result():
-    return st.session_state.get(RESULT)
+    return workspace().result
 
 
 def threshold():
-    return st.session_state.get(THRESHOLD)
+    return workspace().threshold
 
 
 def show_result(new_result, saved_to: Optional[str] = None) -> None:
     """Make `new_result` the one the Threshold and Flagged pages inspect, at its own threshold."""
-    st.session_state[RESULT] = new_result
-    st.session_state[THRESHOLD] = new_result.threshold
-    st.session_state[SAVED_RUN] = saved_to
-    st.session_state.pop(TRAINING_ERROR, None)
-    for key in [key for key in st.session_state if str(key).startswith(SETTING + "threshold.")]:
+    ws = workspace()
+    ws.result, ws.threshold = new_result, new_result.threshold
+    ws.saved_run = saved_to
+    ws.saved_threshold = new_result.threshold if saved_to else None
+    ws.training_error = None
+    for key in [key for key in st.session_state if str(key).startswith(THRESHOLD_WIDGETS)]:
         del st.session_state[key]
+
+
+THRESHOLD_WIDGETS = "threshold:"  # prefix of the Threshold page's widget keys, reset for a new result
 
 
 def open_saved_run(saved_result, folder: str) -> None:
@@ -115,19 +209,30 @@ def open_saved_run(saved_result, folder: str) -> None:
 
 def collect_finished_job() -> None:
     """Once the background training has ended, keep its result (or its error) and drop the job."""
-    finished = job()
+    ws = workspace()
+    finished = ws.job
     if finished is None or finished.running:
         return
-    st.session_state[JOB] = None
+    ws.job = None
     if finished.result is not None:
         show_result(finished.result)  # the settings stay as they are now: they may have been edited meanwhile
     elif finished.error:
-        st.session_state[TRAINING_ERROR] = finished.error
+        ws.training_error = finished.error
+
+
+def forget_run(folder: str) -> None:
+    """The run at `folder` was deleted: the model in memory is no longer saved anywhere."""
+    ws = workspace()
+    if ws.saved_run == folder:
+        ws.saved_run, ws.saved_threshold = None, None
 
 
 def require_result() -> None:
     """Stop the page with a pointer to Train (or Runs) when nothing has been trained or opened yet."""
     if result() is not None:
+        if training_running():
+            st.info("A new model is training. This page still shows the previous model "
+                    f"({describe_result(result())}) until it has finished.", icon=":material/model_training:")
         return
     if training_running():
         st.info("A model is training. Its results will show here as soon as it has finished.")
@@ -140,17 +245,22 @@ def require_result() -> None:
     st.stop()
 
 
+def describe_result(current) -> str:
+    return f"{current.config.model.kind} autoencoder on {dataset_label(current.config.data.dataset)}"
+
+
 def sidebar_summary() -> None:
     """The model this session inspects, and whether one is training, in the sidebar.
 
     Drawn before the page runs, so it shows what changes before that: a finished training, an opened run.
     """
+    ws = workspace()
     with st.sidebar:
         st.caption("This session")
         lines = []
-        if training_running():
+        if ws.training:
             lines.append(":material/model_training: **Training…**")
-        current = result()
+        current = ws.result
         if current is None:
             lines.append("No model trained yet")
         else:
@@ -158,6 +268,8 @@ def sidebar_summary() -> None:
             lines += [f"**Model** · {current.config.model.kind} autoencoder",
                       f"**Data** · {dataset_label(current.config.data.dataset)}",
                       f"**AUROC** · {auroc:.3f}" if auroc is not None else "**AUROC** · no labels"]
+            if ws.saved_run:
+                lines.append(f"**Saved** · {Path(ws.saved_run).name}")
         st.markdown("  \n".join(lines))
 
 
@@ -174,18 +286,5 @@ def dataset_label(dataset: str) -> str:
     return DATASET_LABELS.get(dataset, os.path.basename(dataset.rstrip("/\\")) or dataset)
 
 
-# What each kind of data allows; the first entry is the default.
-MODEL_KINDS = {"image": ["conv", "dense"], "series": ["conv1d", "dense"]}
-ERRORS = {"image": ["mse", "mae", "bce", "ssim"], "series": ["mse", "mae", "bce"]}
-
-
-def sections_for_kind(current: ExperimentConfig, kind: str) -> dict[str, Any]:
-    """Model, train and score sections adjusted to what data of `kind` allows ("image" or "series")."""
-    model, train, score = current.model, current.train, current.score
-    if model.kind not in MODEL_KINDS[kind]:
-        model = dataclasses.replace(model, kind=MODEL_KINDS[kind][0], filters=model.filters or [32, 64])
-    if train.loss not in ERRORS[kind]:
-        train = dataclasses.replace(train, loss="mse")
-    if score.error not in ERRORS[kind]:
-        score = dataclasses.replace(score, error="mse")
-    return {"model": model, "train": train, "score": score}
+def data_kind(dataset: str) -> Optional[str]:
+    return builtin_kind(dataset)

@@ -1,0 +1,20 @@
+"""The TensorFlow-backed half of core, loaded once per dashboard server.
+
+After every script run Streamlit calls `keras.backend.clear_session()`, which runs a full garbage
+collection: about 0.2 s holding the GIL once TensorFlow's objects are loaded, twice a second while the
+live loss chart reruns, which starves the training thread. Freezing the objects that exist once the
+engine is imported (`gc.freeze`) takes them out of every later collection, which then costs microseconds.
+The models themselves never depend on Keras' global state (explicit layer names and seeded
+initialisers, core.models), so that cleanup cannot disturb a training running meanwhile.
+"""
+
+import gc
+
+
+def load() -> None:
+    """Import TensorFlow, Keras and the core modules built on them (seconds, the first time only)."""
+    import core.experiment  # noqa: F401
+    import core.jobs  # noqa: F401
+    import core.runs  # noqa: F401
+
+    gc.freeze()

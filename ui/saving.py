@@ -1,0 +1,69 @@
+"""Save what the screen shows: the model with the threshold chosen now, from the Train, Threshold and Flagged pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.errors import StudioError
+from ui import state
+
+
+def _shown_result():
+    """The session's result at the threshold in use, its metrics recomputed there."""
+    ws = state.workspace()
+    return ws.result.with_threshold(ws.threshold, ws.config.threshold)
+
+
+def _save_new() -> None:
+    from core.runs import save_run
+
+    ws = state.workspace()
+    try:
+        ws.saved_run = str(save_run(_shown_result()))
+    except StudioError as exc:
+        st.session_state[SAVE_ERROR] = str(exc)
+    else:
+        ws.saved_threshold = ws.threshold
+        st.session_state.pop(SAVE_ERROR, None)
+
+
+def _save_threshold() -> None:
+    from core.runs import update_run_threshold
+
+    ws = state.workspace()
+    try:
+        update_run_threshold(ws.saved_run, _shown_result())
+    except StudioError as exc:
+        st.session_state[SAVE_ERROR] = str(exc)
+    else:
+        ws.saved_threshold = ws.threshold
+        st.session_state.pop(SAVE_ERROR, None)
+
+
+SAVE_ERROR = "save_error"
+
+
+def save_controls() -> None:
+    """A Save button for the session's result: a new run, or the saved run's threshold brought up to date."""
+    ws = state.workspace()
+    if ws.result is None:
+        return
+    if ws.saved_run and not Path(ws.saved_run).is_dir():
+        state.forget_run(ws.saved_run)  # deleted, perhaps from another tab
+    button_column, status_column = st.columns([1, 4], vertical_alignment="center")
+    if not ws.saved_run:
+        button_column.button("Save run", icon=":material/save:", width="stretch", on_click=_save_new,
+                             help="Saves the model, its scores and the threshold chosen now.")
+        status_column.caption("Not saved yet.")
+    elif ws.threshold != ws.saved_threshold:
+        button_column.button("Save threshold", icon=":material/save:", width="stretch", on_click=_save_threshold,
+                             help=f"Updates {Path(ws.saved_run).name} to the threshold chosen now.")
+        status_column.caption(f"Saved in {ws.saved_run}, at another threshold "
+                              f"({ws.saved_threshold.value:.4g}; now {ws.threshold.value:.4g}).")
+    else:
+        button_column.button("Saved", icon=":material/check_circle:", width="stretch", disabled=True)
+        status_column.caption(f"Saved in {ws.saved_run}, at threshold {ws.threshold.value:.4g}.")
+    if SAVE_ERROR in st.session_state:
+        st.error(st.session_state[SAVE_ERROR])

@@ -1,0 +1,47 @@
+"""Settings widgets made from the config's field descriptions (core.fields): label, limits, options and help
+come from there, so a widget can never offer what validation refuses, or refuse what it accepts."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import streamlit as st
+
+from core.errors import ConfigError
+from core.fields import FIELDS
+
+
+def number(path: str, value: Any, container=st, **options):
+    """A number input bounded by the field's limits; an optional field may be left empty (None)."""
+    spec = FIELDS[path]
+    cast = int if spec.type == "int" else float
+    return container.number_input(
+        spec.label, cast(spec.low), cast(spec.high), None if value is None else cast(value),
+        step=cast(spec.step) if spec.step is not None else None, format=spec.format, help=spec.help,
+        placeholder=spec.null_means or None, **options,
+    )
+
+
+def choice(path: str, value: Any, data_kind: Optional[str] = None, container=st, **options):
+    """A select box of the field's choices that fit `data_kind`, labelled as the field says."""
+    spec = FIELDS[path]
+    choices = list(spec.choices_for(data_kind))
+    return container.selectbox(spec.label, choices, index=choices.index(value) if value in choices else 0,
+                               format_func=spec.label_of, help=spec.help, **options)
+
+
+def sizes(path: str, value: list[int], container=st, **options) -> str:
+    """A text input of comma-separated layer sizes; parse it with `parse_sizes`."""
+    spec = FIELDS[path]
+    return container.text_input(spec.label, ", ".join(map(str, value)), help=spec.help, **options)
+
+
+def parse_sizes(path: str, text: str) -> list[int]:
+    """Comma-separated whole numbers (empty text = no layers); ConfigError naming the field otherwise."""
+    spec = FIELDS[path]
+    parts = [part for part in text.replace(" ", "").split(",") if part]
+    try:
+        return [int(part) for part in parts]
+    except ValueError:
+        raise ConfigError(f"{spec.label} must be whole numbers separated by commas, like 32, 64 "
+                          f"(got {text!r})") from None
