@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -16,6 +18,9 @@ from core.metrics import evaluate
 from core.models import bottleneck_warning
 from core.thresholds import ThresholdChoice
 from core.training import History, TrainingListener
+
+if TYPE_CHECKING:
+    from core.config import ThresholdConfig
 
 
 @dataclass
@@ -39,6 +44,25 @@ class ExperimentResult:
     @property
     def train_scores(self) -> np.ndarray:
         return self.detector.train_scores_
+
+    def with_threshold(self, choice: ThresholdChoice, threshold_config: Optional[ThresholdConfig] = None) -> "ExperimentResult":
+        """A copy of this result flagging above `choice`, with config, detector and metrics agreeing on it.
+
+        `config.threshold` becomes `threshold_config` (default: the current one; its q, k and rate are kept)
+        with `method` and `value` taken from `choice`; `detector.threshold_` is `choice`; `metrics` are
+        evaluated again at `choice.value`, keeping how the run went (n_train, epochs, seconds, ...).
+        The detector is copied shallowly (the Keras model, history and training errors are shared), so
+        this result keeps its own threshold. Raises ConfigError for a value that is not a finite number.
+        """
+        base = threshold_config if threshold_config is not None else self.config.threshold
+        config = self.config.replace(threshold=dataclasses.replace(base, method=choice.method, value=float(choice.value)))
+        detector = copy.copy(self.detector)
+        detector.threshold = config.threshold
+        detector.threshold_ = choice
+        metrics = {**self.metrics, **evaluate(self.scores, self.data.labels, choice.value),
+                   "threshold_method": choice.method, "threshold_explanation": choice.explanation}
+        return dataclasses.replace(self, config=config, detector=detector, threshold=choice, metrics=metrics,
+                                   warnings=list(self.warnings))
 
 
 def detector_for(config: ExperimentConfig, data: ExperimentData) -> AutoencoderDetector:
