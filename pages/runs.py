@@ -14,8 +14,9 @@ CONFIRM_DELETE = "confirm_delete"
 
 
 @st.cache_resource(max_entries=4, show_spinner="Opening the run…")
-def open_run(path: str, created: str, data_dir):
-    """A saved run's model, scores and rebuilt data; `created` tells a re-saved folder from the old one."""
+def open_run(path: str, version: tuple, data_dir):
+    """A saved run's model, scores and rebuilt data; `version` (created, revision) tells a re-saved or
+    updated folder from the one cached."""
     return load_run(path, data_dir)
 
 
@@ -30,27 +31,33 @@ if not runs:
 
 table = pd.DataFrame({
     "name": [summary.name for summary in runs],
-    "dataset": [state.dataset_label(summary.dataset) for summary in runs],
+    "dataset": [state.dataset_label(summary.dataset) if summary.dataset else None for summary in runs],
     "model": [summary.model_kind for summary in runs],
     "created": pd.to_datetime([summary.created for summary in runs], utc=True, errors="coerce"),
     "AUROC": [summary.auroc for summary in runs],
     "flagged": [summary.n_flagged for summary in runs],
+    "threshold": [summary.threshold for summary in runs],
+    "status": [f"damaged: {summary.damaged}" if summary.damaged else "ok" for summary in runs],
 })
 st.dataframe(
     table, hide_index=True,
     column_config={
         "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
         "AUROC": st.column_config.NumberColumn("AUROC", format="%.3f"),
+        "threshold": st.column_config.NumberColumn("threshold", format="%.4g"),
     },
 )
 runs_by_name = {summary.name: summary for summary in runs}
 chosen = st.selectbox("Run", list(runs_by_name), index=None, placeholder="Choose a run to open or delete")
 run = runs_by_name.get(chosen)
+if run is not None and run.damaged:
+    st.warning(f"**{run.name}** cannot be opened: {run.damaged}. You can delete it.", icon=":material/warning:")
 
 open_column, delete_column, _ = st.columns([1, 1, 4])
-if open_column.button("Open", type="primary", icon=":material/open_in_new:", width="stretch", disabled=run is None):
+if open_column.button("Open", type="primary", icon=":material/open_in_new:", width="stretch",
+                      disabled=run is None or run.damaged is not None):
     try:
-        state.open_saved_run(open_run(str(run.path), run.created, state.data_dir()), str(run.path))
+        state.open_saved_run(open_run(str(run.path), (run.created, run.revision), state.data_dir()), str(run.path))
     except StudioError as exc:
         st.error(str(exc))
     else:
