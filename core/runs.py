@@ -241,8 +241,13 @@ def load_config(folder: Union[str, Path]) -> ExperimentConfig:
 
 
 def load_detector(folder: Union[str, Path]) -> AutoencoderDetector:
-    load_config(folder)
-    return AutoencoderDetector.load(Path(folder))
+    folder = Path(folder)
+
+    def read():
+        load_config(folder)
+        return AutoencoderDetector.load(folder)
+
+    return _consistent_read(folder, read)
 
 
 def _read_object(path: Path) -> dict:

@@ -388,3 +388,16 @@ def test_an_update_killed_between_its_renames_is_put_back(result):
     os.rename(folder, previous)  # where a crash between the two renames would leave it
     assert [summary.path for summary in runs.list_runs()] == [folder]
     assert runs.load_run(folder).threshold == result.threshold
+
+
+def test_runs_saved_before_manifest_revisions_still_load_and_update(result):
+    folder = runs.save_run(result)
+    (folder / "run.json").write_text(json.dumps({"created": "2025-01-01T00:00:00+00:00", "n_scored": len(result.scores)}))
+    [summary] = runs.list_runs()
+    assert summary.damaged is None and summary.revision == 1 and summary.updated is None
+    assert runs.load_run(folder).threshold == result.threshold
+    choice = best_f1(result)
+    runs.update_run_threshold(folder, choice)
+    [summary] = runs.list_runs()
+    assert summary.revision == 2 and summary.threshold == choice.value and summary.created == "2025-01-01T00:00:00+00:00"
+    assert runs.load_run(folder).threshold == choice
