@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
+from core.data.registry import BUILTIN_DATASETS
 from core.errors import ConfigError
 
-BUILTIN_DATASETS = ("digits", "mnist", "fashion_mnist", "ecg5000")
 USER_FILE_SUFFIXES = (".npz", ".csv", ".zip")
 PROTOCOLS = ("transductive", "inductive")
 SPLITS = ("train", "test", "all")

@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from core import figures
-from core.config import BUILTIN_DATASETS, PROTOCOLS, DataConfig, InjectConfig
-from core.datasets import ROLE_NAMES, load_dataset
+from core.config import PROTOCOLS, DataConfig, InjectConfig
+from core.data import BUILTIN_DATASETS, ROLE_NAMES, load_dataset
 from core.errors import StudioError
 from ui import analysis, state
 from ui import data as data_cache

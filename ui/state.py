@@ -15,12 +15,12 @@ Nothing here imports TensorFlow: the home page must paint before it is loaded.
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any, Optional
 
 import streamlit as st
 
 from core.config import ExperimentConfig
+from core.data import dataset_label, resolve_data_dir
 from core.errors import ConfigError
 
 CONFIG = "config"
@@ -77,7 +77,7 @@ def setting(name: str, value: Any) -> str:
 
 def data_dir() -> Optional[str]:
     if DATA_DIR not in st.session_state:
-        st.session_state[DATA_DIR] = os.environ.get("ANOMALY_STUDIO_DATA", "")
+        st.session_state[DATA_DIR] = str(resolve_data_dir() or "")
     return st.session_state[DATA_DIR] or None
 
 
@@ -159,19 +159,6 @@ def sidebar_summary() -> None:
                       f"**Data** · {dataset_label(current.config.data.dataset)}",
                       f"**AUROC** · {auroc:.3f}" if auroc is not None else "**AUROC** · no labels"]
         st.markdown("  \n".join(lines))
-
-
-DATASET_LABELS = {
-    "digits": "Digits (8×8, offline)",
-    "mnist": "MNIST",
-    "fashion_mnist": "Fashion-MNIST",
-    "ecg5000": "ECG5000 heartbeats",
-}
-
-
-def dataset_label(dataset: str) -> str:
-    """A readable name for a built-in dataset, or the file name of a user file."""
-    return DATASET_LABELS.get(dataset, os.path.basename(dataset.rstrip("/\\")) or dataset)
 
 
 # What each kind of data allows; the first entry is the default.
