@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import statistics
 import sys
 import time
@@ -16,11 +15,12 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 
+from core.data import resolve_data_dir
+
 REPO = Path(__file__).resolve().parents[1]
 PRESETS = REPO / "presets"
 OUTPUT_DIR = REPO / "bench-output"
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "datasets"
-DATA_DIR_ENV = "ANOMALY_STUDIO_DATA"
 SEED = 42
 PCA_VARIANCE = 0.9  # PCA keeps the fewest components explaining 90% of the training variance
 QUICK_LIMIT = 500  # samples per pool (train, scored) in --quick runs
@@ -47,8 +47,7 @@ class Settings:
 
 def default_data_dir(override: Optional[str] = None) -> Path:
     """--data-dir, else $ANOMALY_STUDIO_DATA, else ../shared/datasets beside the repository."""
-    chosen = override or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
-    return Path(chosen).expanduser().resolve()
+    return resolve_data_dir(override) or DEFAULT_DATA_DIR.resolve()
 
 
 @dataclass

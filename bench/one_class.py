@@ -14,7 +14,7 @@ import numpy as np
 
 from bench.common import PCA_VARIANCE, Settings, Table, auroc, classical_baselines, fmt, progress
 from core.config import ExperimentConfig
-from core.datasets import ExperimentData, build_experiment_data, load_dataset
+from core.data import ExperimentData, build_experiment_data, load_dataset
 from core.experiment import run_experiment
 
 CLASSES = tuple(range(10))

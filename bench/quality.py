@@ -18,7 +18,7 @@ from bench.common import (PCA_VARIANCE, PRESETS, Baselines, Settings, Table, aur
                           with_fields, with_sections)
 from core import losses
 from core.config import ExperimentConfig
-from core.datasets import INJECTED, ExperimentData, build_experiment_data
+from core.data import INJECTED, ExperimentData, build_experiment_data
 from core.experiment import ExperimentResult, run_experiment
 from core.scoring import reconstruction_errors
 

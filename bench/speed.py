@@ -24,9 +24,9 @@ import numpy as np
 from bench.common import PRESETS, REPO, Settings, Table, interleaved, median_ratio, progress, seconds, with_fields
 from core import figures, losses
 from core.config import ExperimentConfig
-from core.datasets import load_dataset
+from core.data import load_dataset
 from core.jobs import TrainingJob
-from core.metrics import OperatingCurve, pr_curve, roc_curve
+from core.metrics import OperatingCurve, confusion_matrix, pr_curve, roc_curve
 from core.models import build_autoencoder
 from core.scoring import reconstruction_errors
 from core.training import train_autoencoder
@@ -163,8 +163,7 @@ def median_ms(action: Callable[[], object], repeats: int) -> float:
 def page_figures(point: dict, bins, roc, pr, threshold: float) -> None:
     """The four figures the Threshold page redraws on a slider move."""
     figures.error_histogram(bins, threshold)
-    figures.confusion_figure([[point["true_negatives"], point["false_positives"]],
-                              [point["false_negatives"], point["true_positives"]]])
+    figures.confusion_figure(confusion_matrix(point))
     fpr = point["false_positives"] / (point["false_positives"] + point["true_negatives"])
     figures.roc_figure(*roc, point=(fpr, point["recall"]))
     figures.pr_figure(*pr, point=(point["recall"], point["precision"]))

@@ -110,13 +110,11 @@ def command_run(args) -> int:
 
 def command_score(args) -> int:
     _import_tensorflow_quietly()
-    from core.datasets import apply_scaler, load_samples
+    from core.data import load_samples
     from core.runs import load_detector
 
     detector = load_detector(args.run)
-    kind = "image" if len(detector.sample_shape_) == 3 else "series"
-    x = apply_scaler(load_samples(args.input, detector.sample_shape_, kind), detector.scaler)
-    scores = detector.score_samples(x)
+    scores = detector.score_samples(load_samples(args.input, detector.sample_shape_, detector.kind_))
     threshold = detector.threshold_.value
     lines = (json.dumps({"index": i, "score": float(s), "flagged": bool(s > threshold)}) for i, s in enumerate(scores))
     sys.stdout.write("\n".join(lines) + "\n")

@@ -15,7 +15,6 @@ from typing import Any, Optional, Union
 
 from core import fields
 from core.errors import ConfigError
-from core.fields import BUILTIN_DATASETS  # noqa: F401  (re-exported until core.data owns the registry)
 
 Label = Union[int, str]
 

@@ -1,13 +1,16 @@
 """The autoencoder outlier detector: fit on normal-ish data, score by reconstruction error, flag above a threshold.
 
-Saved as a folder: `model.keras` (loaded with safe_mode=True, never unpickled) and `detector.json`
-(settings, sample shape, series scaler and the threshold inferred from data).
+The detector owns its preprocessing: it takes raw samples everywhere (`fit`, `score_samples`, `predict`,
+`reconstruct`), min-max scales series with statistics fitted on the training samples, and maps
+reconstructions back to raw units. Saved as a folder: `model.keras` (loaded with safe_mode=True, never
+unpickled) and `detector.json` (settings, kind, sample shape, series scaler and the threshold inferred from data).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import threading
 from pathlib import Path
 from typing import Optional
@@ -16,7 +19,8 @@ import keras
 import numpy as np
 
 from core.config import ModelConfig, ScoreConfig, ThresholdConfig, TrainConfig
-from core.errors import ConfigError, DataError, RunError
+from core.data import IMAGE, SERIES
+from core.errors import ConfigError, DataError, NotFittedError, RunError
 from core.models import build_autoencoder
 from core.scoring import reconstruct, reconstruction_errors
 from core.thresholds import ThresholdChoice, choose_threshold
@@ -24,15 +28,17 @@ from core.training import History, TrainingListener, train_autoencoder
 
 MODEL_FILE = "model.keras"
 DETECTOR_FILE = "detector.json"
-_LABEL_METHODS = ("fpr", "best_f1")
 
 
 class AutoencoderDetector:
     """Autoencoder reconstruction-error detector, in the shape of a scikit-learn estimator.
 
-    Parameters are the experiment config's sections; `scaler` ({"min", "max"}) records how series were
-    scaled before `fit`, so that new raw samples can be scaled the same way at scoring time.
-    Fitted attributes: `model_`, `history_`, `train_scores_` (n_train,), `threshold_` (ThresholdChoice).
+    Parameters are the experiment config's sections, and `kind`: "image" (samples (h, w, c) in [0, 1], used
+    as they are) or "series" (samples (length,) of raw values, min-max scaled with the minimum and maximum of
+    the training samples); None infers it at `fit` from the sample rank (3: image, else series).
+
+    Fitted attributes: `model_`, `history_`, `kind_`, `sample_shape_`, `scaler_` ({"min", "max"} for series,
+    else None), `train_scores_` (n_train,). `infer_threshold` sets `threshold_` (ThresholdChoice).
     """
 
     def __init__(
@@ -42,79 +48,111 @@ class AutoencoderDetector:
         score: ScoreConfig = ScoreConfig(),
         threshold: ThresholdConfig = ThresholdConfig(),
         seed: int = 42,
-        scaler: Optional[dict] = None,
+        kind: Optional[str] = None,
     ):
         self.model = model
         self.train = train
         self.score = score
         self.threshold = threshold
         self.seed = seed
-        self.scaler = scaler
+        self.kind = kind
 
     def fit(
         self, x: np.ndarray, listener: Optional[TrainingListener] = None, stop_event: Optional[threading.Event] = None
     ) -> "AutoencoderDetector":
-        """Train on x of shape (n, *sample_shape), then infer the threshold from the training errors."""
+        """Fit the scaler (series), train on raw samples x of shape (n, *sample_shape), score the training samples.
+
+        Sets `train_scores_`; the threshold is chosen afterwards by `infer_threshold`.
+        """
         x = _check_samples(x)
         if "ssim" in (self.score.error, self.train.loss) and x.ndim != 4:
             raise ConfigError("the 'ssim' error compares images; use 'mse', 'mae' or 'bce' for series or tables")
         keras.utils.set_random_seed(self.seed)
+        self.kind_ = self.kind or (IMAGE if x.ndim == 4 else SERIES)
         self.sample_shape_ = tuple(x.shape[1:])
+        self.scaler_ = {"min": float(x.min()), "max": float(x.max())} if self.kind_ == SERIES else None
+        self.__dict__.pop("threshold_", None)  # a threshold of an earlier fit does not apply to this model
+        x = self._scale(x)
         self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed)
         self.history_: History = train_autoencoder(self.model_, x, self.train, self.seed, listener, stop_event)
-        self.train_scores_ = self.score_samples(x)
-        if self.threshold.method not in _LABEL_METHODS:
-            self.threshold_ = choose_threshold(self.threshold, self.train_scores_, self.train_scores_)
+        self.train_scores_ = reconstruction_errors(self.model_, x, self.score.error, self.score.batch_size)
         return self
 
-    def infer_threshold(self, scores: np.ndarray, labels: Optional[np.ndarray] = None) -> ThresholdChoice:
-        """Choose the threshold from the scored samples' errors (and labels, for fpr / best_f1), and keep it."""
+    def infer_threshold(self, scores: Optional[np.ndarray] = None, labels: Optional[np.ndarray] = None) -> ThresholdChoice:
+        """Choose the threshold as `self.threshold` says, keep it as `threshold_` and return it.
+
+        scores: (n,) errors of the scored samples (default: the training errors `train_scores_`);
+        labels: (n,) 1 = anomaly, 0 = normal, needed by the "fpr" and "best_f1" methods.
+        The only place the threshold is set.
+        """
+        self._check_is_fitted("infer_threshold")
+        scores = self.train_scores_ if scores is None else scores
         self.threshold_ = choose_threshold(self.threshold, scores, self.train_scores_, labels)
         return self.threshold_
 
     def score_samples(self, x: np.ndarray) -> np.ndarray:
-        """Reconstruction errors (n,) of samples (n, *sample_shape); higher = more anomalous."""
-        x = self._check_fitted_shape(x)
+        """Reconstruction errors (n,) of raw samples; higher = more anomalous.
+
+        x: (n, *sample_shape); also (n, h, w) for single-channel images and flat (n, prod(sample_shape)) rows.
+        """
+        x = self._prepare(x, "score_samples")
         return reconstruction_errors(self.model_, x, self.score.error, self.score.batch_size)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """1 for samples whose error exceeds the threshold, else 0; shape (n,), int8."""
+        """1 for raw samples whose error exceeds the threshold, else 0; shape (n,), int8."""
+        self._check_is_fitted("predict")
+        if not hasattr(self, "threshold_"):
+            raise NotFittedError("this detector has no threshold yet; call infer_threshold(scores) before predict")
         return (self.score_samples(x) > self.threshold_.value).astype(np.int8)
 
     def reconstruct(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(reconstructions, per-feature error maps) of a few samples, both of x's shape."""
-        return reconstruct(self.model_, self._check_fitted_shape(x), self.score.error, self.score.batch_size)
+        """(reconstructions, per-feature error maps) of a few raw samples, both (n, *sample_shape), in raw units.
 
-    def _check_fitted_shape(self, x: np.ndarray) -> np.ndarray:
-        x = _check_samples(x)
-        if tuple(x.shape[1:]) != self.sample_shape_:
-            raise DataError(f"expected samples of shape {self.sample_shape_}, got {tuple(x.shape[1:])}")
-        return x
+        Series reconstructions are mapped back to the raw values; their mse and mae error maps are the squared
+        and absolute differences in raw units (bce maps stay on the scaled values, where they are defined).
+        """
+        x = self._prepare(x, "reconstruct")
+        x_hat, error_maps = reconstruct(self.model_, x, self.score.error, self.score.batch_size)
+        if self.scaler_ is not None:
+            span = self._span()
+            x_hat = x_hat * np.float32(span) + np.float32(self.scaler_["min"])
+            if self.score.error in ("mse", "mae"):
+                error_maps = error_maps * np.float32(span ** 2 if self.score.error == "mse" else span)
+        return x_hat, error_maps
 
     def save(self, folder: Path) -> None:
         """Write model.keras and detector.json into an existing folder."""
+        self._check_is_fitted("save")
         folder = Path(folder)
         self.model_.save(folder / MODEL_FILE)
+        threshold = getattr(self, "threshold_", None)
         state = {
             "model": dataclasses.asdict(self.model), "train": dataclasses.asdict(self.train),
             "score": dataclasses.asdict(self.score), "threshold": dataclasses.asdict(self.threshold),
-            "seed": self.seed, "scaler": self.scaler, "sample_shape": list(self.sample_shape_),
-            "threshold_choice": dataclasses.asdict(self.threshold_),
+            "seed": self.seed, "kind": self.kind_, "scaler": self.scaler_, "sample_shape": list(self.sample_shape_),
+            "threshold_choice": None if threshold is None else dataclasses.asdict(threshold),
             "train_scores": [float(s) for s in self.train_scores_],
         }
         (folder / DETECTOR_FILE).write_text(json.dumps(state), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> "AutoencoderDetector":
+        """The detector saved in `folder`, ready to score raw samples; raises RunError when it cannot be read."""
         folder = Path(folder)
         try:
             state = json.loads((folder / DETECTOR_FILE).read_text(encoding="utf-8"))
+            scaler = state["scaler"]
+            # Files written before "kind" was stored: only series had a scaler.
+            kind = state.get("kind") or (SERIES if scaler is not None else IMAGE)
             detector = cls(
                 ModelConfig(**state["model"]), TrainConfig(**state["train"]), ScoreConfig(**state["score"]),
-                ThresholdConfig(**state["threshold"]), state["seed"], state["scaler"],
+                ThresholdConfig(**state["threshold"]), state["seed"], kind,
             )
+            detector.kind_ = kind
+            detector.scaler_ = None if scaler is None else {"min": float(scaler["min"]), "max": float(scaler["max"])}
             detector.sample_shape_ = tuple(state["sample_shape"])
-            detector.threshold_ = ThresholdChoice(**state["threshold_choice"])
+            if state["threshold_choice"] is not None:
+                detector.threshold_ = ThresholdChoice(**state["threshold_choice"])
             detector.train_scores_ = np.asarray(state["train_scores"], dtype=np.float32)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RunError(f"{folder} holds no readable detector ({DETECTOR_FILE}): {exc}") from None
@@ -123,6 +161,39 @@ class AutoencoderDetector:
         except Exception as exc:  # Keras raises many kinds for a damaged or foreign file
             raise RunError(f"{folder / MODEL_FILE} cannot be loaded as a Keras model: {str(exc).splitlines()[0]}") from None
         return detector
+
+    # ------------------------------------------------------------------------------------- preprocessing
+
+    def _check_is_fitted(self, method: str) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"this detector is not fitted yet; call fit(x) or load a saved one before {method}")
+
+    def _prepare(self, x: np.ndarray, method: str) -> np.ndarray:
+        """Raw samples → float32 (n, *sample_shape) as the model takes them: reshaped, and scaled for series."""
+        self._check_is_fitted(method)
+        x = _check_samples(x)
+        shape = self.sample_shape_
+        if x.shape[1:] != shape:
+            if len(shape) == 3 and shape[-1] == 1 and x.shape[1:] == shape[:2]:
+                x = x[..., np.newaxis]  # (n, h, w) single-channel images
+            elif x.ndim == 2 and len(shape) > 1 and x.shape[1] == math.prod(shape):
+                x = x.reshape((len(x),) + shape)  # flat rows
+            else:
+                raise DataError(f"expected samples of shape {shape}, got {tuple(x.shape[1:])}")
+        return self._scale(x)
+
+    def _scale(self, x: np.ndarray) -> np.ndarray:
+        """Series min-max scaled with the fitted scaler, as a new float32 array; other samples as they are."""
+        if self.scaler_ is None:
+            return x
+        scaled = np.array(x, dtype=np.float32)
+        scaled -= np.float32(self.scaler_["min"])
+        scaled /= np.float32(self._span())
+        return scaled
+
+    def _span(self) -> float:
+        span = self.scaler_["max"] - self.scaler_["min"]
+        return span if span > 0 else 1.0
 
 
 def _check_samples(x: np.ndarray) -> np.ndarray:

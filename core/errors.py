@@ -19,3 +19,13 @@ class TrainingError(StudioError, RuntimeError):
 
 class RunError(StudioError, OSError):
     """A saved run folder is missing, incomplete or unreadable."""
+
+
+class NotFittedError(StudioError, RuntimeError):
+    """A detector is used before it has been fitted (or loaded), or asked to flag before it has a threshold."""
+
+
+def reason(exc: BaseException) -> str:
+    """An exception as one short line, for the end of a message."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."

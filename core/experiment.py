@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from core.config import ExperimentConfig
-from core.datasets import ExperimentData, build_experiment_data
+from core.data import ExperimentData, build_experiment_data
 from core.detector import AutoencoderDetector
 from core.metrics import evaluate
 from core.models import bottleneck_warning
@@ -66,7 +66,8 @@ class ExperimentResult:
 
 
 def detector_for(config: ExperimentConfig, data: ExperimentData) -> AutoencoderDetector:
-    return AutoencoderDetector(config.model, config.train, config.score, config.threshold, config.seed, data.scaler)
+    """An unfitted detector for `config`, preprocessing samples of `data.kind`."""
+    return AutoencoderDetector(config.model, config.train, config.score, config.threshold, config.seed, data.kind)
 
 
 def run_experiment(
@@ -76,7 +77,11 @@ def run_experiment(
     stop_event: Optional[threading.Event] = None,
     data: Optional[ExperimentData] = None,
 ) -> ExperimentResult:
-    """Build the data (unless given), train, score, threshold and evaluate, as `config` says."""
+    """Build the data (unless given), train, score, threshold and evaluate, as `config` says.
+
+    The detector takes the raw samples and scales series itself; the threshold is inferred from the scored
+    samples' errors (and labels, for "fpr" and "best_f1").
+    """
     if data is None:
         data = build_experiment_data(config.data, config.seed, data_dir)
     warning = bottleneck_warning(config.model, data.sample_shape)

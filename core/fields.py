@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from core.data.registry import BUILTIN_DATASETS, builtin_kind
+from core.data.types import IMAGE, SERIES
 from core.errors import ConfigError
 
-IMAGE, SERIES = "image", "series"
-DATA_KINDS = (IMAGE, SERIES)
-
-BUILTIN_DATASETS = {"digits": IMAGE, "mnist": IMAGE, "fashion_mnist": IMAGE, "ecg5000": SERIES}
 USER_FILE_SUFFIXES = (".npz", ".csv", ".zip")
 
 
@@ -156,11 +154,6 @@ def get(config: Any, path: str) -> Any:
     for part in path.split("."):
         value = getattr(value, part)
     return value
-
-
-def builtin_kind(dataset: str) -> Optional[str]:
-    """"image" or "series" for a built-in dataset; None for a user file, known only once loaded."""
-    return BUILTIN_DATASETS.get(dataset)
 
 
 # ---------------------------------------------------------------------------------------- validation

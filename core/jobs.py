@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from core.config import ExperimentConfig
-from core.datasets import ExperimentData
+from core.data import ExperimentData
 from core.errors import StudioError
 from core.experiment import ExperimentResult, run_experiment
 from core.training import History, Progress

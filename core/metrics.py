@@ -85,11 +85,15 @@ def evaluate(scores: np.ndarray, labels: Optional[np.ndarray], threshold: float)
     both = _has_both_classes(labels)
     point["auroc"] = float(skm.roc_auc_score(labels, scores)) if both else None
     point["average_precision"] = float(skm.average_precision_score(labels, scores)) if both else None
-    point["confusion_matrix"] = (
-        [[point["true_negatives"], point["false_positives"]], [point["false_negatives"], point["true_positives"]]]
-        if labels is not None else None
-    )
+    point["confusion_matrix"] = confusion_matrix(point)
     return point
+
+
+def confusion_matrix(point: dict) -> Optional[list[list[int]]]:
+    """[[TN, FP], [FN, TP]] (rows: true normal, true anomaly) of an `OperatingCurve.at` point; None without labels."""
+    if point["true_negatives"] is None:
+        return None
+    return [[point["true_negatives"], point["false_positives"]], [point["false_negatives"], point["true_positives"]]]
 
 
 def roc_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,15 +17,10 @@ from core.config import ModelConfig
 from core.errors import ConfigError
 
 
-def code_size(config: ModelConfig) -> int:
-    """Numbers in the bottleneck code of one sample."""
-    return config.latent_dim
-
-
 def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> Optional[str]:
     """A warning when the code is not smaller than the input: such a model can learn to copy, and copies anomalies too."""
     input_size = math.prod(sample_shape)
-    code = code_size(config)
+    code = config.latent_dim  # numbers in the bottleneck code of one sample
     if code < input_size:
         return None
     return (

@@ -47,7 +47,7 @@ from typing import Callable, Optional, TypeVar, Union
 import numpy as np
 
 from core.config import ExperimentConfig, ThresholdConfig
-from core.datasets import build_experiment_data
+from core.data import build_experiment_data
 from core.detector import AutoencoderDetector
 from core.errors import ConfigError, RunError, StudioError
 from core.experiment import ExperimentResult

@@ -16,9 +16,6 @@ from core import losses
 from core.config import TrainConfig
 from core.errors import TrainingError
 
-STOP_REASONS = ("completed", "early_stopping", "stopped", "diverged")
-
-
 @dataclass
 class Progress:
     """Where a training stands. Times in seconds; `loss` is the running mean of the current epoch."""
@@ -45,7 +42,7 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     batch_loss: list[float] = field(default_factory=list)
     batch_epoch: list[float] = field(default_factory=list)
-    stopped: str = "completed"
+    stopped: str = "completed"  # or "early_stopping", "stopped", "diverged"
     best_epoch: Optional[int] = None
     seconds: float = 0.0
 

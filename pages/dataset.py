@@ -8,9 +8,9 @@ import streamlit as st
 
 from core import fields, figures
 from core.config import DataConfig, InjectConfig, validate
-from core.datasets import ROLE_NAMES, load_dataset
+from core.data import BUILTIN_DATASETS, ROLE_NAMES, load_dataset
 from core.errors import ConfigError, StudioError
-from core.fields import BUILTIN_DATASETS, FIELDS
+from core.fields import FIELDS
 from ui import analysis, state, widgets
 from ui import data as data_cache
 

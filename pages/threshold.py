@@ -13,6 +13,7 @@ from core import figures
 from core.config import ThresholdConfig
 from core.errors import ConfigError
 from core.fields import FIELDS, LABELLED_METHODS
+from core.metrics import confusion_matrix
 from core.thresholds import choose_threshold
 from ui import analysis, saving, state
 
@@ -132,8 +133,7 @@ if selected_boxes:
 
 if labels is not None:
     confusion_column, roc_column, pr_column = st.columns(3)
-    matrix = [[point["true_negatives"], point["false_positives"]], [point["false_negatives"], point["true_positives"]]]
-    confusion_column.plotly_chart(figures.confusion_figure(matrix), key="confusion")
+    confusion_column.plotly_chart(figures.confusion_figure(confusion_matrix(point)), key="confusion")
     if summary.roc[0].size:
         negatives = point["n_scored"] - point["n_anomalies"]
         fpr = point["false_positives"] / negatives

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import default_data_dir
+
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("ANOMALY_STUDIO_DATA") or REPO.parent / "shared" / "datasets")
+DATA_DIR = default_data_dir()  # --data-dir is not given: $ANOMALY_STUDIO_DATA, else ../shared/datasets
 TABLES = {
     "quality.md": ["### Quality: presets beside their published numbers"],
     "one_class.md": ["### One-class AUROC, MNIST", "### One-class AUROC, Fashion-MNIST"],

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import datasets
+from core.config import BUILTIN_DATASETS as CONFIG_BUILTINS
 from core.config import DataConfig, InjectConfig
-from core.datasets import apply_scaler, build_experiment_data, load_dataset, load_samples
+from core.data import BUILTIN_DATASETS, builtin, builtin_kind, dataset_label, registry
+from core.data import build_experiment_data, load_dataset, load_samples
 from core.errors import DataError
 
 
@@ -93,12 +94,21 @@ def test_parsed_arrays_are_cached_and_read_only(shared_data_dir):
     assert load_dataset("ecg5000", shared_data_dir).class_names[1] == "normal"
 
 
+def test_registry_names_kinds_and_labels_of_the_builtin_datasets():
+    assert BUILTIN_DATASETS == CONFIG_BUILTINS == ("digits", "mnist", "fashion_mnist", "ecg5000")
+    assert [builtin_kind(name) for name in BUILTIN_DATASETS] == ["image", "image", "image", "series"]
+    assert builtin_kind("uploads/my.npz") is None
+    assert dataset_label("digits") == "Digits (8×8, offline)" and dataset_label("ecg5000") == "ECG5000 heartbeats"
+    assert dataset_label("uploads/my_data.npz") == "my_data.npz" and dataset_label("data/images/") == "images"
+    assert load_dataset("digits").class_names == registry.BUILTINS["digits"].class_names
+
+
 def test_data_dir_is_the_argument_else_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("ANOMALY_STUDIO_DATA", str(tmp_path / "env"))
-    assert datasets.resolve_data_dir() == (tmp_path / "env").resolve()
-    assert datasets.resolve_data_dir(tmp_path / "arg") == (tmp_path / "arg").resolve()
+    assert registry.resolve_data_dir() == (tmp_path / "env").resolve()
+    assert registry.resolve_data_dir(tmp_path / "arg") == (tmp_path / "arg").resolve()
     monkeypatch.delenv("ANOMALY_STUDIO_DATA")
-    assert datasets.resolve_data_dir() is None
+    assert registry.resolve_data_dir() is None
 
 
 def test_idx_files_are_parsed_and_validated(tmp_path):
@@ -133,11 +143,11 @@ def test_missing_dataset_offline_is_one_line_naming_the_files_and_folder(tmp_pat
     def no_network(*args):
         raise OSError("URL fetch failure on https://storage.googleapis.com/x: None -- [Errno -2]\nName or service not known")
 
-    monkeypatch.setattr(datasets, "_fetch", no_network)
+    monkeypatch.setattr(builtin, "_fetch", no_network)
     empty = tmp_path / "empty"
     message = data_error(load_dataset, "mnist", empty)
     assert message.startswith("mnist is not available offline")
-    assert all(name in message for name in datasets.IDX_FILES)
+    assert all(name in message for name in registry.IDX_FILES)
     assert f"{empty.resolve() / 'mnist'}/" in message and "ANOMALY_STUDIO_DATA" in message and "--data-dir" in message
     assert "Name or service not known" in message
 
@@ -331,7 +341,7 @@ def test_transductive_ones_with_one_percent_of_threes(shared_data_dir):
     assert data.labels[-67:].sum() < 67  # shuffled, not anomalies last
     mnist = load_dataset("mnist", shared_data_dir)
     np.testing.assert_array_equal(data.x_score, mnist.x_train[data.indices])
-    assert not np.shares_memory(data.x_train, mnist.x_train) and data.scaler is None
+    assert not np.shares_memory(data.x_train, mnist.x_train)
 
 
 def test_inductive_mnist_with_one_injected_ankle_boot(shared_data_dir):
@@ -346,7 +356,7 @@ def test_inductive_mnist_with_one_injected_ankle_boot(shared_data_dir):
     assert data.indices[:10000].tolist() == list(range(10000))  # the test split in its order, then the injection
 
 
-def test_ecg_inductive_trains_on_normals_scaled_on_the_training_part_only(shared_data_dir):
+def test_ecg_inductive_trains_on_normals_of_the_training_part_as_raw_values(shared_data_dir):
     data = build_experiment_data(DataConfig(dataset="ecg5000", anomaly_classes=[0]), seed=0, data_dir=shared_data_dir)
     ecg = load_dataset("ecg5000", shared_data_dir)
     assert data.kind == "series" and data.sample_shape == (140,) and len(data.x_score) == 1000
@@ -354,11 +364,9 @@ def test_ecg_inductive_trains_on_normals_scaled_on_the_training_part_only(shared
     assert abs(data.labels.mean() - 2079 / 4998) < 0.001  # the hold-out is stratified
     trained_rows = np.setdiff1d(np.flatnonzero(ecg.y_train == 1), data.indices)
     assert len(data.x_train) == len(trained_rows)
-    assert data.x_train.min() == 0 and data.x_train.max() == 1
-    raw_train = ecg.x_train[trained_rows]
-    assert data.scaler == {"min": float(raw_train.min()), "max": float(raw_train.max())}
-    np.testing.assert_allclose(data.x_score, apply_scaler(ecg.x_train[data.indices], data.scaler), rtol=1e-6)
-    assert apply_scaler(raw_train, None) is raw_train
+    # Raw values, not scaled: the detector fits its scaler on x_train itself.
+    np.testing.assert_array_equal(np.sort(data.x_train, axis=0), np.sort(ecg.x_train[trained_rows], axis=0))
+    np.testing.assert_array_equal(data.x_score, ecg.x_train[data.indices])
 
 
 def test_same_seed_same_arrays_other_seed_other_draw():

@@ -12,6 +12,7 @@ import pytest
 
 from core import runs
 from core.config import ExperimentConfig
+from core.data import load_dataset
 from core.errors import RunError
 from core.experiment import run_experiment
 
@@ -138,6 +139,25 @@ def test_cli_missing_dataset_offline_is_one_line(tmp_path):
                env={"KERAS_HOME": str(tmp_path / "keras")})
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "fashion" in done.stderr and "ANOMALY_STUDIO_DATA" in done.stderr
+
+
+def test_cli_score_of_raw_ecg_rows_equals_the_run_scores(tmp_path, shared_data_dir):
+    """The saved detector scales raw series itself: scoring the rows as they are in ecg.csv gives the run's scores."""
+    out = tmp_path / "run"
+    done = cli("run", PRESETS / "ecg5000.json", "--out", out, "--epochs", "2", "--data-dir", shared_data_dir)
+    assert done.returncode == 0, done.stderr
+    with np.load(out / "scores.npz", allow_pickle=False) as stored:
+        scores, indices = stored["scores"], stored["indices"]
+    raw = load_dataset("ecg5000", shared_data_dir).x_train[indices]
+    np.savetxt(tmp_path / "beats.csv", raw, delimiter=",")
+    scored = cli("score", "--run", out, tmp_path / "beats.csv")
+    assert scored.returncode == 0, scored.stderr
+    lines = [json.loads(line) for line in scored.stdout.strip().splitlines()]
+    np.testing.assert_allclose([line["score"] for line in lines], scores, rtol=1e-5)
+    threshold = json.loads((out / "metrics.json").read_text())["threshold"]
+    assert [line["flagged"] for line in lines] == (scores > threshold).tolist()
+    # In Python, the reopened detector scores the raw rows the same way.
+    np.testing.assert_allclose(runs.load_detector(out).score_samples(raw), scores, rtol=1e-5)
 
 
 def test_cli_score_rejects_a_folder_that_is_not_a_run(tmp_path):

@@ -1,5 +1,6 @@
 """Models, training and scoring on scikit-learn's digits (real data, bundled, offline)."""
 
+import json
 import threading
 
 import keras
@@ -9,7 +10,7 @@ from sklearn.datasets import load_digits
 
 from core.config import ModelConfig, ScoreConfig, ThresholdConfig, TrainConfig
 from core.detector import AutoencoderDetector
-from core.errors import ConfigError, DataError, RunError, TrainingError
+from core.errors import ConfigError, DataError, NotFittedError, RunError, StudioError, TrainingError
 from core.models import bottleneck_warning, build_autoencoder
 from core.scoring import reconstruction_errors
 from core.training import train_autoencoder
@@ -157,6 +158,9 @@ def test_detector_flags_digits_unlike_its_training_class_and_round_trips(digits,
         ModelConfig(kind="conv", latent_dim=8, filters=[16, 32]), TrainConfig(epochs=15, batch_size=16),
         ScoreConfig(error="mse"), ThresholdConfig(method="quantile", q=0.95), seed=1,
     ).fit(x[y == 0])
+    assert detector.kind_ == "image" and detector.scaler_ is None
+    detector.infer_threshold()
+    assert detector.threshold_.value == pytest.approx(np.quantile(detector.train_scores_, 0.95))
     zeros, others = detector.score_samples(x[y == 0]), detector.score_samples(x[y != 0])
     assert others.mean() > 1.5 * zeros.mean()
     assert detector.predict(x[y != 0]).mean() > detector.predict(x[y == 0]).mean()
@@ -166,6 +170,63 @@ def test_detector_flags_digits_unlike_its_training_class_and_round_trips(digits,
     assert loaded.threshold_ == detector.threshold_
     with pytest.raises(DataError, match="expected samples of shape"):
         loaded.score_samples(np.zeros((3, 28, 28, 1), np.float32))
+    # Single-channel images also come as (n, h, w), and as flat rows of h·w values.
+    np.testing.assert_array_equal(loaded.score_samples(x[:5, :, :, 0]), loaded.score_samples(x[:5]))
+    np.testing.assert_array_equal(loaded.score_samples(x[:5].reshape(5, 64)), loaded.score_samples(x[:5]))
+    reconstructions, error_maps = loaded.reconstruct(x[:3, :, :, 0])
+    assert reconstructions.shape == error_maps.shape == (3, 8, 8, 1)
     (tmp_path / "model.keras").write_bytes(b"not a zip file")
     with pytest.raises(RunError, match="cannot be loaded"):
         AutoencoderDetector.load(tmp_path)
+
+
+def test_unfitted_detector_says_so_in_one_sentence(tmp_path):
+    detector = AutoencoderDetector(ModelConfig(kind="dense", hidden=[8], latent_dim=2), TrainConfig(epochs=1))
+    x = np.random.default_rng(0).random((20, 6), dtype=np.float32)
+    for call in (lambda: detector.score_samples(x), lambda: detector.predict(x), lambda: detector.reconstruct(x),
+                 lambda: detector.save(tmp_path), lambda: detector.infer_threshold()):
+        with pytest.raises(NotFittedError, match="not fitted yet") as caught:
+            call()
+        assert isinstance(caught.value, StudioError) and "\n" not in str(caught.value)
+    detector.fit(x)
+    with pytest.raises(NotFittedError, match="no threshold yet"):
+        detector.predict(x)  # fit trains and scores; only infer_threshold sets the threshold
+    detector.infer_threshold(detector.score_samples(x))
+    assert detector.predict(x).shape == (20,)
+
+
+def test_series_detector_scales_raw_samples_itself_and_round_trips(tmp_path):
+    rng = np.random.default_rng(3)
+    steps = np.linspace(0, 2 * np.pi, 40, dtype=np.float32)
+    raw = (50 + 20 * np.sin(steps + rng.uniform(0, 6, (120, 1))) + rng.normal(0, 1, (120, 40))).astype(np.float32)
+    detector = AutoencoderDetector(ModelConfig(kind="dense", hidden=[16], latent_dim=4), TrainConfig(epochs=3), ScoreConfig(),
+                                   ThresholdConfig(method="max"), seed=2, kind="series").fit(raw[:100])
+    low, high = float(raw[:100].min()), float(raw[:100].max())
+    assert detector.scaler_ == {"min": low, "max": high}
+    scaled = (raw - np.float32(low)) / np.float32(high - low)
+    scores = detector.score_samples(raw)
+    # The same numbers as scoring samples scaled beforehand with the training minimum and maximum.
+    np.testing.assert_array_equal(scores, reconstruction_errors(detector.model_, scaled, "mse", 1024))
+    np.testing.assert_array_equal(detector.train_scores_, scores[:100])
+    reconstructions, error_maps = detector.reconstruct(raw[:4])
+    assert reconstructions.shape == (4, 40) and low - 1 <= reconstructions.min() and reconstructions.max() <= high + 1
+    np.testing.assert_allclose(error_maps.mean(axis=1), scores[:4] * (high - low) ** 2, rtol=1e-3)
+    detector.infer_threshold()
+    detector.save(tmp_path)
+    loaded = AutoencoderDetector.load(tmp_path)
+    assert loaded.kind_ == "series" and loaded.scaler_ == detector.scaler_
+    np.testing.assert_allclose(loaded.score_samples(raw), scores, rtol=1e-5)
+    np.testing.assert_array_equal(loaded.predict(raw), detector.predict(raw))
+
+
+def test_detector_json_without_kind_still_loads(tmp_path, digits):
+    x, _ = digits
+    detector = AutoencoderDetector(ModelConfig(kind="dense", hidden=[8], latent_dim=4), TrainConfig(epochs=1)).fit(x[:60])
+    detector.infer_threshold()
+    detector.save(tmp_path)
+    state = json.loads((tmp_path / "detector.json").read_text())
+    del state["kind"]  # written before the detector stored its kind; "scaler" was null for images
+    (tmp_path / "detector.json").write_text(json.dumps(state))
+    loaded = AutoencoderDetector.load(tmp_path)
+    assert loaded.kind_ == "image" and loaded.scaler_ is None
+    np.testing.assert_allclose(loaded.score_samples(x[:10]), detector.score_samples(x[:10]), rtol=1e-5)

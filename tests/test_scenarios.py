@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from core.config import DataConfig, ExperimentConfig, InjectConfig, ModelConfig, ScoreConfig, ThresholdConfig, TrainConfig
-from core.datasets import INJECTED
+from core.data import INJECTED
 from core.experiment import run_experiment
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core import figures
-from core.datasets import INJECTED, ROLE_NAMES, load_dataset
+from core.data import INJECTED, ROLE_NAMES, load_dataset
 from core.metrics import OperatingCurve, pr_curve, roc_curve
 from ui import state
 

@@ -1,6 +1,6 @@
 """Experiment data behind Streamlit's resource cache, and uploads saved under a content-hash name.
 
-(`core.datasets.load_dataset` caches the raw datasets itself.) The cached arrays depend only on the
+(`core.data.load_dataset` caches the raw datasets itself.) The cached arrays depend only on the
 data config, seed and data folder and are never modified, so sessions can share them; `max_entries`
 keeps at most two MNIST-sized copies in memory.
 """
@@ -17,7 +17,7 @@ from typing import Optional
 import streamlit as st
 
 from core.config import DataConfig, ExperimentConfig
-from core.datasets import ExperimentData, build_experiment_data
+from core.data import ExperimentData, build_experiment_data
 from ui import state
 
 

@@ -24,8 +24,8 @@ from typing import Any, Optional
 import streamlit as st
 
 from core.config import ExperimentConfig
+from core.data import dataset_label, resolve_data_dir
 from core.errors import ConfigError
-from core.fields import builtin_kind
 
 WORKSPACE = "workspace"
 QUERY_KEY = "session"
@@ -45,7 +45,7 @@ class Workspace:
 
     id: str
     config: ExperimentConfig = field(default_factory=ExperimentConfig)
-    data_dir: str = field(default_factory=lambda: os.environ.get("ANOMALY_STUDIO_DATA", ""))
+    data_dir: str = field(default_factory=lambda: str(resolve_data_dir() or ""))
     job: Any = None
     result: Any = None
     threshold: Any = None
@@ -273,18 +273,3 @@ def sidebar_summary() -> None:
         st.markdown("  \n".join(lines))
 
 
-DATASET_LABELS = {
-    "digits": "Digits (8×8, offline)",
-    "mnist": "MNIST",
-    "fashion_mnist": "Fashion-MNIST",
-    "ecg5000": "ECG5000 heartbeats",
-}
-
-
-def dataset_label(dataset: str) -> str:
-    """A readable name for a built-in dataset, or the file name of a user file."""
-    return DATASET_LABELS.get(dataset, os.path.basename(dataset.rstrip("/\\")) or dataset)
-
-
-def data_kind(dataset: str) -> Optional[str]:
-    return builtin_kind(dataset)

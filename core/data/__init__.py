@@ -1,0 +1,36 @@
+"""Data: the built-in datasets, user files, and the train/score samples an experiment config asks for.
+
+Modules: `types` (Dataset, ExperimentData, sample roles and kinds), `registry` (the table of built-in
+datasets, the data folder, `load_dataset`), `builtin` (their loaders and downloads), `files` (user files,
+`load_samples`) and `experiment` (`build_experiment_data`).
+
+Two layers:
+
+* `load_dataset` returns a raw `Dataset` as published (images scaled to [0, 1], series untouched). Built-in
+  datasets are read from a local data folder first and downloaded from the Keras mirrors otherwise; parsed
+  arrays are cached in-process and read-only, so callers share them and must not modify them.
+* `build_experiment_data` turns a `DataConfig` into an `ExperimentData`: the raw samples the autoencoder
+  trains on, the samples that get scored, and what is known about each (label, class, role).
+
+TensorFlow is imported only to download a missing built-in dataset, so importing this package stays cheap.
+"""
+
+from core.data.experiment import build_experiment_data
+from core.data.files import MAX_FILE_MB_ENV, load_samples, max_file_bytes
+from core.data.registry import (
+    BUILTIN_DATASETS,
+    BUILTINS,
+    DATA_DIR_ENV,
+    BuiltinSpec,
+    builtin_kind,
+    dataset_label,
+    load_dataset,
+    resolve_data_dir,
+)
+from core.data.types import ANOMALY, IMAGE, INJECTED, KINDS, NORMAL, ROLE_NAMES, SERIES, UNKNOWN, Dataset, ExperimentData
+
+__all__ = [
+    "ANOMALY", "BUILTINS", "BUILTIN_DATASETS", "BuiltinSpec", "DATA_DIR_ENV", "Dataset", "ExperimentData", "IMAGE",
+    "INJECTED", "KINDS", "MAX_FILE_MB_ENV", "NORMAL", "ROLE_NAMES", "SERIES", "UNKNOWN", "build_experiment_data",
+    "builtin_kind", "dataset_label", "load_dataset", "load_samples", "max_file_bytes", "resolve_data_dir",
+]

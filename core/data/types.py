@@ -1,0 +1,85 @@
+"""The records every data module shares: a dataset as published, an experiment's samples, sample roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+# What a sample is; `kind` strings name how samples are shaped and preprocessed.
+IMAGE, SERIES = "image", "series"
+KINDS = (IMAGE, SERIES)
+
+# The role of a scored sample in an experiment.
+NORMAL, ANOMALY, INJECTED, UNKNOWN = 0, 1, 2, -1
+ROLE_NAMES = {NORMAL: "normal", ANOMALY: "anomaly", INJECTED: "injected", UNKNOWN: "unlabeled"}
+
+
+@dataclass
+class Dataset:
+    """A dataset as published.
+
+    `x_train` holds every sample when the dataset has no official split (`x_test` is None then). Images are
+    float32 (n, height, width, channels) in [0, 1]; series are float32 (n, length) raw values, not scaled.
+    Labels are (n,) int64 when all are integral numbers, else str; None for unlabeled data.
+    """
+
+    name: str
+    kind: str
+    x_train: np.ndarray
+    y_train: Optional[np.ndarray]
+    x_test: Optional[np.ndarray] = None
+    y_test: Optional[np.ndarray] = None
+    class_names: dict = field(default_factory=dict)
+
+    @property
+    def sample_shape(self) -> tuple:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def has_official_split(self) -> bool:
+        return self.x_test is not None
+
+    @property
+    def is_labeled(self) -> bool:
+        return self.y_train is not None
+
+    def all_labels(self) -> np.ndarray:
+        """The distinct labels of both splits, sorted (labeled datasets only)."""
+        return np.unique(self.y_train if self.y_test is None else np.concatenate([self.y_train, self.y_test]))
+
+
+@dataclass
+class ExperimentData:
+    """What an experiment trains on and scores, as raw samples: the detector does its own preprocessing.
+
+    x_train: float32 (n_train, *sample_shape), x_score: float32 (n_score, *sample_shape); in the transductive
+    protocol they are the same object. Images are in [0, 1] as loaded; series keep their raw values (the
+    detector min-max scales them with statistics fitted on x_train).
+    labels: (n_score,) int8, 1 anomaly, 0 normal; None when the dataset is unlabeled.
+    classes: (n_score,) the original class labels (an injected sample's is its class in the injected dataset).
+    roles / train_roles: int8, 0 normal class, 1 anomaly class, 2 injected, -1 unknown (unlabeled).
+    indices: (n_score,) int64 index into the split array each scored sample came from (the train array
+    followed by the test array for split "all"; the injected dataset's split for injected samples).
+    """
+
+    kind: str
+    sample_shape: tuple
+    x_train: np.ndarray
+    x_score: np.ndarray
+    labels: Optional[np.ndarray]
+    classes: Optional[np.ndarray]
+    roles: np.ndarray
+    indices: np.ndarray
+    train_roles: np.ndarray
+    class_names: dict
+
+    def counts(self) -> list[dict]:
+        """One row per role present: {"role": "normal", "train": 6742, "scored": 6742}."""
+        rows = []
+        for role, name in ROLE_NAMES.items():
+            train, scored = int(np.count_nonzero(self.train_roles == role)), int(np.count_nonzero(self.roles == role))
+            if train or scored:
+                rows.append({"role": name, "train": train, "scored": scored})
+        return rows
