@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.config import BUILTIN_DATASETS as CONFIG_BUILTINS
+from core.fields import BUILTIN_DATASETS as CONFIG_BUILTINS
 from core.config import DataConfig, InjectConfig
 from core.data import BUILTIN_DATASETS, builtin, builtin_kind, dataset_label, registry
 from core.data import build_experiment_data, load_dataset, load_samples
