@@ -68,7 +68,8 @@ ERRORS_BY_KIND = {IMAGE: ("mse", "mae", "bce", "ssim"), SERIES: ("mse", "mae", "
 _FIELDS = (
     Field("seed", "Seed", "int", "Every random choice (sampling, splits, weights, shuffling) follows it.",
           low=0, high=2**32 - 1),
-    Field("name", "Name", "str", "A name for the experiment, used in run folder names.", optional=True),
+    Field("name", "Name", "str", "A name for the experiment, used in run folder names.", optional=True,
+          null_means="named after the dataset"),
     Field("data.dataset", "Dataset", "dataset",
           f"A built-in dataset ({', '.join(BUILTIN_DATASETS)}) or the path of a .npz, .csv, .zip or image folder."),
     Field("data.normal_classes", "Normal classes", "labels", "Classes treated as normal.", optional=True,
@@ -168,7 +169,10 @@ def _is_number(value: Any) -> bool:
 
 
 def _limits(spec: Field) -> str:
-    return f"[{spec.low:g}, {spec.high:g}]"
+    def shown(limit: float) -> str:
+        return str(int(limit)) if spec.type in ("int", "sizes") else f"{limit:g}"
+
+    return f"[{shown(spec.low)}, {shown(spec.high)}]"
 
 
 def check_field(path: str, value: Any) -> None:

@@ -13,6 +13,7 @@ from typing import Optional
 import keras
 from keras import layers
 
+from core import fields
 from core.config import ModelConfig
 from core.errors import ConfigError
 
@@ -25,7 +26,7 @@ def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> Optional[str
         return None
     return (
         f"The code ({code} numbers) is not smaller than the input ({input_size} numbers): the autoencoder can learn "
-        f"to copy its input, anomalies included. Lower latent_dim below {input_size}."
+        f"to copy its input, anomalies included. Lower {fields.name('model.latent_dim')} below {input_size}."
     )
 
 
@@ -70,12 +71,12 @@ def build_autoencoder(config: ModelConfig, sample_shape: tuple, seed: Optional[i
         encoder, decoder = _dense_encoder(config, sample_shape, make), _dense_decoder(config, sample_shape, make)
     elif config.kind == "conv":
         if len(sample_shape) != 3:
-            raise ConfigError(f"model.kind 'conv' needs images of shape (height, width, channels), got samples of shape {sample_shape}; use 'dense' or 'conv1d'")
+            raise ConfigError(f"{fields.name('model.kind')} 'conv' needs images of shape (height, width, channels), got samples of shape {sample_shape}; use 'dense' or 'conv1d'")
         encoder = _conv_encoder(config, sample_shape, layers.Conv2D, make)
         decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make)
     elif config.kind == "conv1d":
         if len(sample_shape) != 1:
-            raise ConfigError(f"model.kind 'conv1d' needs series of shape (length,), got samples of shape {sample_shape}; use 'conv' or 'dense'")
+            raise ConfigError(f"{fields.name('model.kind')} 'conv1d' needs series of shape (length,), got samples of shape {sample_shape}; use 'conv' or 'dense'")
         encoder = _conv_encoder(config, sample_shape, layers.Conv1D, make)
         decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make)
     else:

@@ -10,6 +10,7 @@ from typing import Optional
 
 import numpy as np
 
+from core import fields
 from core.config import ThresholdConfig
 from core.errors import ConfigError
 
@@ -63,7 +64,7 @@ def choose_threshold(
     if method == "fpr":
         normal = scores[labels == 0]
         if normal.size == 0:
-            raise ConfigError("threshold.method 'fpr' needs normal samples among the scored ones")
+            raise ConfigError(f"{fields.name('threshold.method')} 'fpr' needs normal samples among the scored ones")
         value = float(np.quantile(normal, 1.0 - config.rate))
         return ThresholdChoice(
             value, method,
@@ -72,12 +73,12 @@ def choose_threshold(
     if method == "best_f1":
         value, f1 = _best_f1_threshold(scores, labels)
         return ThresholdChoice(value, method, f"The threshold with the best F1 ({f1:.3f}) on the labelled scores: {value:.4g}.")
-    raise ConfigError(f"threshold.method {method!r} is unknown")
+    raise ConfigError(f"{fields.name('threshold.method')} {method!r} is unknown")
 
 
 def _require_labels(labels: Optional[np.ndarray], scores: np.ndarray, method: str) -> np.ndarray:
     if labels is None:
-        raise ConfigError(f"threshold.method '{method}' needs labels, and these scores have none; use quantile, mean_std, max or contamination")
+        raise ConfigError(f"{fields.name('threshold.method')} '{method}' needs labels, and these scores have none; use quantile, mean_std, max or contamination")
     labels = np.asarray(labels)
     if labels.shape != scores.shape:
         raise ConfigError(f"threshold: labels shape {labels.shape} does not match scores shape {scores.shape}")
@@ -87,7 +88,7 @@ def _require_labels(labels: Optional[np.ndarray], scores: np.ndarray, method: st
 def _best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     positives = int((labels == 1).sum())
     if positives == 0:
-        raise ConfigError("threshold.method 'best_f1' needs at least one anomaly among the scored samples")
+        raise ConfigError(f"{fields.name('threshold.method')} 'best_f1' needs at least one anomaly among the scored samples")
     order = np.argsort(-scores, kind="stable")
     sorted_scores = scores[order]
     true_positives = np.cumsum(labels[order] == 1)

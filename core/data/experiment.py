@@ -16,6 +16,7 @@ import numpy as np
 
 from core.data.registry import load_dataset
 from core.data.types import ANOMALY, INJECTED, NORMAL, UNKNOWN, Dataset, ExperimentData
+from core import fields
 from core.errors import DataError
 
 if TYPE_CHECKING:  # core.config imports this package, so the config types are for annotations only
@@ -71,7 +72,7 @@ def build_experiment_data(config: DataConfig, seed: int, data_dir: Union[str, os
     rng = np.random.default_rng(seed)
     normal, anomaly = _class_selection(dataset, config)
     if config.contamination and anomaly is None:
-        raise DataError("data.contamination draws anomalies from data.anomaly_classes, which is null; "
+        raise DataError(f"{fields.name('data.contamination')} draws anomalies from {fields.name('data.anomaly_classes')}, which is null; "
                         "set the anomaly classes, or leave contamination null")
     if config.protocol == "transductive":
         pool = _cap(_split_pool(dataset, config.split), config.limit, rng)
@@ -95,8 +96,8 @@ def build_experiment_data(config: DataConfig, seed: int, data_dir: Union[str, os
         score = score.reordered(np.argsort(score.positions, kind="stable"))  # source order, injected samples last
     if len(train.positions) == 0 or len(score.positions) == 0:
         part = "train on" if len(train.positions) == 0 else "score"
-        raise DataError(f"the data config leaves no samples to {part} in {dataset.name}; check data.normal_classes, "
-                        "data.anomaly_classes and data.limit")
+        raise DataError(f"the data config leaves no samples to {part} in {dataset.name}; check "
+                        f"{fields.name('data.normal_classes')}, {fields.name('data.anomaly_classes')} and {fields.name('data.limit')}")
     x_train = train.gather()
     x_score = x_train if score is train else score.gather()
     return ExperimentData(
@@ -112,7 +113,7 @@ def _class_selection(dataset: Dataset, config: DataConfig) -> tuple[Optional[np.
     if not dataset.is_labeled:
         for name, value in (("data.normal_classes", config.normal_classes), ("data.anomaly_classes", config.anomaly_classes)):
             if value is not None:
-                raise DataError(f"{name} needs class labels, but {dataset.name} is unlabeled; leave it null")
+                raise DataError(f"{fields.name(name)} needs class labels, but {dataset.name} is unlabeled; leave it null")
         return None, None
     available = dataset.all_labels()
     return (_match_classes(config.normal_classes, available, "data.normal_classes", dataset.name),
@@ -127,7 +128,7 @@ def _match_classes(values: Optional[list], available: np.ndarray, field_name: st
     missing = [value for value in values if str(value).strip() not in by_text]
     if missing:
         shown = ", ".join(map(str, available[:30].tolist())) + (", ..." if len(available) > 30 else "")
-        raise DataError(f"{field_name} lists {', '.join(map(repr, missing))}, which {dataset_name} does not have; "
+        raise DataError(f"{fields.name(field_name)} lists {', '.join(map(repr, missing))}, which {dataset_name} does not have; "
                         f"its classes are {shown}")
     return np.array([by_text[str(value).strip()] for value in values], dtype=available.dtype)
 
@@ -195,8 +196,8 @@ def _draw_anomalies(candidates: np.ndarray, n_normal: int, contamination: Option
         return candidates
     wanted = round(contamination * n_normal)
     if wanted > len(candidates):
-        raise DataError(f"data.contamination {contamination:g} asks for {wanted} anomalies ({contamination:g} × {n_normal} "
-                        f"normal samples) but {where} has only {len(candidates)} samples of data.anomaly_classes")
+        raise DataError(f"{fields.name('data.contamination')} {contamination:g} asks for {wanted} anomalies ({contamination:g} × {n_normal} "
+                        f"normal samples) but {where} has only {len(candidates)} samples of {fields.name('data.anomaly_classes')}")
     return rng.choice(candidates, wanted, replace=False)
 
 
@@ -213,12 +214,12 @@ def _draw_injection(inject: Optional[InjectConfig], base: Dataset, rng: np.rando
     candidates = np.arange(len(x), dtype=np.int64)
     if inject.classes is not None:
         if y is None:
-            raise DataError(f"data.inject.classes needs class labels, but {source.name} is unlabeled; leave it null")
+            raise DataError(f"{fields.name('data.inject.classes')} needs class labels, but {source.name} is unlabeled; leave it null")
         wanted = _match_classes(inject.classes, source.all_labels(), "data.inject.classes", source.name)
         candidates = np.flatnonzero(np.isin(y, wanted))
     if inject.count > len(candidates):
-        raise DataError(f"data.inject.count asks for {inject.count} samples but {where} has only {len(candidates)} "
-                        "of data.inject.classes")
+        raise DataError(f"{fields.name('data.inject.count')} asks for {inject.count} samples but {where} has only "
+                        f"{len(candidates)} of {fields.name('data.inject.classes')}")
     chosen = rng.choice(candidates, inject.count, replace=False)
     return _Injection(x[chosen], None if y is None else y[chosen], chosen)
 
