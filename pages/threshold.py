@@ -18,8 +18,8 @@ from core.thresholds import choose_threshold
 from ui import analysis, saving, state
 
 PARAMETERS = {"quantile": "q", "mean_std": "k", "contamination": "rate", "fpr": "rate"}  # method -> its field
-WIDGET = state.THRESHOLD_WIDGETS  # these keys are reset for each new result
-SLIDER, METHOD = WIDGET + "value", WIDGET + "method"
+WIDGET = "threshold:"
+SLIDER, METHOD, SHOWN = WIDGET + "value", WIDGET + "method", WIDGET + "shown"
 THRESHOLD_ERROR = "threshold_error"
 
 state.require_result()
@@ -46,6 +46,7 @@ def apply_threshold(method: str) -> None:
     state.workspace().threshold = choice
     st.session_state[SLIDER] = choice.value
     st.session_state[METHOD] = method
+    st.session_state[SHOWN] = choice
     state.update_config(threshold=dataclasses.replace(new_config, value=choice.value))
 
 
@@ -77,15 +78,20 @@ st.caption(
     f"{len(scores):,} scored samples" + ("" if labels is not None else " · no labels, so only counts are shown")
 )
 
-method_column, parameter_column, explanation_column = st.columns([3, 2, 5], vertical_alignment="bottom")
-if METHOD not in st.session_state:
+if st.session_state.get(SHOWN) is not choice or SLIDER not in st.session_state:
+    # A new result, an opened run, a change made in another tab of this session, or a return to this page:
+    # the widgets show the threshold in force.
+    st.session_state[SLIDER] = choice.value
     st.session_state[METHOD] = choice.method if choice.method in methods else "value"
+    for name in set(PARAMETERS.values()):
+        st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
+    st.session_state[SHOWN] = choice
+
+method_column, parameter_column, explanation_column = st.columns([3, 2, 5], vertical_alignment="bottom")
 method = method_column.selectbox(method_field.label, methods, format_func=method_field.label_of,
                                  on_change=on_method_change, key=METHOD, help=method_field.help)
 if method in PARAMETERS:
     name = PARAMETERS[method]
-    if WIDGET + name not in st.session_state:
-        st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
     spec = FIELDS[f"threshold.{name}"]
     parameter_column.number_input(spec.label, spec.low, spec.high, step=spec.step, format=spec.format,
                                   help=spec.help, on_change=on_method_change, key=WIDGET + name)
@@ -95,8 +101,6 @@ if THRESHOLD_ERROR in st.session_state:
 
 low, high = min(float(scores.min()), choice.value), max(float(scores.max()), choice.value)
 step, value_format = slider_step(high - low)
-if SLIDER not in st.session_state:
-    st.session_state[SLIDER] = choice.value
 threshold = st.slider("Threshold (reconstruction error)", low, high, step=step, format=value_format,
                       key=SLIDER, on_change=on_slider_move)
 

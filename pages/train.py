@@ -61,7 +61,7 @@ def settings_form(config, data) -> None:
             model_kind = widgets.choice("model.kind", config.model.kind, kind)
             latent_dim = widgets.number("model.latent_dim", config.model.latent_dim)
             hidden = widgets.sizes("model.hidden", config.model.hidden)
-            filters = widgets.sizes("model.filters", config.model.filters or [32, 64])
+            filters = widgets.sizes("model.filters", config.model.filters)
             kernel_size = widgets.number("model.kernel_size", config.model.kernel_size)
         with training_column.container(border=True):
             st.markdown("**Training**")

@@ -381,6 +381,20 @@ def test_a_reload_finds_the_session_and_its_running_training():
     assert "Epochs run" in [m.label for m in reloaded.metric]
 
 
+def test_two_tabs_of_one_session_show_the_same_threshold():
+    first = start_app()
+    [card] = [b for b in first.button if b.key == "preset:digits_quick"]
+    card.click().run()
+    train(first, epochs=1)
+    go(first, "pages/threshold.py")
+    second = go(start_app(session=session_id(first)), "pages/threshold.py")
+    first.selectbox(key="threshold:method").set_value("best_f1").run()
+    second.run()
+    assert second.selectbox(key="threshold:method").value == "best_f1"
+    assert second.slider(key="threshold:value").value == pytest.approx(workspace(first).threshold.value)
+    assert flagged_count(second) == flagged_count(first)
+
+
 def test_a_restarted_server_restores_the_settings(tmp_path):
     from ui.state import _registry
 

@@ -6,7 +6,8 @@ that id as `?session=ID`, so reloading the page, or opening the URL in another t
 same workspace, running training included. The config is also written to
 `<runs root>/.sessions/ID.json`, so even a restarted server opens the session on its settings.
 
-`st.session_state` holds only the workspace id and the Threshold page's live widgets.
+`st.session_state` holds only the workspace id and the Threshold page's live widgets, which follow the
+workspace's threshold.
 Nothing here imports TensorFlow: the home page must paint before it is loaded.
 """
 
@@ -194,11 +195,6 @@ def show_result(new_result, saved_to: Optional[str] = None) -> None:
     ws.saved_run = saved_to
     ws.saved_threshold = new_result.threshold if saved_to else None
     ws.training_error = None
-    for key in [key for key in st.session_state if str(key).startswith(THRESHOLD_WIDGETS)]:
-        del st.session_state[key]
-
-
-THRESHOLD_WIDGETS = "threshold:"  # prefix of the Threshold page's widget keys, reset for a new result
 
 
 def open_saved_run(saved_result, folder: str) -> None:
