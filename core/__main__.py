@@ -17,17 +17,21 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from core.config import ExperimentConfig  # noqa: E402
-from core.errors import StudioError  # noqa: E402
+from core.config import ExperimentConfig
+from core.errors import StudioError
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core", description="Anomaly Studio: autoencoder anomaly detection.")
+    parser = argparse.ArgumentParser(
+        prog="python -m core", description="Anomaly Studio: autoencoder anomaly detection."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="train, score, threshold and save a run described by a config file")
     run.add_argument("config", help="experiment config (JSON)")
     run.add_argument("--out", required=True, help="folder to save the run in (must not hold a run already)")
-    run.add_argument("--data-dir", help="local folder with mnist/, fashion-mnist/, ecg5000/ (default: $ANOMALY_STUDIO_DATA)")
+    run.add_argument(
+        "--data-dir", help="local folder with mnist/, fashion-mnist/, ecg5000/ (default: $ANOMALY_STUDIO_DATA)"
+    )
     run.add_argument("--epochs", type=int, help="override train.epochs")
     score = commands.add_parser("score", help="score new samples with a saved run; one JSON line per sample")
     score.add_argument("--run", required=True, help="a saved run folder")
@@ -54,8 +58,11 @@ def _stop_on_first_interrupt(stop_event: threading.Event) -> None:
         if stop_event.is_set():
             raise KeyboardInterrupt
         stop_event.set()
-        print("stopping after this batch: the model trained so far is scored and saved (Ctrl-C again aborts)",
-              file=sys.stderr, flush=True)
+        print(
+            "stopping after this batch: the model trained so far is scored and saved (Ctrl-C again aborts)",
+            file=sys.stderr,
+            flush=True,
+        )
 
     signal.signal(signal.SIGINT, handler)
 
@@ -135,7 +142,10 @@ def main(argv=None) -> int:
         if os.environ.get("ANOMALY_STUDIO_DEBUG"):
             raise
         message = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"error: unexpected {type(exc).__name__}: {message} (set ANOMALY_STUDIO_DEBUG=1 for details)", file=sys.stderr)
+        print(
+            f"error: unexpected {type(exc).__name__}: {message} (set ANOMALY_STUDIO_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
         return 1
 
 

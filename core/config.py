@@ -11,12 +11,12 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 from core import fields
 from core.errors import ConfigError
 
-Label = Union[int, str]
+Label = int | str
 
 
 @dataclass
@@ -24,20 +24,20 @@ class InjectConfig:
     """Adds `count` samples of `classes` (None = any class) of another dataset, as anomalies."""
 
     dataset: str = "mnist"
-    classes: Optional[list[Label]] = None
+    classes: list[Label] | None = None
     count: int = 1
 
 
 @dataclass
 class DataConfig:
     dataset: str = "digits"
-    normal_classes: Optional[list[Label]] = None
-    anomaly_classes: Optional[list[Label]] = None
-    contamination: Optional[float] = None
-    inject: Optional[InjectConfig] = None
+    normal_classes: list[Label] | None = None
+    anomaly_classes: list[Label] | None = None
+    contamination: float | None = None
+    inject: InjectConfig | None = None
     protocol: str = "inductive"
     split: str = "train"
-    limit: Optional[int] = None
+    limit: int | None = None
     test_fraction: float = 0.2
 
 
@@ -57,8 +57,8 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     validation_fraction: float = 0.2
-    early_stopping_patience: Optional[int] = None
-    tensorboard_dir: Optional[str] = None
+    early_stopping_patience: int | None = None
+    tensorboard_dir: str | None = None
 
 
 @dataclass
@@ -72,7 +72,7 @@ class ThresholdConfig:
     """How the anomaly threshold is chosen; only the parameter of `method` is read."""
 
     method: str = "quantile"
-    value: Optional[float] = None
+    value: float | None = None
     q: float = 0.99
     k: float = 2.0
     rate: float = 0.01
@@ -86,7 +86,7 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
-    name: Optional[str] = None
+    name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -95,13 +95,13 @@ class ExperimentConfig:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, raw: Any) -> "ExperimentConfig":
+    def from_dict(cls, raw: Any) -> ExperimentConfig:
         config = _build(cls, raw, "config")
         validate(config)
         return config
 
     @classmethod
-    def from_json(cls, text: str) -> "ExperimentConfig":
+    def from_json(cls, text: str) -> ExperimentConfig:
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -109,7 +109,7 @@ class ExperimentConfig:
         return cls.from_dict(raw)
 
     @classmethod
-    def load(cls, path: Union[str, Path]) -> "ExperimentConfig":
+    def load(cls, path: str | Path) -> ExperimentConfig:
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -119,10 +119,10 @@ class ExperimentConfig:
             raise ConfigError(f"cannot read config file {path}: {exc}") from None
         return cls.from_json(text)
 
-    def save(self, path: Union[str, Path]) -> None:
+    def save(self, path: str | Path) -> None:
         Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
 
-    def replace(self, **sections: Any) -> "ExperimentConfig":
+    def replace(self, **sections: Any) -> ExperimentConfig:
         """A validated copy with some top-level fields or whole sections replaced."""
         updated = dataclasses.replace(self, **sections)
         validate(updated)
@@ -152,8 +152,12 @@ def _build(cls: type, raw: Any, where: str) -> Any:
         if section is not None and value is not None:
             value = _build(section, value, f"{where}.{key}")
         path = key if where == "config" else f"{where.removeprefix('config.')}.{key}"
-        if isinstance(value, int) and not isinstance(value, bool) and fields.FIELDS.get(path, None) is not None \
-                and fields.FIELDS[path].type == "float":
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and fields.FIELDS.get(path, None) is not None
+            and fields.FIELDS[path].type == "float"
+        ):
             value = float(value)  # JSON writes 10.0 as 10; the field is a number all the same
         values[key] = value
     try:
@@ -162,6 +166,6 @@ def _build(cls: type, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def validate(config: ExperimentConfig, data_kind: Optional[str] = None) -> None:
+def validate(config: ExperimentConfig, data_kind: str | None = None) -> None:
     """Raise ConfigError for the first invalid field (see core.fields, where each field is described)."""
     fields.validate(config, data_kind)

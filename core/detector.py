@@ -13,7 +13,6 @@ import json
 import math
 import threading
 from pathlib import Path
-from typing import Optional
 
 import keras
 import numpy as np
@@ -48,7 +47,7 @@ class AutoencoderDetector:
         score: ScoreConfig = ScoreConfig(),
         threshold: ThresholdConfig = ThresholdConfig(),
         seed: int = 42,
-        kind: Optional[str] = None,
+        kind: str | None = None,
     ):
         self.model = model
         self.train = train
@@ -58,8 +57,8 @@ class AutoencoderDetector:
         self.kind = kind
 
     def fit(
-        self, x: np.ndarray, listener: Optional[TrainingListener] = None, stop_event: Optional[threading.Event] = None
-    ) -> "AutoencoderDetector":
+        self, x: np.ndarray, listener: TrainingListener | None = None, stop_event: threading.Event | None = None
+    ) -> AutoencoderDetector:
         """Fit the scaler (series), train on raw samples x of shape (n, *sample_shape), score the training samples.
 
         Sets `train_scores_`; the threshold is chosen afterwards by `infer_threshold`.
@@ -78,7 +77,7 @@ class AutoencoderDetector:
         self.train_scores_ = reconstruction_errors(self.model_, x, self.score.error, self.score.batch_size)
         return self
 
-    def infer_threshold(self, scores: Optional[np.ndarray] = None, labels: Optional[np.ndarray] = None) -> ThresholdChoice:
+    def infer_threshold(self, scores: np.ndarray | None = None, labels: np.ndarray | None = None) -> ThresholdChoice:
         """Choose the threshold as `self.threshold` says, keep it as `threshold_` and return it.
 
         scores: (n,) errors of the scored samples (default: the training errors `train_scores_`);
@@ -117,7 +116,7 @@ class AutoencoderDetector:
             span = self._span()
             x_hat = x_hat * np.float32(span) + np.float32(self.scaler_["min"])
             if self.score.error in ("mse", "mae"):
-                error_maps = error_maps * np.float32(span ** 2 if self.score.error == "mse" else span)
+                error_maps = error_maps * np.float32(span**2 if self.score.error == "mse" else span)
         return x_hat, error_maps
 
     def save(self, folder: Path) -> None:
@@ -127,16 +126,21 @@ class AutoencoderDetector:
         self.model_.save(folder / MODEL_FILE)
         threshold = getattr(self, "threshold_", None)
         state = {
-            "model": dataclasses.asdict(self.model), "train": dataclasses.asdict(self.train),
-            "score": dataclasses.asdict(self.score), "threshold": dataclasses.asdict(self.threshold),
-            "seed": self.seed, "kind": self.kind_, "scaler": self.scaler_, "sample_shape": list(self.sample_shape_),
+            "model": dataclasses.asdict(self.model),
+            "train": dataclasses.asdict(self.train),
+            "score": dataclasses.asdict(self.score),
+            "threshold": dataclasses.asdict(self.threshold),
+            "seed": self.seed,
+            "kind": self.kind_,
+            "scaler": self.scaler_,
+            "sample_shape": list(self.sample_shape_),
             "threshold_choice": None if threshold is None else dataclasses.asdict(threshold),
             "train_scores": [float(s) for s in self.train_scores_],
         }
         (folder / DETECTOR_FILE).write_text(json.dumps(state), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> "AutoencoderDetector":
+    def load(cls, folder: Path) -> AutoencoderDetector:
         """The detector saved in `folder`, ready to score raw samples; raises RunError when it cannot be read."""
         folder = Path(folder)
         try:
@@ -145,8 +149,12 @@ class AutoencoderDetector:
             # Files written before "kind" was stored: only series had a scaler.
             kind = state.get("kind") or (SERIES if scaler is not None else IMAGE)
             detector = cls(
-                ModelConfig(**state["model"]), TrainConfig(**state["train"]), ScoreConfig(**state["score"]),
-                ThresholdConfig(**state["threshold"]), state["seed"], kind,
+                ModelConfig(**state["model"]),
+                TrainConfig(**state["train"]),
+                ScoreConfig(**state["score"]),
+                ThresholdConfig(**state["threshold"]),
+                state["seed"],
+                kind,
             )
             detector.kind_ = kind
             detector.scaler_ = None if scaler is None else {"min": float(scaler["min"]), "max": float(scaler["max"])}
@@ -159,7 +167,9 @@ class AutoencoderDetector:
         try:
             detector.model_ = keras.saving.load_model(folder / MODEL_FILE, compile=False, safe_mode=True)
         except Exception as exc:  # Keras raises many kinds for a damaged or foreign file
-            raise RunError(f"{folder / MODEL_FILE} cannot be loaded as a Keras model: {str(exc).splitlines()[0]}") from None
+            raise RunError(
+                f"{folder / MODEL_FILE} cannot be loaded as a Keras model: {str(exc).splitlines()[0]}"
+            ) from None
         return detector
 
     # ------------------------------------------------------------------------------------- preprocessing

@@ -7,7 +7,7 @@ import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -45,7 +45,9 @@ class ExperimentResult:
     def train_scores(self) -> np.ndarray:
         return self.detector.train_scores_
 
-    def with_threshold(self, choice: ThresholdChoice, threshold_config: Optional[ThresholdConfig] = None) -> "ExperimentResult":
+    def with_threshold(
+        self, choice: ThresholdChoice, threshold_config: ThresholdConfig | None = None
+    ) -> ExperimentResult:
         """A copy of this result flagging above `choice`, with config, detector and metrics agreeing on it.
 
         `config.threshold` becomes `threshold_config` (default: the current one; its q, k and rate are kept)
@@ -55,14 +57,21 @@ class ExperimentResult:
         this result keeps its own threshold. Raises ConfigError for a value that is not a finite number.
         """
         base = threshold_config if threshold_config is not None else self.config.threshold
-        config = self.config.replace(threshold=dataclasses.replace(base, method=choice.method, value=float(choice.value)))
+        config = self.config.replace(
+            threshold=dataclasses.replace(base, method=choice.method, value=float(choice.value))
+        )
         detector = copy.copy(self.detector)
         detector.threshold = config.threshold
         detector.threshold_ = choice
-        metrics = {**self.metrics, **evaluate(self.scores, self.data.labels, choice.value),
-                   "threshold_method": choice.method, "threshold_explanation": choice.explanation}
-        return dataclasses.replace(self, config=config, detector=detector, threshold=choice, metrics=metrics,
-                                   warnings=list(self.warnings))
+        metrics = {
+            **self.metrics,
+            **evaluate(self.scores, self.data.labels, choice.value),
+            "threshold_method": choice.method,
+            "threshold_explanation": choice.explanation,
+        }
+        return dataclasses.replace(
+            self, config=config, detector=detector, threshold=choice, metrics=metrics, warnings=list(self.warnings)
+        )
 
 
 def detector_for(config: ExperimentConfig, data: ExperimentData) -> AutoencoderDetector:
@@ -72,10 +81,10 @@ def detector_for(config: ExperimentConfig, data: ExperimentData) -> AutoencoderD
 
 def run_experiment(
     config: ExperimentConfig,
-    data_dir: Optional[str] = None,
-    listener: Optional[TrainingListener] = None,
-    stop_event: Optional[threading.Event] = None,
-    data: Optional[ExperimentData] = None,
+    data_dir: str | None = None,
+    listener: TrainingListener | None = None,
+    stop_event: threading.Event | None = None,
+    data: ExperimentData | None = None,
 ) -> ExperimentResult:
     """Build the data (unless given), train, score, threshold and evaluate, as `config` says.
 
@@ -94,7 +103,9 @@ def run_experiment(
     return ExperimentResult(config, data, detector, scores, threshold, metrics, [warning] if warning else [])
 
 
-def summarize(scores: np.ndarray, data: ExperimentData, threshold: ThresholdChoice, history: History, score_seconds: float) -> dict:
+def summarize(
+    scores: np.ndarray, data: ExperimentData, threshold: ThresholdChoice, history: History, score_seconds: float
+) -> dict:
     """metrics.json's content: the evaluation at the threshold plus how the run went."""
     return evaluate(scores, data.labels, threshold.value) | {
         "threshold_method": threshold.method,

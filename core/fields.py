@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from core.data.registry import BUILTIN_DATASETS, builtin_kind
 from core.data.types import IMAGE, SERIES
@@ -38,22 +38,22 @@ class Field:
     label: str
     type: str
     help: str = ""
-    low: Optional[float] = None
-    high: Optional[float] = None
+    low: float | None = None
+    high: float | None = None
     choices: tuple = ()
     choice_labels: dict = field(default_factory=dict)
     kinds: dict = field(default_factory=dict)
     optional: bool = False
     null_means: str = ""
-    step: Optional[float] = None
-    format: Optional[str] = None
+    step: float | None = None
+    format: str | None = None
 
     @property
     def name(self) -> str:
         """How messages name the field: its dashboard label and its config path."""
         return f"{self.label} ({self.path})"
 
-    def choices_for(self, kind: Optional[str]) -> tuple:
+    def choices_for(self, kind: str | None) -> tuple:
         """The choices that fit data of `kind` (all choices when the kind is unknown)."""
         return tuple(self.kinds.get(kind, self.choices)) if kind else self.choices
 
@@ -61,85 +61,261 @@ class Field:
         return self.choice_labels.get(choice, str(choice))
 
 
-ERROR_LABELS = {"mse": "MSE (squared error)", "mae": "MAE (absolute error)", "bce": "Binary cross-entropy",
-                "ssim": "1 − SSIM (structure)"}
+ERROR_LABELS = {
+    "mse": "MSE (squared error)",
+    "mae": "MAE (absolute error)",
+    "bce": "Binary cross-entropy",
+    "ssim": "1 − SSIM (structure)",
+}
 ERRORS_BY_KIND = {IMAGE: ("mse", "mae", "bce", "ssim"), SERIES: ("mse", "mae", "bce")}
 
 _FIELDS = (
-    Field("seed", "Seed", "int", "Every random choice (sampling, splits, weights, shuffling) follows it.",
-          low=0, high=2**32 - 1),
-    Field("name", "Name", "str", "A name for the experiment, used in run folder names.", optional=True,
-          null_means="named after the dataset"),
-    Field("data.dataset", "Dataset", "dataset",
-          f"A built-in dataset ({', '.join(BUILTIN_DATASETS)}) or the path of a .npz, .csv, .zip or image folder."),
-    Field("data.normal_classes", "Normal classes", "labels", "Classes treated as normal.", optional=True,
-          null_means="every class not listed as anomalous"),
-    Field("data.anomaly_classes", "Anomaly classes", "labels", "Classes treated as anomalies.", optional=True,
-          null_means="none"),
-    Field("data.contamination", "Anomalies per normal sample", "float",
-          "Draws round(contamination × normals) samples of the anomaly classes.", low=0.0, high=1.0,
-          optional=True, null_means="every sample of the anomaly classes", step=0.005, format="%.3f"),
+    Field(
+        "seed",
+        "Seed",
+        "int",
+        "Every random choice (sampling, splits, weights, shuffling) follows it.",
+        low=0,
+        high=2**32 - 1,
+    ),
+    Field(
+        "name",
+        "Name",
+        "str",
+        "A name for the experiment, used in run folder names.",
+        optional=True,
+        null_means="named after the dataset",
+    ),
+    Field(
+        "data.dataset",
+        "Dataset",
+        "dataset",
+        f"A built-in dataset ({', '.join(BUILTIN_DATASETS)}) or the path of a .npz, .csv, .zip or image folder.",
+    ),
+    Field(
+        "data.normal_classes",
+        "Normal classes",
+        "labels",
+        "Classes treated as normal.",
+        optional=True,
+        null_means="every class not listed as anomalous",
+    ),
+    Field(
+        "data.anomaly_classes",
+        "Anomaly classes",
+        "labels",
+        "Classes treated as anomalies.",
+        optional=True,
+        null_means="none",
+    ),
+    Field(
+        "data.contamination",
+        "Anomalies per normal sample",
+        "float",
+        "Draws round(contamination × normals) samples of the anomaly classes.",
+        low=0.0,
+        high=1.0,
+        optional=True,
+        null_means="every sample of the anomaly classes",
+        step=0.005,
+        format="%.3f",
+    ),
     Field("data.inject.dataset", "Inject from", "dataset", "Another dataset of the same sample shape."),
-    Field("data.inject.classes", "Classes to inject", "labels", "Classes of the injected dataset.", optional=True,
-          null_means="any class"),
-    Field("data.inject.count", "How many to inject", "int", "Injected samples, scored as anomalies.",
-          low=1, high=100_000),
-    Field("data.protocol", "Protocol", "choice",
-          "Inductive: train on one part, score a held-out part. Transductive: train on and score the same samples.",
-          choices=("inductive", "transductive"),
-          choice_labels={"inductive": "Inductive", "transductive": "Transductive"}),
-    Field("data.split", "Split to use", "choice",
-          "The official split a transductive run uses, on datasets that have one.",
-          choices=("train", "test", "all"),
-          choice_labels={"train": "Training split", "test": "Test split", "all": "Both splits"}),
-    Field("data.limit", "Sample limit", "int", "At most this many samples per part, keeping each class's share.",
-          low=10, high=10_000_000, optional=True, null_means="all samples", step=1000),
-    Field("data.test_fraction", "Held-out fraction", "float",
-          "Share held out for scoring (inductive runs on datasets without an official split).",
-          low=0.01, high=0.99, step=0.05, format="%.2f"),
-    Field("model.kind", "Architecture", "choice", "Dense layers, or stride-2 convolutions for images or series.",
-          choices=("conv", "conv1d", "dense"),
-          choice_labels={"conv": "Convolutional (2-D)", "conv1d": "Convolutional (1-D)", "dense": "Dense"},
-          kinds={IMAGE: ("conv", "dense"), SERIES: ("conv1d", "dense")}),
-    Field("model.latent_dim", "Latent size", "int", "How many numbers the encoder squeezes each sample into.",
-          low=1, high=4096),
-    Field("model.hidden", "Hidden layers", "sizes",
-          "Dense models: units per hidden layer, like 128, 64; empty for a single code layer.", low=1, high=65_536),
-    Field("model.filters", "Convolution filters", "sizes",
-          "Convolutional models: filters per stride-2 layer, like 32, 64.", low=1, high=4096),
+    Field(
+        "data.inject.classes",
+        "Classes to inject",
+        "labels",
+        "Classes of the injected dataset.",
+        optional=True,
+        null_means="any class",
+    ),
+    Field(
+        "data.inject.count", "How many to inject", "int", "Injected samples, scored as anomalies.", low=1, high=100_000
+    ),
+    Field(
+        "data.protocol",
+        "Protocol",
+        "choice",
+        "Inductive: train on one part, score a held-out part. Transductive: train on and score the same samples.",
+        choices=("inductive", "transductive"),
+        choice_labels={"inductive": "Inductive", "transductive": "Transductive"},
+    ),
+    Field(
+        "data.split",
+        "Split to use",
+        "choice",
+        "The official split a transductive run uses, on datasets that have one.",
+        choices=("train", "test", "all"),
+        choice_labels={"train": "Training split", "test": "Test split", "all": "Both splits"},
+    ),
+    Field(
+        "data.limit",
+        "Sample limit",
+        "int",
+        "At most this many samples per part, keeping each class's share.",
+        low=10,
+        high=10_000_000,
+        optional=True,
+        null_means="all samples",
+        step=1000,
+    ),
+    Field(
+        "data.test_fraction",
+        "Held-out fraction",
+        "float",
+        "Share held out for scoring (inductive runs on datasets without an official split).",
+        low=0.01,
+        high=0.99,
+        step=0.05,
+        format="%.2f",
+    ),
+    Field(
+        "model.kind",
+        "Architecture",
+        "choice",
+        "Dense layers, or stride-2 convolutions for images or series.",
+        choices=("conv", "conv1d", "dense"),
+        choice_labels={"conv": "Convolutional (2-D)", "conv1d": "Convolutional (1-D)", "dense": "Dense"},
+        kinds={IMAGE: ("conv", "dense"), SERIES: ("conv1d", "dense")},
+    ),
+    Field(
+        "model.latent_dim",
+        "Latent size",
+        "int",
+        "How many numbers the encoder squeezes each sample into.",
+        low=1,
+        high=4096,
+    ),
+    Field(
+        "model.hidden",
+        "Hidden layers",
+        "sizes",
+        "Dense models: units per hidden layer, like 128, 64; empty for a single code layer.",
+        low=1,
+        high=65_536,
+    ),
+    Field(
+        "model.filters",
+        "Convolution filters",
+        "sizes",
+        "Convolutional models: filters per stride-2 layer, like 32, 64.",
+        low=1,
+        high=4096,
+    ),
     Field("model.kernel_size", "Kernel size", "int", "Convolution window, in pixels or time steps.", low=1, high=15),
-    Field("train.loss", "Loss", "choice", "The reconstruction error minimised in training.",
-          choices=ERRORS_BY_KIND[IMAGE], choice_labels=ERROR_LABELS, kinds=ERRORS_BY_KIND),
+    Field(
+        "train.loss",
+        "Loss",
+        "choice",
+        "The reconstruction error minimised in training.",
+        choices=ERRORS_BY_KIND[IMAGE],
+        choice_labels=ERROR_LABELS,
+        kinds=ERRORS_BY_KIND,
+    ),
     Field("train.epochs", "Epochs", "int", "Passes over the training samples.", low=1, high=10_000),
     Field("train.batch_size", "Batch size", "int", "Samples per gradient step.", low=1, high=65_536),
-    Field("train.learning_rate", "Learning rate", "float", "Adam's step size.", low=1e-6, high=1.0,
-          step=1e-4, format="%.5f"),
-    Field("train.validation_fraction", "Validation fraction", "float",
-          "Share of the training samples held out to watch the validation loss.", low=0.0, high=0.9,
-          step=0.05, format="%.2f"),
-    Field("train.early_stopping_patience", "Early-stopping patience", "int",
-          "Epochs without a better validation loss before training stops; the best weights are kept.",
-          low=1, high=1000, optional=True, null_means="off"),
-    Field("train.tensorboard_dir", "TensorBoard folder", "str", "Where to write TensorBoard logs.", optional=True,
-          null_means="no logs"),
-    Field("score.error", "Anomaly score", "choice", "The reconstruction error each sample is scored by.",
-          choices=ERRORS_BY_KIND[IMAGE], choice_labels=ERROR_LABELS, kinds=ERRORS_BY_KIND),
+    Field(
+        "train.learning_rate",
+        "Learning rate",
+        "float",
+        "Adam's step size.",
+        low=1e-6,
+        high=1.0,
+        step=1e-4,
+        format="%.5f",
+    ),
+    Field(
+        "train.validation_fraction",
+        "Validation fraction",
+        "float",
+        "Share of the training samples held out to watch the validation loss.",
+        low=0.0,
+        high=0.9,
+        step=0.05,
+        format="%.2f",
+    ),
+    Field(
+        "train.early_stopping_patience",
+        "Early-stopping patience",
+        "int",
+        "Epochs without a better validation loss before training stops; the best weights are kept.",
+        low=1,
+        high=1000,
+        optional=True,
+        null_means="off",
+    ),
+    Field(
+        "train.tensorboard_dir",
+        "TensorBoard folder",
+        "str",
+        "Where to write TensorBoard logs.",
+        optional=True,
+        null_means="no logs",
+    ),
+    Field(
+        "score.error",
+        "Anomaly score",
+        "choice",
+        "The reconstruction error each sample is scored by.",
+        choices=ERRORS_BY_KIND[IMAGE],
+        choice_labels=ERROR_LABELS,
+        kinds=ERRORS_BY_KIND,
+    ),
     Field("score.batch_size", "Scoring batch size", "int", "Samples scored at once.", low=1, high=65_536),
-    Field("threshold.method", "How to choose it", "choice", "How the anomaly threshold is chosen.",
-          choices=("value", "quantile", "mean_std", "max", "contamination", "fpr", "best_f1"),
-          choice_labels={"value": "Manual", "quantile": "Quantile of the errors",
-                         "mean_std": "Mean + k·σ of training errors", "max": "Max training error",
-                         "contamination": "Expected contamination", "fpr": "Target false-positive rate",
-                         "best_f1": "Best F1 (uses labels)"}),
-    Field("threshold.value", "Threshold", "float", "The threshold itself; required when the method is manual.",
-          optional=True, null_means="chosen by the method"),
-    Field("threshold.q", "Quantile q", "float", "Quantile of the scored errors (method quantile).",
-          low=0.0, high=1.0, step=0.001, format="%.3f"),
-    Field("threshold.k", "k (standard deviations)", "float", "Mean + k·std of the training errors (method mean_std).",
-          low=-100.0, high=100.0, step=0.1, format="%.2f"),
-    Field("threshold.rate", "Rate", "float",
-          "Share of samples to flag (contamination), or of normals let through (fpr).",
-          low=0.0001, high=0.9999, step=0.001, format="%.4f"),
+    Field(
+        "threshold.method",
+        "How to choose it",
+        "choice",
+        "How the anomaly threshold is chosen.",
+        choices=("value", "quantile", "mean_std", "max", "contamination", "fpr", "best_f1"),
+        choice_labels={
+            "value": "Manual",
+            "quantile": "Quantile of the errors",
+            "mean_std": "Mean + k·σ of training errors",
+            "max": "Max training error",
+            "contamination": "Expected contamination",
+            "fpr": "Target false-positive rate",
+            "best_f1": "Best F1 (uses labels)",
+        },
+    ),
+    Field(
+        "threshold.value",
+        "Threshold",
+        "float",
+        "The threshold itself; required when the method is manual.",
+        optional=True,
+        null_means="chosen by the method",
+    ),
+    Field(
+        "threshold.q",
+        "Quantile q",
+        "float",
+        "Quantile of the scored errors (method quantile).",
+        low=0.0,
+        high=1.0,
+        step=0.001,
+        format="%.3f",
+    ),
+    Field(
+        "threshold.k",
+        "k (standard deviations)",
+        "float",
+        "Mean + k·std of the training errors (method mean_std).",
+        low=-100.0,
+        high=100.0,
+        step=0.1,
+        format="%.2f",
+    ),
+    Field(
+        "threshold.rate",
+        "Rate",
+        "float",
+        "Share of samples to flag (contamination), or of normals let through (fpr).",
+        low=0.0001,
+        high=0.9999,
+        step=0.001,
+        format="%.4f",
+    ),
 )
 FIELDS: dict[str, Field] = {f.path: f for f in _FIELDS}
 LABELLED_METHODS = ("fpr", "best_f1")
@@ -197,12 +373,16 @@ def check_field(path: str, value: Any) -> None:
         if not isinstance(value, str):
             _fail(path, f"must be {'null or ' if spec.optional else ''}a string (got {value!r})")
     elif spec.type == "labels":
-        if not isinstance(value, list) or not value or not all(
-                isinstance(v, (int, str)) and not isinstance(v, bool) for v in value):
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in value)
+        ):
             _fail(path, f"must be null or a non-empty list of class labels (integers or strings), got {value!r}")
     elif spec.type == "sizes":
         if not isinstance(value, list) or not all(
-                isinstance(s, int) and not isinstance(s, bool) and spec.low <= s <= spec.high for s in value):
+            isinstance(s, int) and not isinstance(s, bool) and spec.low <= s <= spec.high for s in value
+        ):
             _fail(path, f"must be a list of whole numbers in {_limits(spec)} (got {value!r})")
     elif spec.type == "dataset":
         _check_dataset(path, value)
@@ -219,7 +399,7 @@ def _check_dataset(path: str, value: Any) -> None:
         _fail(path, f"{allowed} (got {value!r})")
 
 
-def validate(config: Any, data_kind: Optional[str] = None) -> None:
+def validate(config: Any, data_kind: str | None = None) -> None:
     """Raise ConfigError for the first invalid field of an ExperimentConfig.
 
     data_kind: "image" or "series" when known (a loaded user file); built-in datasets know their own.
@@ -233,19 +413,23 @@ def validate(config: Any, data_kind: Optional[str] = None) -> None:
     if data.normal_classes is not None and data.anomaly_classes is not None:
         overlap = set(map(str, data.normal_classes)) & set(map(str, data.anomaly_classes))
         if overlap:
-            _fail("data.anomaly_classes", f"must not share classes with {name('data.normal_classes')} "
-                                          f"(both have {sorted(overlap)})")
+            _fail(
+                "data.anomaly_classes",
+                f"must not share classes with {name('data.normal_classes')} (both have {sorted(overlap)})",
+            )
     if model.kind in ("conv", "conv1d") and not model.filters:
         _fail("model.filters", f"needs at least one entry for the {FIELDS['model.kind'].label_of(model.kind)} model")
     if train.early_stopping_patience is not None and train.validation_fraction == 0:
-        _fail("train.early_stopping_patience", f"needs {name('train.validation_fraction')} above 0 to watch a "
-                                               "validation loss")
+        _fail(
+            "train.early_stopping_patience",
+            f"needs {name('train.validation_fraction')} above 0 to watch a validation loss",
+        )
     if threshold.method == "value" and threshold.value is None:
         _fail("threshold.value", "must be a finite number when the method is manual ('value')")
     check_kind(config, data_kind or builtin_kind(data.dataset))
 
 
-def check_kind(config: Any, kind: Optional[str]) -> None:
+def check_kind(config: Any, kind: str | None) -> None:
     """Raise ConfigError when a choice does not fit data of `kind` (e.g. SSIM for series); nothing when kind is None."""
     if kind is None:
         return
@@ -277,8 +461,13 @@ def markdown_table() -> str:
         elif spec.type == "choice":
             allowed = ", ".join(f"`{c}`" for c in spec.choices)
             if spec.kinds:
-                allowed += " (" + "; ".join(f"{kind}: " + ", ".join(f"`{c}`" for c in choices)
-                                            for kind, choices in spec.kinds.items()) + ")"
+                allowed += (
+                    " ("
+                    + "; ".join(
+                        f"{kind}: " + ", ".join(f"`{c}`" for c in choices) for kind, choices in spec.kinds.items()
+                    )
+                    + ")"
+                )
         elif spec.type == "sizes":
             allowed = f"list of whole numbers in {_limits(spec)}"
         elif spec.type == "labels":
@@ -287,6 +476,7 @@ def markdown_table() -> str:
             allowed = "built-in name or file path"
         else:
             allowed = "string"
-        rows.append(f"| `{spec.path}` | {spec.label}: {spec.help} | {allowed} | "
-                    f"{spec.null_means if spec.optional else '—'} |")
+        rows.append(
+            f"| `{spec.path}` | {spec.label}: {spec.help} | {allowed} | {spec.null_means if spec.optional else '—'} |"
+        )
     return "\n".join(rows)

@@ -8,8 +8,8 @@ redraws four figures on every slider move. Arrays are handled with numpy only, s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -53,18 +53,44 @@ def loss_curve(history, log_y: bool = False) -> go.Figure:
     traces = []
     if history.batch_loss:
         x, y = _downsample(np.asarray(history.batch_epoch, float), np.asarray(history.batch_loss, float))
-        traces.append({"type": "scatter", "x": x, "y": y, "mode": "lines", "name": "batch loss (running mean)",
-                       "line": {"color": NORMAL_COLOR, "width": 1.5}, "opacity": 0.45, "hoverinfo": "skip"})
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": y,
+                "mode": "lines",
+                "name": "batch loss (running mean)",
+                "line": {"color": NORMAL_COLOR, "width": 1.5},
+                "opacity": 0.45,
+                "hoverinfo": "skip",
+            }
+        )
     epochs = np.arange(1, len(history.loss) + 1)
-    for name, values, color in (("train", history.loss, NORMAL_COLOR), ("validation", history.val_loss, VALIDATION_COLOR)):
+    for name, values, color in (
+        ("train", history.loss, NORMAL_COLOR),
+        ("validation", history.val_loss, VALIDATION_COLOR),
+    ):
         if values:
-            traces.append({"type": "scatter", "x": epochs[: len(values)], "y": values, "mode": "lines+markers",
-                           "name": name, "line": {"color": color, "width": 2.5}, "marker": {"size": 6}})
-    return go.Figure(traces, _layout(
-        "Loss", 360,
-        xaxis={"title": {"text": "epoch"}, "rangemode": "tozero"},
-        yaxis={"title": {"text": "loss"}, "type": "log" if log_y else "linear"},
-    ))
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": epochs[: len(values)],
+                    "y": values,
+                    "mode": "lines+markers",
+                    "name": name,
+                    "line": {"color": color, "width": 2.5},
+                    "marker": {"size": 6},
+                }
+            )
+    return go.Figure(
+        traces,
+        _layout(
+            "Loss",
+            360,
+            xaxis={"title": {"text": "epoch"}, "rangemode": "tozero"},
+            yaxis={"title": {"text": "loss"}, "type": "log" if log_y else "linear"},
+        ),
+    )
 
 
 # ---------------------------------------------------------------- errors and threshold
@@ -80,7 +106,7 @@ class HistogramBins:
 
 
 def histogram_bins(
-    scores: np.ndarray, labels: Optional[np.ndarray] = None, n_bins: int = 80, log_x: bool = False
+    scores: np.ndarray, labels: np.ndarray | None = None, n_bins: int = 80, log_x: bool = False
 ) -> HistogramBins:
     """Bin the errors once; normal and anomaly counted separately when labels are known.
 
@@ -112,69 +138,145 @@ def histogram_bins(
 _GROUP_COLORS = {"normal": NORMAL_COLOR, "anomaly": ANOMALY_COLOR, "all": NEUTRAL_COLOR}
 
 
-def error_histogram(bins: HistogramBins, threshold: Optional[float] = None, log_y: bool = False) -> go.Figure:
+def error_histogram(bins: HistogramBins, threshold: float | None = None, log_y: bool = False) -> go.Figure:
     """Reconstruction-error histogram from precomputed bins, with the threshold as a dashed vertical line."""
     edges = bins.edges
     centers = np.sqrt(edges[:-1] * edges[1:]) if bins.log_x else (edges[:-1] + edges[1:]) / 2
     ranges = np.c_[edges[:-1], edges[1:]]
     traces = [
-        {"type": "bar", "x": centers, "y": counts, "width": np.diff(edges), "name": group,
-         "marker": {"color": _GROUP_COLORS[group], "line": {"width": 0}},
-         "opacity": 0.75 if len(bins.counts) > 1 else 0.9, "customdata": ranges,
-         "hovertemplate": "%{customdata[0]:.4g} – %{customdata[1]:.4g}<br>%{y} samples<extra>" + group + "</extra>"}
+        {
+            "type": "bar",
+            "x": centers,
+            "y": counts,
+            "width": np.diff(edges),
+            "name": group,
+            "marker": {"color": _GROUP_COLORS[group], "line": {"width": 0}},
+            "opacity": 0.75 if len(bins.counts) > 1 else 0.9,
+            "customdata": ranges,
+            "hovertemplate": "%{customdata[0]:.4g} – %{customdata[1]:.4g}<br>%{y} samples<extra>" + group + "</extra>",
+        }
         for group, counts in bins.counts.items()
     ]
     shapes, annotations = [], []
     if threshold is not None:
-        shapes.append({"type": "line", "x0": threshold, "x1": threshold, "y0": 0, "y1": 1, "yref": "paper",
-                       "line": {"color": THRESHOLD_COLOR, "width": 2, "dash": "dash"}})
+        shapes.append(
+            {
+                "type": "line",
+                "x0": threshold,
+                "x1": threshold,
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+                "line": {"color": THRESHOLD_COLOR, "width": 2, "dash": "dash"},
+            }
+        )
         # Annotations, unlike shapes, sit in log10 units on a log axis.
         label_x = np.log10(threshold) if bins.log_x and threshold > 0 else threshold
-        annotations.append({"x": label_x, "y": 1, "yref": "paper", "text": f"threshold {threshold:.4g}",
-                            "showarrow": False, "xanchor": "left", "yanchor": "top", "xshift": 4,
-                            "font": {"size": 12, "color": THRESHOLD_COLOR}})
-    return go.Figure(traces, _layout(
-        "Reconstruction errors", 380,
-        barmode="overlay", bargap=0, dragmode="select", selectdirection="h", shapes=shapes, annotations=annotations,
-        xaxis={"title": {"text": "reconstruction error"}, "type": "log" if bins.log_x else "linear"},
-        yaxis={"title": {"text": "samples"}, "type": "log" if log_y else "linear"},
-    ))
+        annotations.append(
+            {
+                "x": label_x,
+                "y": 1,
+                "yref": "paper",
+                "text": f"threshold {threshold:.4g}",
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "top",
+                "xshift": 4,
+                "font": {"size": 12, "color": THRESHOLD_COLOR},
+            }
+        )
+    return go.Figure(
+        traces,
+        _layout(
+            "Reconstruction errors",
+            380,
+            barmode="overlay",
+            bargap=0,
+            dragmode="select",
+            selectdirection="h",
+            shapes=shapes,
+            annotations=annotations,
+            xaxis={"title": {"text": "reconstruction error"}, "type": "log" if bins.log_x else "linear"},
+            yaxis={"title": {"text": "samples"}, "type": "log" if log_y else "linear"},
+        ),
+    )
 
 
 def _curve_figure(x, y, point, title: str, x_title: str, y_title: str, hover: str, diagonal: bool) -> go.Figure:
     x, y = _downsample(np.asarray(x, float), np.asarray(y, float))
     traces = []
     if diagonal:
-        traces.append({"type": "scatter", "x": [0, 1], "y": [0, 1], "mode": "lines", "hoverinfo": "skip",
-                       "line": {"color": "#bbbbbb", "dash": "dot"}})
-    traces.append({"type": "scatter", "x": x, "y": y, "mode": "lines", "line": {"color": NORMAL_COLOR, "width": 2},
-                   "hovertemplate": hover + "<extra></extra>"})
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [0, 1],
+                "y": [0, 1],
+                "mode": "lines",
+                "hoverinfo": "skip",
+                "line": {"color": "#bbbbbb", "dash": "dot"},
+            }
+        )
+    traces.append(
+        {
+            "type": "scatter",
+            "x": x,
+            "y": y,
+            "mode": "lines",
+            "line": {"color": NORMAL_COLOR, "width": 2},
+            "hovertemplate": hover + "<extra></extra>",
+        }
+    )
     if point is not None and None not in point:
-        traces.append({"type": "scatter", "x": [point[0]], "y": [point[1]], "mode": "markers",
-                       "marker": {"color": ANOMALY_COLOR, "size": 12, "line": {"color": "white", "width": 2}},
-                       "hovertemplate": hover + "<extra>threshold</extra>"})
-    return go.Figure(traces, _layout(
-        title, 320, showlegend=False,
-        xaxis={"title": {"text": x_title}, "range": [-0.02, 1.02]},
-        yaxis={"title": {"text": y_title}, "range": [-0.02, 1.02]},
-    ))
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [point[0]],
+                "y": [point[1]],
+                "mode": "markers",
+                "marker": {"color": ANOMALY_COLOR, "size": 12, "line": {"color": "white", "width": 2}},
+                "hovertemplate": hover + "<extra>threshold</extra>",
+            }
+        )
+    return go.Figure(
+        traces,
+        _layout(
+            title,
+            320,
+            showlegend=False,
+            xaxis={"title": {"text": x_title}, "range": [-0.02, 1.02]},
+            yaxis={"title": {"text": y_title}, "range": [-0.02, 1.02]},
+        ),
+    )
 
 
 def roc_figure(
-    fpr: np.ndarray, tpr: np.ndarray, point: Optional[tuple[float, float]] = None, auroc: Optional[float] = None
+    fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None = None, auroc: float | None = None
 ) -> go.Figure:
     """ROC curve with the diagonal and the current operating point (fpr, tpr)."""
     title = "ROC curve" if auroc is None else f"ROC curve · AUROC {auroc:.3f}"
-    return _curve_figure(fpr, tpr, point, title, "false-positive rate", "true-positive rate",
-                         "FPR %{x:.3f}<br>TPR %{y:.3f}", diagonal=True)
+    return _curve_figure(
+        fpr,
+        tpr,
+        point,
+        title,
+        "false-positive rate",
+        "true-positive rate",
+        "FPR %{x:.3f}<br>TPR %{y:.3f}",
+        diagonal=True,
+    )
 
 
-def pr_figure(precision: np.ndarray, recall: np.ndarray, point: Optional[tuple[float, float]] = None,
-              average_precision: Optional[float] = None) -> go.Figure:
+def pr_figure(
+    precision: np.ndarray,
+    recall: np.ndarray,
+    point: tuple[float, float] | None = None,
+    average_precision: float | None = None,
+) -> go.Figure:
     """Precision-recall curve with the current operating point (recall, precision)."""
     title = "Precision–recall" if average_precision is None else f"Precision–recall · AP {average_precision:.3f}"
-    return _curve_figure(recall, precision, point, title, "recall", "precision",
-                         "recall %{x:.3f}<br>precision %{y:.3f}", diagonal=False)
+    return _curve_figure(
+        recall, precision, point, title, "recall", "precision", "recall %{x:.3f}<br>precision %{y:.3f}", diagonal=False
+    )
 
 
 def confusion_figure(matrix: Sequence[Sequence[int]]) -> go.Figure:
@@ -183,15 +285,32 @@ def confusion_figure(matrix: Sequence[Sequence[int]]) -> go.Figure:
     names = [["true negatives", "false positives"], ["false negatives", "true positives"]]
     columns, rows = ["flagged normal", "flagged anomaly"], ["true normal", "true anomaly"]
     row_share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    heatmap = {"type": "heatmap", "z": row_share, "x": columns, "y": rows, "colorscale": "Blues", "zmin": 0, "zmax": 1,
-               "showscale": False, "customdata": matrix, "hovertemplate": "%{y}, %{x}: %{customdata:,}<extra></extra>"}
+    heatmap = {
+        "type": "heatmap",
+        "z": row_share,
+        "x": columns,
+        "y": rows,
+        "colorscale": "Blues",
+        "zmin": 0,
+        "zmax": 1,
+        "showscale": False,
+        "customdata": matrix,
+        "hovertemplate": "%{y}, %{x}: %{customdata:,}<extra></extra>",
+    }
     annotations = [
-        {"x": columns[c], "y": rows[r], "showarrow": False,
-         "text": f"<b>{matrix[r, c]:,}</b><br><span style='font-size:11px'>{names[r][c]}</span>",
-         "font": {"size": 18, "color": "white" if row_share[r, c] > 0.55 else "#1f2933"}}
-        for r in range(2) for c in range(2)
+        {
+            "x": columns[c],
+            "y": rows[r],
+            "showarrow": False,
+            "text": f"<b>{matrix[r, c]:,}</b><br><span style='font-size:11px'>{names[r][c]}</span>",
+            "font": {"size": 18, "color": "white" if row_share[r, c] > 0.55 else "#1f2933"},
+        }
+        for r in range(2)
+        for c in range(2)
     ]
-    return go.Figure([heatmap], _layout("Confusion matrix", 320, annotations=annotations, yaxis={"autorange": "reversed"}))
+    return go.Figure(
+        [heatmap], _layout("Confusion matrix", 320, annotations=annotations, yaxis={"autorange": "reversed"})
+    )
 
 
 # ---------------------------------------------------------------- samples
@@ -204,7 +323,7 @@ def _as_2d(image: np.ndarray) -> np.ndarray:
 
 
 def _image_trace(
-    image: np.ndarray, colorscale: str = "gray", zmax: Optional[float] = None, name: str = "", axis: str = ""
+    image: np.ndarray, colorscale: str = "gray", zmax: float | None = None, name: str = "", axis: str = ""
 ) -> dict:
     """A heat map of a gray image, or an RGB image trace; `axis` "2" places it on xaxis2/yaxis2."""
     image = _as_2d(image)
@@ -212,11 +331,19 @@ def _image_trace(
     if image.ndim == 3:
         rgb = np.clip(image * 255 if image.max() <= 1.0 else image, 0, 255).astype(np.uint8)
         return {"type": "image", "z": rgb, "name": name, "hoverinfo": "skip"} | placement
-    return {"type": "heatmap", "z": image, "colorscale": colorscale, "zmin": 0 if zmax is not None else None, "zmax": zmax,
-            "showscale": False, "name": name, "hovertemplate": "%{z:.3f}<extra>" + name + "</extra>"} | placement
+    return {
+        "type": "heatmap",
+        "z": image,
+        "colorscale": colorscale,
+        "zmin": 0 if zmax is not None else None,
+        "zmax": zmax,
+        "showscale": False,
+        "name": name,
+        "hovertemplate": "%{z:.3f}<extra>" + name + "</extra>",
+    } | placement
 
 
-def _image_axis(domain: Optional[list[float]] = None, anchor: str = "x") -> tuple[dict, dict]:
+def _image_axis(domain: list[float] | None = None, anchor: str = "x") -> tuple[dict, dict]:
     bare = {"showticklabels": False, "showgrid": False, "zeroline": False}
     x_axis = bare | ({"domain": domain} if domain else {})
     return x_axis, bare | {"autorange": "reversed", "scaleanchor": anchor}
@@ -235,29 +362,52 @@ def image_grid(rows: Sequence[np.ndarray], row_labels: Sequence[str], columns: i
     for r, images in enumerate(rows):
         for c, image in enumerate(images[:columns]):
             top, left = r * (height + gap), c * (width + gap)
-            mosaic[top:top + height, left:left + width] = _as_2d(image)
+            mosaic[top : top + height, left : left + width] = _as_2d(image)
     if channels:
         mosaic = np.nan_to_num(mosaic, nan=1.0)
     x_axis, y_axis = _image_axis()
-    y_axis |= {"showticklabels": True, "tickmode": "array", "ticks": "", "ticktext": list(row_labels),
-               "tickvals": [r * (height + gap) + height / 2 for r in range(len(rows))]}
-    return go.Figure([_image_trace(mosaic)], {
-        "height": max(160, 70 * len(rows) + 40), "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-        "plot_bgcolor": "rgba(0,0,0,0)", "xaxis": x_axis, "yaxis": y_axis,
-    })
+    y_axis |= {
+        "showticklabels": True,
+        "tickmode": "array",
+        "ticks": "",
+        "ticktext": list(row_labels),
+        "tickvals": [r * (height + gap) + height / 2 for r in range(len(rows))],
+    }
+    return go.Figure(
+        [_image_trace(mosaic)],
+        {
+            "height": max(160, 70 * len(rows) + 40),
+            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "xaxis": x_axis,
+            "yaxis": y_axis,
+        },
+    )
 
 
 def series_preview(series_by_group: Sequence[np.ndarray], group_labels: Sequence[str]) -> go.Figure:
     """Overlaid lines: a few series per group (e.g. per class), one colour per group."""
     traces = []
-    for g, (series, label) in enumerate(zip(series_by_group, group_labels)):
+    for g, (series, label) in enumerate(zip(series_by_group, group_labels, strict=True)):
         series = np.asarray(series, dtype=np.float32).reshape(len(series), -1)
         # One trace per group, its series separated by NaN gaps, keeps the figure small.
         x = np.tile(np.r_[np.arange(series.shape[1], dtype=float), np.nan], len(series))
         y = np.c_[series, np.full(len(series), np.nan)].ravel()
-        traces.append({"type": "scatter", "x": x, "y": y, "mode": "lines", "name": label, "opacity": 0.6,
-                       "line": {"color": SERIES_PALETTE[g % len(SERIES_PALETTE)], "width": 1}, "hoverinfo": "skip"})
-    return go.Figure(traces, _layout("", 340, xaxis={"title": {"text": "time step"}}, yaxis={"title": {"text": "value"}}))
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": y,
+                "mode": "lines",
+                "name": label,
+                "opacity": 0.6,
+                "line": {"color": SERIES_PALETTE[g % len(SERIES_PALETTE)], "width": 1},
+                "hoverinfo": "skip",
+            }
+        )
+    return go.Figure(
+        traces, _layout("", 340, xaxis={"title": {"text": "time step"}}, yaxis={"title": {"text": "value"}})
+    )
 
 
 def image_triplet(original: np.ndarray, reconstruction: np.ndarray, error_map: np.ndarray) -> go.Figure:
@@ -266,20 +416,40 @@ def image_triplet(original: np.ndarray, reconstruction: np.ndarray, error_map: n
     if error_2d.ndim == 3:
         error_2d = error_2d.mean(axis=-1)
     value_max = float(max(np.nanmax(_as_2d(original)), 1.0))
-    panels = [("original", original, "gray", value_max), ("reconstruction", reconstruction, "gray", value_max),
-              ("error", error_2d, "Reds", float(max(np.nanmax(error_2d), 1e-12)))]
+    panels = [
+        ("original", original, "gray", value_max),
+        ("reconstruction", reconstruction, "gray", value_max),
+        ("error", error_2d, "Reds", float(max(np.nanmax(error_2d), 1e-12))),
+    ]
     traces, layout, annotations = [], {}, []
     for k, (name, image, colorscale, zmax) in enumerate(panels):
         axis = "" if k == 0 else str(k + 1)
         domain = [k * 0.345, k * 0.345 + 0.31]
         traces.append(_image_trace(image, colorscale, zmax, name, axis))
         layout[f"xaxis{axis}"], layout[f"yaxis{axis}"] = _image_axis(domain, anchor=f"x{axis}")
-        annotations.append({"text": name, "x": sum(domain) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
-                            "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 12}})
-    return go.Figure(traces, layout | {
-        "height": 180, "annotations": annotations, "margin": {"l": 0, "r": 0, "t": 24, "b": 0},
-        "plot_bgcolor": "rgba(0,0,0,0)",
-    })
+        annotations.append(
+            {
+                "text": name,
+                "x": sum(domain) / 2,
+                "y": 1.0,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 12},
+            }
+        )
+    return go.Figure(
+        traces,
+        layout
+        | {
+            "height": 180,
+            "annotations": annotations,
+            "margin": {"l": 0, "r": 0, "t": 24, "b": 0},
+            "plot_bgcolor": "rgba(0,0,0,0)",
+        },
+    )
 
 
 def series_overlay(original: np.ndarray, reconstruction: np.ndarray) -> go.Figure:
@@ -287,9 +457,26 @@ def series_overlay(original: np.ndarray, reconstruction: np.ndarray) -> go.Figur
     original = np.asarray(original, dtype=np.float32).ravel()
     reconstruction = np.asarray(reconstruction, dtype=np.float32).ravel()
     steps = np.arange(original.size)
-    return go.Figure([
-        {"type": "scatter", "x": steps, "y": original, "mode": "lines", "name": "original",
-         "line": {"color": NORMAL_COLOR, "width": 2}},
-        {"type": "scatter", "x": steps, "y": reconstruction, "mode": "lines", "name": "reconstruction",
-         "line": {"color": VALIDATION_COLOR, "width": 2}, "fill": "tonexty", "fillcolor": "rgba(217, 83, 79, 0.25)"},
-    ], _layout("", 220, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis={"title": {"text": "time step"}}))
+    return go.Figure(
+        [
+            {
+                "type": "scatter",
+                "x": steps,
+                "y": original,
+                "mode": "lines",
+                "name": "original",
+                "line": {"color": NORMAL_COLOR, "width": 2},
+            },
+            {
+                "type": "scatter",
+                "x": steps,
+                "y": reconstruction,
+                "mode": "lines",
+                "name": "reconstruction",
+                "line": {"color": VALIDATION_COLOR, "width": 2},
+                "fill": "tonexty",
+                "fillcolor": "rgba(217, 83, 79, 0.25)",
+            },
+        ],
+        _layout("", 220, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis={"title": {"text": "time step"}}),
+    )

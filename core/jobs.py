@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass
-from typing import Optional
 
 from core.config import ExperimentConfig
 from core.data import ExperimentData
@@ -19,34 +18,34 @@ class JobSnapshot:
     """status: 'running', 'done', 'stopped' (ended by the user, model kept) or 'failed' (see `error`)."""
 
     status: str
-    progress: Optional[Progress]
+    progress: Progress | None
     history: History
-    error: Optional[str]
+    error: str | None
 
 
 class TrainingJob:
     """Runs `run_experiment(config)` in a daemon thread; `snapshot()` is safe to call from any thread."""
 
-    def __init__(self, config: ExperimentConfig, data_dir: Optional[str] = None, data: Optional[ExperimentData] = None):
+    def __init__(self, config: ExperimentConfig, data_dir: str | None = None, data: ExperimentData | None = None):
         self.config = config
         self.data_dir = data_dir
         self.data = data
-        self.result: Optional[ExperimentResult] = None
-        self.error: Optional[str] = None
+        self.result: ExperimentResult | None = None
+        self.error: str | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._progress: Optional[Progress] = None
+        self._progress: Progress | None = None
         self._history = History()
         self._thread = threading.Thread(target=self._run, name="anomaly-studio-training", daemon=True)
 
-    def start(self) -> "TrainingJob":
+    def start(self) -> TrainingJob:
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
 
-    def join(self, timeout: Optional[float] = None) -> None:
+    def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
     @property
@@ -77,7 +76,9 @@ class TrainingJob:
 
     def _run(self) -> None:
         try:
-            self.result = run_experiment(self.config, self.data_dir, listener=self, stop_event=self._stop, data=self.data)
+            self.result = run_experiment(
+                self.config, self.data_dir, listener=self, stop_event=self._stop, data=self.data
+            )
             with self._lock:
                 self._history = self.result.history
         except StudioError as exc:

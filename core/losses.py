@@ -7,7 +7,7 @@ and 1 − SSIM for ssim (images only, values in [0, 2]).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -41,7 +41,9 @@ def ssim_filter_size(height: int, width: int) -> int:
 
 def ssim_error(x, x_hat):
     if len(x.shape) != 4:
-        raise ConfigError("the 'ssim' error compares images of shape (height, width, channels); use 'mse', 'mae' or 'bce' for series")
+        raise ConfigError(
+            "the 'ssim' error compares images of shape (height, width, channels); use 'mse', 'mae' or 'bce' for series"
+        )
     size = ssim_filter_size(int(x.shape[1]), int(x.shape[2]))
     return 1.0 - tf.image.ssim(x, x_hat, max_val=1.0, filter_size=size, filter_sigma=1.5 * size / 11)
 
@@ -69,4 +71,3 @@ def error_map(name: str, x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
     """Per-feature errors of shape x.shape, for heat maps. SSIM has no per-pixel form here: it shows |x − x_hat|."""
     function = _MAPS.get(name, absolute_error_map)
     return np.asarray(function(tf.constant(x, tf.float32), tf.constant(x_hat, tf.float32)))
-

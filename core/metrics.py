@@ -6,13 +6,11 @@ Without labels only counts are reported; every label-based figure is None, never
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 from sklearn import metrics as skm
 
 
-def _ratio(numerator: int, denominator: int) -> Optional[float]:
+def _ratio(numerator: int, denominator: int) -> float | None:
     return float(numerator / denominator) if denominator else None
 
 
@@ -22,7 +20,7 @@ class OperatingCurve:
     scores: (n,) reconstruction errors; labels: (n,) 0/1 or None. Built once in O(n log n).
     """
 
-    def __init__(self, scores: np.ndarray, labels: Optional[np.ndarray] = None):
+    def __init__(self, scores: np.ndarray, labels: np.ndarray | None = None):
         scores = np.asarray(scores, dtype=np.float64).ravel()
         order = np.argsort(scores, kind="stable")
         self.sorted_scores = scores[order]
@@ -43,11 +41,26 @@ class OperatingCurve:
     def at(self, threshold: float) -> dict:
         not_flagged = int(np.searchsorted(self.sorted_scores, threshold, side="right"))
         flagged = self.n - not_flagged
-        result = {"threshold": float(threshold), "n_scored": self.n, "n_flagged": flagged, "n_anomalies": self.n_anomalies}
+        result = {
+            "threshold": float(threshold),
+            "n_scored": self.n,
+            "n_flagged": flagged,
+            "n_anomalies": self.n_anomalies,
+        }
         if self.labels is None:
             return result | dict.fromkeys(
-                ("true_positives", "false_positives", "true_negatives", "false_negatives", "precision", "recall",
-                 "f1", "accuracy", "accuracy_normal", "accuracy_anomaly")
+                (
+                    "true_positives",
+                    "false_positives",
+                    "true_negatives",
+                    "false_negatives",
+                    "precision",
+                    "recall",
+                    "f1",
+                    "accuracy",
+                    "accuracy_normal",
+                    "accuracy_anomaly",
+                )
             )
         positives = self.n_anomalies
         negatives = self.n - positives
@@ -72,11 +85,11 @@ class OperatingCurve:
         }
 
 
-def _has_both_classes(labels: Optional[np.ndarray]) -> bool:
+def _has_both_classes(labels: np.ndarray | None) -> bool:
     return labels is not None and len(np.unique(labels)) == 2
 
 
-def evaluate(scores: np.ndarray, labels: Optional[np.ndarray], threshold: float) -> dict:
+def evaluate(scores: np.ndarray, labels: np.ndarray | None, threshold: float) -> dict:
     """All metrics at `threshold`: counts, precision/recall/F1/accuracies, AUROC, AP and the confusion matrix.
 
     The confusion matrix is [[TN, FP], [FN, TP]] (rows: true normal, true anomaly).
@@ -89,7 +102,7 @@ def evaluate(scores: np.ndarray, labels: Optional[np.ndarray], threshold: float)
     return point
 
 
-def confusion_matrix(point: dict) -> Optional[list[list[int]]]:
+def confusion_matrix(point: dict) -> list[list[int]] | None:
     """[[TN, FP], [FN, TP]] (rows: true normal, true anomaly) of an `OperatingCurve.at` point; None without labels."""
     if point["true_negatives"] is None:
         return None

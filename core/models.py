@@ -8,7 +8,6 @@ Each returns a Keras model `autoencoder` whose `encoder` and `decoder` sub-model
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import keras
 from keras import layers
@@ -18,8 +17,8 @@ from core.config import ModelConfig
 from core.errors import ConfigError
 
 
-def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> Optional[str]:
-    """A warning when the code is not smaller than the input: such a model can learn to copy, and copies anomalies too."""
+def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> str | None:
+    """A warning when the code is not smaller than the input: such a model can learn to copy, anomalies too."""
     input_size = math.prod(sample_shape)
     code = config.latent_dim  # numbers in the bottleneck code of one sample
     if code < input_size:
@@ -34,7 +33,7 @@ class _Layers:
     """Makes the layers of one model: each named (unique within it) and its weights seeded, so that building a model
     never reads Keras' global state, which the dashboard's server resets after every script run."""
 
-    def __init__(self, seed: Optional[int]):
+    def __init__(self, seed: int | None):
         self.seed = seed
         self.count = 0
 
@@ -45,13 +44,19 @@ class _Layers:
     def initializer(self) -> keras.initializers.Initializer:
         return keras.initializers.GlorotUniform(seed=None if self.seed is None else self.seed * 1000 + self.count)
 
-    def dense(self, units: int, activation: Optional[str] = None, name: Optional[str] = None) -> layers.Dense:
-        return layers.Dense(units, activation=activation, kernel_initializer=self.initializer(),
-                            name=name or self.name("dense"))
+    def dense(self, units: int, activation: str | None = None, name: str | None = None) -> layers.Dense:
+        return layers.Dense(
+            units, activation=activation, kernel_initializer=self.initializer(), name=name or self.name("dense")
+        )
 
     def conv(self, conv: type, filters: int, kernel_size: int, **options) -> layers.Layer:
-        return conv(filters, kernel_size, kernel_initializer=self.initializer(), name=self.name(conv.__name__.lower()),
-                    **options)
+        return conv(
+            filters,
+            kernel_size,
+            kernel_initializer=self.initializer(),
+            name=self.name(conv.__name__.lower()),
+            **options,
+        )
 
     def activation_and_norm(self, x):
         """LeakyReLU(0.2) then BatchNorm.
@@ -63,7 +68,7 @@ class _Layers:
         return layers.BatchNormalization(momentum=0.9, name=self.name("batch_norm"))(x)
 
 
-def build_autoencoder(config: ModelConfig, sample_shape: tuple, seed: Optional[int] = None) -> keras.Model:
+def build_autoencoder(config: ModelConfig, sample_shape: tuple, seed: int | None = None) -> keras.Model:
     """Build the autoencoder that `config.kind` names for samples of `sample_shape`; `seed` seeds its weights."""
     sample_shape = tuple(int(d) for d in sample_shape)
     make = _Layers(seed)
@@ -71,12 +76,18 @@ def build_autoencoder(config: ModelConfig, sample_shape: tuple, seed: Optional[i
         encoder, decoder = _dense_encoder(config, sample_shape, make), _dense_decoder(config, sample_shape, make)
     elif config.kind == "conv":
         if len(sample_shape) != 3:
-            raise ConfigError(f"{fields.name('model.kind')} 'conv' needs images of shape (height, width, channels), got samples of shape {sample_shape}; use 'dense' or 'conv1d'")
+            raise ConfigError(
+                f"{fields.name('model.kind')} 'conv' needs images of shape (height, width, channels), "
+                f"got samples of shape {sample_shape}; use 'dense' or 'conv1d'"
+            )
         encoder = _conv_encoder(config, sample_shape, layers.Conv2D, make)
         decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make)
     elif config.kind == "conv1d":
         if len(sample_shape) != 1:
-            raise ConfigError(f"{fields.name('model.kind')} 'conv1d' needs series of shape (length,), got samples of shape {sample_shape}; use 'conv' or 'dense'")
+            raise ConfigError(
+                f"{fields.name('model.kind')} 'conv1d' needs series of shape (length,), "
+                f"got samples of shape {sample_shape}; use 'conv' or 'dense'"
+            )
         encoder = _conv_encoder(config, sample_shape, layers.Conv1D, make)
         decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make)
     else:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import weakref
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 from core import losses
 
-
-_SCORERS: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+_SCORERS: weakref.WeakKeyDictionary[keras.Model, dict] = weakref.WeakKeyDictionary()
 
 
 def _compiled_scorer(model: keras.Model, error: str, sample_shape: tuple):
@@ -45,13 +44,16 @@ def reconstruction_errors(model: keras.Model, x: np.ndarray, error: str, batch_s
         return scores
     score_batch = _compiled_scorer(model, error, x.shape[1:])
     for start in range(0, len(x), batch_size):
-        scores[start:start + batch_size] = score_batch(tf.constant(x[start:start + batch_size])).numpy()
+        scores[start : start + batch_size] = score_batch(tf.constant(x[start : start + batch_size])).numpy()
     return scores
 
 
 def reconstruct(model: keras.Model, x: np.ndarray, error: str, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """(reconstructions, per-feature error maps), both of x's shape, for a page of samples to inspect."""
     x = np.asarray(x, dtype=np.float32)
-    batches = [model(tf.constant(x[start:start + batch_size]), training=False).numpy() for start in range(0, len(x), batch_size)]
+    batches = [
+        model(tf.constant(x[start : start + batch_size]), training=False).numpy()
+        for start in range(0, len(x), batch_size)
+    ]
     x_hat = np.concatenate(batches) if batches else np.empty_like(x)
     return x_hat, losses.error_map(error, x, x_hat)

@@ -6,7 +6,6 @@ A sample is flagged when its error is strictly greater than the threshold.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -25,8 +24,8 @@ class ThresholdChoice:
 def choose_threshold(
     config: ThresholdConfig,
     scores: np.ndarray,
-    train_scores: Optional[np.ndarray] = None,
-    labels: Optional[np.ndarray] = None,
+    train_scores: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
 ) -> ThresholdChoice:
     """Pick the threshold that `config.method` describes.
 
@@ -44,13 +43,17 @@ def choose_threshold(
         return ThresholdChoice(value, method, f"Set by hand to {value:.4g}.")
     if method == "quantile":
         value = float(np.quantile(scores, config.q))
-        return ThresholdChoice(value, method, f"The {config.q:g} quantile of the {scores.size} scored errors: {value:.4g}.")
+        return ThresholdChoice(
+            value, method, f"The {config.q:g} quantile of the {scores.size} scored errors: {value:.4g}."
+        )
     if method == "mean_std":
         mean, std = float(reference.mean()), float(reference.std())
         value = mean + config.k * std
         return ThresholdChoice(
-            value, method,
-            f"Mean + {config.k:g}·std of the {reference.size} training errors: {mean:.4g} + {config.k:g} × {std:.4g} = {value:.4g}.",
+            value,
+            method,
+            f"Mean + {config.k:g}·std of the {reference.size} training errors: "
+            f"{mean:.4g} + {config.k:g} × {std:.4g} = {value:.4g}.",
         )
     if method == "max":
         value = float(reference.max())
@@ -67,18 +70,25 @@ def choose_threshold(
             raise ConfigError(f"{fields.name('threshold.method')} 'fpr' needs normal samples among the scored ones")
         value = float(np.quantile(normal, 1.0 - config.rate))
         return ThresholdChoice(
-            value, method,
-            f"Lets about {config.rate:.2%} of the {normal.size} normal samples through as false positives: {value:.4g}.",
+            value,
+            method,
+            f"Lets about {config.rate:.2%} of the {normal.size} normal samples through as false positives: "
+            f"{value:.4g}.",
         )
     if method == "best_f1":
         value, f1 = _best_f1_threshold(scores, labels)
-        return ThresholdChoice(value, method, f"The threshold with the best F1 ({f1:.3f}) on the labelled scores: {value:.4g}.")
+        return ThresholdChoice(
+            value, method, f"The threshold with the best F1 ({f1:.3f}) on the labelled scores: {value:.4g}."
+        )
     raise ConfigError(f"{fields.name('threshold.method')} {method!r} is unknown")
 
 
-def _require_labels(labels: Optional[np.ndarray], scores: np.ndarray, method: str) -> np.ndarray:
+def _require_labels(labels: np.ndarray | None, scores: np.ndarray, method: str) -> np.ndarray:
     if labels is None:
-        raise ConfigError(f"{fields.name('threshold.method')} '{method}' needs labels, and these scores have none; use quantile, mean_std, max or contamination")
+        raise ConfigError(
+            f"{fields.name('threshold.method')} '{method}' needs labels, and these scores have none; "
+            "use quantile, mean_std, max or contamination"
+        )
     labels = np.asarray(labels)
     if labels.shape != scores.shape:
         raise ConfigError(f"threshold: labels shape {labels.shape} does not match scores shape {scores.shape}")
@@ -88,7 +98,9 @@ def _require_labels(labels: Optional[np.ndarray], scores: np.ndarray, method: st
 def _best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     positives = int((labels == 1).sum())
     if positives == 0:
-        raise ConfigError(f"{fields.name('threshold.method')} 'best_f1' needs at least one anomaly among the scored samples")
+        raise ConfigError(
+            f"{fields.name('threshold.method')} 'best_f1' needs at least one anomaly among the scored samples"
+        )
     order = np.argsort(-scores, kind="stable")
     sorted_scores = scores[order]
     true_positives = np.cumsum(labels[order] == 1)

@@ -7,7 +7,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Optional, Protocol
+from typing import Protocol
 
 import keras
 import numpy as np
@@ -15,6 +15,7 @@ import numpy as np
 from core import losses
 from core.config import TrainConfig
 from core.errors import TrainingError
+
 
 @dataclass
 class Progress:
@@ -25,9 +26,9 @@ class Progress:
     batch: int
     batches_per_epoch: int
     loss: float
-    val_loss: Optional[float]
+    val_loss: float | None
     elapsed_s: float
-    eta_s: Optional[float]
+    eta_s: float | None
 
     @property
     def fraction_done(self) -> float:
@@ -43,7 +44,7 @@ class History:
     batch_loss: list[float] = field(default_factory=list)
     batch_epoch: list[float] = field(default_factory=list)
     stopped: str = "completed"  # or "early_stopping", "stopped", "diverged"
-    best_epoch: Optional[int] = None
+    best_epoch: int | None = None
     seconds: float = 0.0
 
     @property
@@ -52,12 +53,17 @@ class History:
 
     def to_dict(self) -> dict:
         return {
-            "loss": self.loss, "val_loss": self.val_loss, "batch_loss": self.batch_loss, "batch_epoch": self.batch_epoch,
-            "stopped": self.stopped, "best_epoch": self.best_epoch, "seconds": self.seconds,
+            "loss": self.loss,
+            "val_loss": self.val_loss,
+            "batch_loss": self.batch_loss,
+            "batch_epoch": self.batch_epoch,
+            "stopped": self.stopped,
+            "best_epoch": self.best_epoch,
+            "seconds": self.seconds,
         }
 
     @classmethod
-    def from_dict(cls, raw: dict) -> "History":
+    def from_dict(cls, raw: dict) -> History:
         return cls(**{key: raw[key] for key in cls.__dataclass_fields__ if key in raw})
 
 
@@ -67,7 +73,7 @@ class TrainingListener(Protocol):
     def on_epoch(self, progress: Progress, history: History) -> None: ...
 
 
-def split_validation(x: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
+def split_validation(x: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     """A seeded random hold-out: (training part, validation part or None when too small)."""
     n_validation = int(round(len(x) * fraction))
     if n_validation < 1 or len(x) - n_validation < 1:
@@ -81,8 +87,8 @@ def train_autoencoder(
     x_train: np.ndarray,
     config: TrainConfig,
     seed: int,
-    listener: Optional[TrainingListener] = None,
-    stop_event: Optional[threading.Event] = None,
+    listener: TrainingListener | None = None,
+    stop_event: threading.Event | None = None,
 ) -> History:
     """Fit `model` to reconstruct `x_train` (n, *sample_shape); returns the history.
 
@@ -104,9 +110,14 @@ def train_autoencoder(
     if config.tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=config.tensorboard_dir))
     model.fit(
-        x_fit, x_fit,
+        x_fit,
+        x_fit,
         validation_data=None if x_validation is None else (x_validation, x_validation),
-        epochs=config.epochs, batch_size=config.batch_size, shuffle=True, verbose=0, callbacks=callbacks,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        shuffle=True,
+        verbose=0,
+        callbacks=callbacks,
     )
     history.seconds = time.perf_counter() - watcher.started
     if history.stopped == "diverged":
@@ -144,7 +155,7 @@ class _Watcher(keras.callbacks.Callback):
         self.lock = threading.Lock()
         self.started = time.perf_counter()
         self.epoch = 1
-        self.bad_loss: Optional[float] = None
+        self.bad_loss: float | None = None
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()

@@ -40,34 +40,44 @@ def choose_dataset(dataset: str) -> None:
     """A new dataset has other classes: the scenario starts over, on the protocol and limits chosen so far."""
     current = state.config().data
     inject = current.inject if current.inject is not None and current.inject.dataset != dataset else None
-    new_data = dataclasses.replace(current, dataset=dataset, normal_classes=None, anomaly_classes=None,
-                                   contamination=None, inject=inject)
-    state.use_config(state.config().replace(data=new_data, **kind_sections(state.config(), fields.builtin_kind(dataset))))
+    new_data = dataclasses.replace(
+        current, dataset=dataset, normal_classes=None, anomaly_classes=None, contamination=None, inject=inject
+    )
+    state.use_config(
+        state.config().replace(data=new_data, **kind_sections(state.config(), fields.builtin_kind(dataset)))
+    )
 
 
 def kind_sections(config, kind) -> dict:
     """Model, train and score sections with every choice that does not fit data of `kind` moved to one that does."""
     if kind is None:
         return {}
-    return {name: dataclasses.replace(getattr(config, name), **fields.fit_to_kind(getattr(config, name), kind, name))
-            for name in ("model", "train", "score")}
+    return {
+        name: dataclasses.replace(getattr(config, name), **fields.fit_to_kind(getattr(config, name), kind, name))
+        for name in ("model", "train", "score")
+    }
 
 
 def class_formatter(class_names: dict):
     def format_class(label) -> str:
         name = class_names.get(label, str(label))
         return name if name == str(label) else f"{label} · {name}"
+
     return format_class
 
 
 def preview_groups(experiment_data, inject) -> tuple[list[np.ndarray], list[str]]:
     """Up to PREVIEW_PER_GROUP scored samples per role and class, normal ones first."""
     everything = np.arange(len(experiment_data.roles))
-    table = pd.DataFrame({
-        "role": experiment_data.roles,
-        "class": analysis.class_names(experiment_data, inject, everything) if experiment_data.classes is not None else "",
-        "position": everything,
-    })
+    table = pd.DataFrame(
+        {
+            "role": experiment_data.roles,
+            "class": analysis.class_names(experiment_data, inject, everything)
+            if experiment_data.classes is not None
+            else "",
+            "position": everything,
+        }
+    )
     table["rank"] = np.where(table["role"] < 0, 3, table["role"])  # normal, anomaly, injected, then unlabeled
     picked = table.groupby(["rank", "class"], sort=True).head(PREVIEW_PER_GROUP)
     groups, labels = [], []
@@ -84,32 +94,44 @@ data = config.data
 builtin = data.dataset in BUILTIN_DATASETS
 
 source_column, dataset_column, folder_column = st.columns([1, 1, 2], vertical_alignment="bottom")
-source = source_column.segmented_control("Source", SOURCES, required=True, key=state.form_key("data_source"),
-                                         default=SOURCES[0] if builtin else SOURCES[1])
+source = source_column.segmented_control(
+    "Source", SOURCES, required=True, key=state.form_key("data_source"), default=SOURCES[0] if builtin else SOURCES[1]
+)
 if source == SOURCES[0]:
     names = list(BUILTIN_DATASETS)
-    dataset_name = dataset_column.selectbox("Dataset", names, index=names.index(data.dataset) if builtin else 0,
-                                            format_func=state.dataset_label, help=fields.FIELDS["data.dataset"].help)
+    dataset_name = dataset_column.selectbox(
+        "Dataset",
+        names,
+        index=names.index(data.dataset) if builtin else 0,
+        format_func=state.dataset_label,
+        help=fields.FIELDS["data.dataset"].help,
+    )
     folder = folder_column.text_input(
-        "Data folder (local copies of MNIST, Fashion-MNIST, ECG5000)", state.data_dir() or "",
+        "Data folder (local copies of MNIST, Fashion-MNIST, ECG5000)",
+        state.data_dir() or "",
         placeholder="download when missing",
         help="A folder holding mnist/, fashion-mnist/ or ecg5000/ as downloaded. Defaults to $ANOMALY_STUDIO_DATA.",
     )
     state.set_data_dir(folder)
 else:
     with dataset_column:
-        st.file_uploader("Upload .npz, .csv or .zip of images", type=["npz", "csv", "zip"], key=UPLOAD,
-                         on_change=store_upload)
+        st.file_uploader(
+            "Upload .npz, .csv or .zip of images", type=["npz", "csv", "zip"], key=UPLOAD, on_change=store_upload
+        )
     dataset_name = folder_column.text_input(
-        "File or image folder on the server", "" if builtin else data.dataset, placeholder="/path/to/data.npz",
+        "File or image folder on the server",
+        "" if builtin else data.dataset,
+        placeholder="/path/to/data.npz",
         help="Uploads are saved on the server and their path filled in here.",
     )
     if UPLOAD_ERROR in st.session_state:
         st.error(st.session_state[UPLOAD_ERROR])
     if not dataset_name:
-        st.info("Upload a file, or type the path of a file or image folder on the server. A .npz holds x (and "
-                "optionally y, x_test, y_test); a .csv has one sample per row and an optional label column; a .zip "
-                "holds PNG or JPEG images, in one folder per class when labelled.")
+        st.info(
+            "Upload a file, or type the path of a file or image folder on the server. A .npz holds x (and "
+            "optionally y, x_test, y_test); a .csv has one sample per row and an optional label column; a .zip "
+            "holds PNG or JPEG images, in one folder per class when labelled."
+        )
         st.stop()
 if dataset_name != data.dataset:
     try:
@@ -134,13 +156,18 @@ format_class = class_formatter(base.class_names)
 others = [name for name in BUILTIN_DATASETS if name != dataset_name]
 inject_column, _ = st.columns([1, 3])
 inject_name = inject_column.selectbox(
-    "Inject samples of another dataset", [NO_INJECTION, *others], help="Mixed into the scored samples, as anomalies.",
+    "Inject samples of another dataset",
+    [NO_INJECTION, *others],
+    help="Mixed into the scored samples, as anomalies.",
     index=[NO_INJECTION, *others].index(data.inject.dataset) if data.inject and data.inject.dataset in others else 0,
     format_func=lambda name: "None" if name == NO_INJECTION else state.dataset_label(name),
 )
 if inject_name != (data.inject.dataset if data.inject else NO_INJECTION):
-    state.update_config(data=dataclasses.replace(
-        data, inject=InjectConfig(dataset=inject_name) if inject_name != NO_INJECTION else None))
+    state.update_config(
+        data=dataclasses.replace(
+            data, inject=InjectConfig(dataset=inject_name) if inject_name != NO_INJECTION else None
+        )
+    )
     st.rerun()
 inject_source = None
 if data.inject is not None:
@@ -154,22 +181,34 @@ with st.form(state.form_key("scenario")):
     st.markdown("**Scenario**")
     normal_column, anomaly_column, contamination_column = st.columns(3)
     normal_classes = normal_column.multiselect(
-        FIELDS["data.normal_classes"].label, classes, default=[c for c in data.normal_classes or [] if c in classes],
-        format_func=format_class, placeholder="All classes not marked as anomalies", disabled=not classes,
+        FIELDS["data.normal_classes"].label,
+        classes,
+        default=[c for c in data.normal_classes or [] if c in classes],
+        format_func=format_class,
+        placeholder="All classes not marked as anomalies",
+        disabled=not classes,
         help=FIELDS["data.normal_classes"].help,
     )
     anomaly_classes = anomaly_column.multiselect(
-        FIELDS["data.anomaly_classes"].label, classes, default=[c for c in data.anomaly_classes or [] if c in classes],
-        format_func=format_class, placeholder="None", disabled=not classes, help=FIELDS["data.anomaly_classes"].help,
+        FIELDS["data.anomaly_classes"].label,
+        classes,
+        default=[c for c in data.anomaly_classes or [] if c in classes],
+        format_func=format_class,
+        placeholder="None",
+        disabled=not classes,
+        help=FIELDS["data.anomaly_classes"].help,
     )
     contamination = widgets.number("data.contamination", data.contamination, contamination_column)
     inject = None
     if inject_source is not None:
         inject_classes_column, inject_count_column, _ = st.columns(3)
         inject_classes = inject_classes_column.multiselect(
-            FIELDS["data.inject.classes"].label, inject_source.all_labels().tolist() if inject_source.is_labeled else [],
-            default=data.inject.classes or [], format_func=class_formatter(inject_source.class_names),
-            placeholder="Any class", help=FIELDS["data.inject.classes"].help,
+            FIELDS["data.inject.classes"].label,
+            inject_source.all_labels().tolist() if inject_source.is_labeled else [],
+            default=data.inject.classes or [],
+            format_func=class_formatter(inject_source.class_names),
+            placeholder="Any class",
+            help=FIELDS["data.inject.classes"].help,
         )
         inject_count = widgets.number("data.inject.count", data.inject.count, inject_count_column)
         inject = InjectConfig(dataset=data.inject.dataset, classes=inject_classes or None, count=inject_count)
@@ -181,8 +220,14 @@ with st.form(state.form_key("scenario")):
     applied = st.form_submit_button("Apply", type="primary", icon=":material/check:")
 if applied:
     new_data = DataConfig(
-        dataset=dataset_name, normal_classes=normal_classes or None, anomaly_classes=anomaly_classes or None,
-        contamination=contamination, inject=inject, protocol=protocol, split=split, limit=limit,
+        dataset=dataset_name,
+        normal_classes=normal_classes or None,
+        anomaly_classes=anomaly_classes or None,
+        contamination=contamination,
+        inject=inject,
+        protocol=protocol,
+        split=split,
+        limit=limit,
         test_fraction=test_fraction,
     )
     if state.update_config(data=new_data, **kind_sections(config, base.kind)):
@@ -202,8 +247,10 @@ counts_column, preview_column = st.columns([1, 3])
 with counts_column:
     st.dataframe(counts, hide_index=True)
     anomalies = 0 if experiment_data.labels is None else int(experiment_data.labels.sum())
-    st.caption(f"Samples of shape {tuple(experiment_data.sample_shape)}. {anomalies:,} of the "
-               f"{len(experiment_data.x_score):,} scored samples are anomalies.")
+    st.caption(
+        f"Samples of shape {tuple(experiment_data.sample_shape)}. {anomalies:,} of the "
+        f"{len(experiment_data.x_score):,} scored samples are anomalies."
+    )
     st.page_link(state.TRAIN_PAGE, label="Next: train", icon=":material/arrow_forward:")
 with preview_column:
     groups, labels = preview_groups(experiment_data, config.data.inject)

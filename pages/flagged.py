@@ -35,15 +35,21 @@ if st.session_state.get(PAGE, 1) > pages:  # fewer flagged samples since, e.g. a
     st.session_state[PAGE] = 1
 page_column, download_column, link_column = st.columns([1, 1, 2], vertical_alignment="bottom")
 page = page_column.number_input(f"Page (of {pages})", 1, pages, key=PAGE)
-download_column.download_button("Download flagged list (CSV)", lambda: table.to_csv(index=False),
-                                file_name="flagged.csv", mime="text/csv", icon=":material/download:", on_click="ignore")
+download_column.download_button(
+    "Download flagged list (CSV)",
+    lambda: table.to_csv(index=False),
+    file_name="flagged.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    on_click="ignore",
+)
 link_column.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
 
-on_page = flagged[(page - 1) * PER_PAGE: page * PER_PAGE]
+on_page = flagged[(page - 1) * PER_PAGE : page * PER_PAGE]
 reconstructions, error_maps = result.detector.reconstruct(data.x_score[on_page])
-rows = table.iloc[(page - 1) * PER_PAGE: page * PER_PAGE]
+rows = table.iloc[(page - 1) * PER_PAGE : page * PER_PAGE]
 for start in range(0, len(on_page), PER_ROW):
-    for column, offset in zip(st.columns(PER_ROW), range(start, min(start + PER_ROW, len(on_page)))):
+    for column, offset in zip(st.columns(PER_ROW), range(start, min(start + PER_ROW, len(on_page))), strict=False):
         row = rows.iloc[offset]
         known_class = f", class {row['class']}" if "class" in row else ""
         title = f"#{row['rank']} · sample {row['sample']} · error {row['error']:.4g} · {row['truth']}{known_class}"

@@ -19,14 +19,30 @@ TITLES = {
 }
 
 STEPS = [
-    (state.DATASET_PAGE, ":material/dataset:", "Choose data",
-     "Pick a dataset, say which classes are normal, and mix in anomalies."),
-    (state.TRAIN_PAGE, ":material/model_training:", "Train",
-     "Fit an autoencoder to the normal data and watch its loss fall."),
-    (state.THRESHOLD_PAGE, ":material/tune:", "Pick a threshold",
-     "Move the threshold over the error histogram and see every metric follow."),
-    (state.FLAGGED_PAGE, ":material/flag:", "Inspect flagged",
-     "Look at the flagged samples beside their reconstructions."),
+    (
+        state.DATASET_PAGE,
+        ":material/dataset:",
+        "Choose data",
+        "Pick a dataset, say which classes are normal, and mix in anomalies.",
+    ),
+    (
+        state.TRAIN_PAGE,
+        ":material/model_training:",
+        "Train",
+        "Fit an autoencoder to the normal data and watch its loss fall.",
+    ),
+    (
+        state.THRESHOLD_PAGE,
+        ":material/tune:",
+        "Pick a threshold",
+        "Move the threshold over the error histogram and see every metric follow.",
+    ),
+    (
+        state.FLAGGED_PAGE,
+        ":material/flag:",
+        "Inspect flagged",
+        "Look at the flagged samples beside their reconstructions.",
+    ),
 ]
 
 
@@ -72,7 +88,7 @@ st.markdown(
     "Work through the four steps below, or start from a ready-made demo."
 )
 
-for column, (page, icon, title, text) in zip(st.columns(4), STEPS):
+for column, (page, icon, title, text) in zip(st.columns(4), STEPS, strict=True):
     with column.container(border=True, height="stretch"):
         st.page_link(page, label=f"**{title}**", icon=icon)
         st.caption(text)
@@ -84,7 +100,7 @@ presets = sorted(PRESETS.glob("*.json"), key=preset_order)
 if not presets:
     st.info(f"No presets found in {PRESETS}. Set things up by hand, starting with the Dataset page.")
 for row_start in range(0, len(presets), 3):
-    for column, path in zip(st.columns(3), presets[row_start:row_start + 3]):
+    for column, path in zip(st.columns(3), presets[row_start : row_start + 3], strict=False):
         with column.container(border=True, height="stretch"):
             try:
                 preset = ExperimentConfig.load(path)
@@ -95,6 +111,8 @@ for row_start in range(0, len(presets), 3):
             st.markdown(f"**{title}**")
             st.caption(describe(preset))
             if preset.data.dataset != "digits":
-                st.caption(":material/cloud_download: Downloads its data on first use, or reads it from the data folder.")
+                st.caption(
+                    ":material/cloud_download: Downloads its data on first use, or reads it from the data folder."
+                )
             if st.button("Open demo", key=f"preset:{path.stem}", icon=":material/play_arrow:"):
                 open_preset(path)

@@ -29,18 +29,21 @@ if not runs:
     st.page_link(state.TRAIN_PAGE, label="Train a model", icon=":material/model_training:")
     st.stop()
 
-table = pd.DataFrame({
-    "name": [summary.name for summary in runs],
-    "dataset": [state.dataset_label(summary.dataset) if summary.dataset else None for summary in runs],
-    "model": [summary.model_kind for summary in runs],
-    "created": pd.to_datetime([summary.created for summary in runs], utc=True, errors="coerce"),
-    "AUROC": [summary.auroc for summary in runs],
-    "flagged": [summary.n_flagged for summary in runs],
-    "threshold": [summary.threshold for summary in runs],
-    "status": [f"damaged: {summary.damaged}" if summary.damaged else "ok" for summary in runs],
-})
+table = pd.DataFrame(
+    {
+        "name": [summary.name for summary in runs],
+        "dataset": [state.dataset_label(summary.dataset) if summary.dataset else None for summary in runs],
+        "model": [summary.model_kind for summary in runs],
+        "created": pd.to_datetime([summary.created for summary in runs], utc=True, errors="coerce"),
+        "AUROC": [summary.auroc for summary in runs],
+        "flagged": [summary.n_flagged for summary in runs],
+        "threshold": [summary.threshold for summary in runs],
+        "status": [f"damaged: {summary.damaged}" if summary.damaged else "ok" for summary in runs],
+    }
+)
 st.dataframe(
-    table, hide_index=True,
+    table,
+    hide_index=True,
     column_config={
         "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
         "AUROC": st.column_config.NumberColumn("AUROC", format="%.3f"),
@@ -54,8 +57,13 @@ if run is not None and run.damaged:
     st.warning(f"**{run.name}** cannot be opened: {run.damaged}. You can delete it.", icon=":material/warning:")
 
 open_column, delete_column, _ = st.columns([1, 1, 4])
-if open_column.button("Open", type="primary", icon=":material/open_in_new:", width="stretch",
-                      disabled=run is None or run.damaged is not None):
+if open_column.button(
+    "Open",
+    type="primary",
+    icon=":material/open_in_new:",
+    width="stretch",
+    disabled=run is None or run.damaged is not None,
+):
     try:
         state.open_saved_run(open_run(str(run.path), (run.created, run.revision), state.data_dir()), str(run.path))
     except StudioError as exc:

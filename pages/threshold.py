@@ -65,7 +65,7 @@ def percent(value) -> str:
 def slider_step(span: float) -> tuple[float, str]:
     """A round step of about a thousandth of `span`, and a format showing its decimals."""
     decimals = max(0, -math.floor(math.log10(span / 1000))) if span > 0 else 6
-    return 10.0 ** -decimals, f"%.{decimals}f"
+    return 10.0**-decimals, f"%.{decimals}f"
 
 
 choice = state.threshold()
@@ -88,43 +88,69 @@ if st.session_state.get(SHOWN) is not choice or SLIDER not in st.session_state:
     st.session_state[SHOWN] = choice
 
 method_column, parameter_column, explanation_column = st.columns([3, 2, 5], vertical_alignment="bottom")
-method = method_column.selectbox(method_field.label, methods, format_func=method_field.label_of,
-                                 on_change=on_method_change, key=METHOD, help=method_field.help)
+method = method_column.selectbox(
+    method_field.label,
+    methods,
+    format_func=method_field.label_of,
+    on_change=on_method_change,
+    key=METHOD,
+    help=method_field.help,
+)
 if method in PARAMETERS:
     name = PARAMETERS[method]
     spec = FIELDS[f"threshold.{name}"]
-    parameter_column.number_input(spec.label, spec.low, spec.high, step=spec.step, format=spec.format,
-                                  help=spec.help, on_change=on_method_change, key=WIDGET + name)
+    parameter_column.number_input(
+        spec.label,
+        spec.low,
+        spec.high,
+        step=spec.step,
+        format=spec.format,
+        help=spec.help,
+        on_change=on_method_change,
+        key=WIDGET + name,
+    )
 explanation_column.info(choice.explanation, icon=":material/info:")
 if THRESHOLD_ERROR in st.session_state:
     st.error(st.session_state[THRESHOLD_ERROR])
 
 low, high = min(float(scores.min()), choice.value), max(float(scores.max()), choice.value)
 step, value_format = slider_step(high - low)
-threshold = st.slider("Threshold (reconstruction error)", low, high, step=step, format=value_format,
-                      key=SLIDER, on_change=on_slider_move)
+threshold = st.slider(
+    "Threshold (reconstruction error)", low, high, step=step, format=value_format, key=SLIDER, on_change=on_slider_move
+)
 
 point = summary.curve.at(threshold)
 cards = st.columns(6)
 share = f"{point['n_flagged'] / point['n_scored']:.2%} of {point['n_scored']:,}"
 cards[0].metric("Flagged", f"{point['n_flagged']:,}", share, delta_color="off", delta_arrow="off", border=True)
 if labels is not None:
-    cards[1].metric("Precision", percent(point["precision"]), border=True,
-                    help="Share of flagged samples that are anomalies.")
+    cards[1].metric(
+        "Precision", percent(point["precision"]), border=True, help="Share of flagged samples that are anomalies."
+    )
     cards[2].metric("Recall", percent(point["recall"]), border=True, help="Share of anomalies that are flagged.")
     cards[3].metric("F1", "–" if point["f1"] is None else f"{point['f1']:.3f}", border=True)
-    cards[4].metric("Normals correct", percent(point["accuracy_normal"]), border=True,
-                    help="Accuracy on normal samples: the share left unflagged.")
-    cards[5].metric("Anomalies correct", percent(point["accuracy_anomaly"]), border=True,
-                    help="Accuracy on anomalies: the share flagged (the recall).")
+    cards[4].metric(
+        "Normals correct",
+        percent(point["accuracy_normal"]),
+        border=True,
+        help="Accuracy on normal samples: the share left unflagged.",
+    )
+    cards[5].metric(
+        "Anomalies correct",
+        percent(point["accuracy_anomaly"]),
+        border=True,
+        help="Accuracy on anomalies: the share flagged (the recall).",
+    )
 
 log_x_column, log_y_column, _ = st.columns([1, 1, 4])
 log_x = log_x_column.toggle("Log-scale errors", key="histogram_log_x")
 log_y = log_y_column.toggle("Log-scale counts", key="histogram_log_y")
 bins = summary.bins(log_x)
 event = st.plotly_chart(
-    figures.error_histogram(bins, threshold, log_y=log_y), key="error_histogram",
-    on_select="rerun", selection_mode="box",
+    figures.error_histogram(bins, threshold, log_y=log_y),
+    key="error_histogram",
+    on_select="rerun",
+    selection_mode="box",
 )
 st.caption("Drag a box over the histogram to list the samples in that error range.")
 
@@ -143,8 +169,11 @@ if labels is not None:
         fpr = point["false_positives"] / negatives
         roc = figures.roc_figure(*summary.roc, point=(fpr, point["recall"]), auroc=result.metrics.get("auroc"))
         roc_column.plotly_chart(roc, key="roc")
-        pr = figures.pr_figure(*summary.pr, point=(point["recall"], point["precision"]),
-                               average_precision=result.metrics.get("average_precision"))
+        pr = figures.pr_figure(
+            *summary.pr,
+            point=(point["recall"], point["precision"]),
+            average_precision=result.metrics.get("average_precision"),
+        )
         pr_column.plotly_chart(pr, key="pr")
     else:
         roc_column.info("ROC and precision–recall curves need both normal samples and anomalies among the scored ones.")

@@ -16,8 +16,12 @@ with st.spinner("Loading TensorFlow…"):
     from core.jobs import TrainingJob
     from core.models import bottleneck_warning
 
-STOP_REASONS = {"completed": "completed every epoch", "early_stopping": "stopped early (validation loss stopped improving)",
-                "stopped": "stopped by you", "diverged": "diverged"}
+STOP_REASONS = {
+    "completed": "completed every epoch",
+    "early_stopping": "stopped early (validation loss stopped improving)",
+    "stopped": "stopped by you",
+    "diverged": "diverged",
+}
 
 
 def duration(seconds) -> str:
@@ -76,19 +80,31 @@ def settings_form(config, data) -> None:
             error = widgets.choice("score.error", config.score.error, kind)
             seed = widgets.number("seed", config.seed)
         train_column, _ = st.columns([1, 5])
-        submitted = train_column.form_submit_button("Train", type="primary", icon=":material/play_arrow:",
-                                                    width="stretch")
+        submitted = train_column.form_submit_button(
+            "Train", type="primary", icon=":material/play_arrow:", width="stretch"
+        )
     if not submitted:
         return
     try:
         new_config = config.replace(
             seed=seed,
-            model=dataclasses.replace(config.model, kind=model_kind, latent_dim=latent_dim, kernel_size=kernel_size,
-                                      hidden=widgets.parse_sizes("model.hidden", hidden),
-                                      filters=widgets.parse_sizes("model.filters", filters)),
-            train=dataclasses.replace(config.train, loss=loss, epochs=epochs, batch_size=batch_size,
-                                      learning_rate=learning_rate, validation_fraction=validation_fraction,
-                                      early_stopping_patience=patience),
+            model=dataclasses.replace(
+                config.model,
+                kind=model_kind,
+                latent_dim=latent_dim,
+                kernel_size=kernel_size,
+                hidden=widgets.parse_sizes("model.hidden", hidden),
+                filters=widgets.parse_sizes("model.filters", filters),
+            ),
+            train=dataclasses.replace(
+                config.train,
+                loss=loss,
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                validation_fraction=validation_fraction,
+                early_stopping_patience=patience,
+            ),
             score=dataclasses.replace(config.score, error=error),
         )
         validate(new_config, data.kind)
@@ -102,9 +118,11 @@ def settings_form(config, data) -> None:
 def settings_summary(config) -> str:
     model, train = config.model, config.train
     sizes = ", ".join(map(str, model.hidden if model.kind == "dense" else model.filters)) or "none"
-    return (f"{FIELDS['model.kind'].label_of(model.kind)} autoencoder · latent size {model.latent_dim} · layers {sizes} · "
-            f"{FIELDS['train.loss'].label_of(train.loss)} loss · {train.epochs} epochs · batch size {train.batch_size} · "
-            f"learning rate {train.learning_rate:g}")
+    return (
+        f"{FIELDS['model.kind'].label_of(model.kind)} autoencoder · latent size {model.latent_dim} · layers {sizes} · "
+        f"{FIELDS['train.loss'].label_of(train.loss)} loss · {train.epochs} epochs · batch size {train.batch_size} · "
+        f"learning rate {train.learning_rate:g}"
+    )
 
 
 @st.fragment(run_every=0.5)
@@ -122,7 +140,7 @@ def live_training() -> None:
         st.progress(
             progress.fraction_done,
             text=f"Epoch {progress.epoch}/{progress.epochs} · batch {progress.batch}/{progress.batches_per_epoch} · "
-                 f"loss {progress.loss:.4g}{val} · {duration(progress.elapsed_s)} elapsed · ETA {duration(progress.eta_s)}",
+            f"loss {progress.loss:.4g}{val} · {duration(progress.elapsed_s)} elapsed · ETA {duration(progress.eta_s)}",
         )
     st.plotly_chart(figures.loss_curve(snapshot.history, log_y=st.session_state["loss_log_y"]), key="live_loss")
 
@@ -147,8 +165,13 @@ if running:
     # Read-only while a model trains: edits could not reach the running job.
     st.info(f"Training: {settings_summary(state.job().config)}", icon=":material/model_training:")
     stop_column, _ = st.columns([1, 5])
-    stop_column.button("Stop", icon=":material/stop:", on_click=stop_training, width="stretch",
-                       help="Ends training after the current batch and keeps the model trained so far.")
+    stop_column.button(
+        "Stop",
+        icon=":material/stop:",
+        on_click=stop_training,
+        width="stretch",
+        help="Ends training after the current batch and keeps the model trained so far.",
+    )
 else:
     settings_form(config, data)
     warning = bottleneck_warning(config.model, tuple(data.sample_shape))
@@ -170,9 +193,11 @@ if result is None:
 history = result.history
 st.subheader("Current model")
 if result.config.data != config.data or result.config.seed != config.seed:
-    st.info(f"This model was trained on other data ({state.describe_result(result)}, "
-            f"{len(result.data.x_train):,} training samples). Press **Train** to train one on the data above.",
-            icon=":material/info:")
+    st.info(
+        f"This model was trained on other data ({state.describe_result(result)}, "
+        f"{len(result.data.x_train):,} training samples). Press **Train** to train one on the data above.",
+        icon=":material/info:",
+    )
 cards = st.columns(5)
 cards[0].metric("Epochs run", f"{history.epochs_run}", border=True)
 cards[1].metric("Final loss", f"{history.loss[-1]:.4g}" if history.loss else "–", border=True)

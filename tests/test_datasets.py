@@ -402,7 +402,7 @@ def test_unlabelled_data_has_unknown_roles_and_refuses_classes(tmp_path):
     (DataConfig(dataset="digits", anomaly_classes=[42]), "42, which digits does not have; its classes are 0, 1, 2"),
     (DataConfig(dataset="digits", anomaly_classes=[1], contamination=0.5, protocol="transductive"),
      "asks for 808 anomalies"),
-    (DataConfig(dataset="digits", contamination=0.1), "data.anomaly_classes, which is null"),
+    (DataConfig(dataset="digits", contamination=0.1), "(data.anomaly_classes), which is null"),
     (DataConfig(dataset="digits", inject=InjectConfig(dataset="ecg5000")), "shape (140,)"),
 ])
 def test_configs_that_do_not_fit_the_data(config, message, shared_data_dir):

@@ -85,13 +85,15 @@ def sample_table(result, indices: np.ndarray, threshold: float) -> pd.DataFrame:
     """One row per scored sample in `indices`: rank by error, index in its dataset, error, flagged, truth, class."""
     data = result.data
     errors = result.scores[indices]
-    table = pd.DataFrame({
-        "rank": summary(result).rank[indices],
-        "sample": data.indices[indices],
-        "error": errors,
-        "flagged": errors > threshold,
-        "truth": pd.Series(data.roles[indices]).map(ROLE_NAMES).to_numpy(),
-    })
+    table = pd.DataFrame(
+        {
+            "rank": summary(result).rank[indices],
+            "sample": data.indices[indices],
+            "error": errors,
+            "flagged": errors > threshold,
+            "truth": pd.Series(data.roles[indices]).map(ROLE_NAMES).to_numpy(),
+        }
+    )
     if data.classes is not None:
         table["class"] = class_names(data, result.config.data.inject, indices)
     return table

@@ -12,7 +12,6 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Optional
 
 import streamlit as st
 
@@ -25,8 +24,10 @@ def _data_config_key(data_config: DataConfig) -> str:
     return json.dumps(dataclasses.asdict(data_config), sort_keys=True)
 
 
-@st.cache_resource(max_entries=2, show_spinner="Building the experiment data…", hash_funcs={DataConfig: _data_config_key})
-def _experiment_data(data_config: DataConfig, seed: int, data_dir: Optional[str]) -> ExperimentData:
+@st.cache_resource(
+    max_entries=2, show_spinner="Building the experiment data…", hash_funcs={DataConfig: _data_config_key}
+)
+def _experiment_data(data_config: DataConfig, seed: int, data_dir: str | None) -> ExperimentData:
     return build_experiment_data(data_config, seed, data_dir)
 
 

@@ -13,8 +13,8 @@ import gc
 
 def load() -> None:
     """Import TensorFlow, Keras and the core modules built on them (seconds, the first time only)."""
-    import core.experiment  # noqa: F401
-    import core.jobs  # noqa: F401
+    import core.experiment
+    import core.jobs
     import core.runs  # noqa: F401
 
     gc.freeze()

@@ -54,14 +54,26 @@ def save_controls() -> None:
         state.forget_run(ws.saved_run)  # deleted, perhaps from another tab
     button_column, status_column = st.columns([1, 4], vertical_alignment="center")
     if not ws.saved_run:
-        button_column.button("Save run", icon=":material/save:", width="stretch", on_click=_save_new,
-                             help="Saves the model, its scores and the threshold chosen now.")
+        button_column.button(
+            "Save run",
+            icon=":material/save:",
+            width="stretch",
+            on_click=_save_new,
+            help="Saves the model, its scores and the threshold chosen now.",
+        )
         status_column.caption("Not saved yet.")
     elif ws.threshold != ws.saved_threshold:
-        button_column.button("Save threshold", icon=":material/save:", width="stretch", on_click=_save_threshold,
-                             help=f"Updates {Path(ws.saved_run).name} to the threshold chosen now.")
-        status_column.caption(f"Saved in {ws.saved_run}, at another threshold "
-                              f"({ws.saved_threshold.value:.4g}; now {ws.threshold.value:.4g}).")
+        button_column.button(
+            "Save threshold",
+            icon=":material/save:",
+            width="stretch",
+            on_click=_save_threshold,
+            help=f"Updates {Path(ws.saved_run).name} to the threshold chosen now.",
+        )
+        status_column.caption(
+            f"Saved in {ws.saved_run}, at another threshold "
+            f"({ws.saved_threshold.value:.4g}; now {ws.threshold.value:.4g})."
+        )
     else:
         button_column.button("Saved", icon=":material/check_circle:", width="stretch", disabled=True)
         status_column.caption(f"Saved in {ws.saved_run}, at threshold {ws.threshold.value:.4g}.")

@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import streamlit as st
 
@@ -42,7 +42,10 @@ RUNS_PAGE = "pages/runs.py"
 
 @dataclass
 class Workspace:
-    """One user's work. `threshold` is the ThresholdChoice in use; `saved_threshold` the one last saved to `saved_run`."""
+    """One user's work.
+
+    `threshold` is the ThresholdChoice in use; `saved_threshold` the one last saved to `saved_run`.
+    """
 
     id: str
     config: ExperimentConfig = field(default_factory=ExperimentConfig)
@@ -50,9 +53,9 @@ class Workspace:
     job: Any = None
     result: Any = None
     threshold: Any = None
-    saved_run: Optional[str] = None
+    saved_run: str | None = None
     saved_threshold: Any = None
-    training_error: Optional[str] = None
+    training_error: str | None = None
     revision: int = 0  # bumped whenever the config is replaced from outside the settings forms
     touched: float = field(default_factory=time.monotonic)
 
@@ -66,7 +69,9 @@ class Workspace:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             partial = folder / f".{self.id}.json.partial"
-            partial.write_text(json.dumps({"config": self.config.to_dict(), "data_dir": self.data_dir}), encoding="utf-8")
+            partial.write_text(
+                json.dumps({"config": self.config.to_dict(), "data_dir": self.data_dir}), encoding="utf-8"
+            )
             partial.replace(folder / f"{self.id}.json")
         except OSError:
             pass  # the in-memory workspace still works; only a server restart would forget the settings
@@ -153,7 +158,7 @@ def update_config(**sections: Any) -> bool:
     return True
 
 
-def data_dir() -> Optional[str]:
+def data_dir() -> str | None:
     return workspace().data_dir or None
 
 
@@ -188,7 +193,7 @@ def threshold():
     return workspace().threshold
 
 
-def show_result(new_result, saved_to: Optional[str] = None) -> None:
+def show_result(new_result, saved_to: str | None = None) -> None:
     """Make `new_result` the one the Threshold and Flagged pages inspect, at its own threshold."""
     ws = workspace()
     ws.result, ws.threshold = new_result, new_result.threshold
@@ -227,8 +232,11 @@ def require_result() -> None:
     """Stop the page with a pointer to Train (or Runs) when nothing has been trained or opened yet."""
     if result() is not None:
         if training_running():
-            st.info("A new model is training. This page still shows the previous model "
-                    f"({describe_result(result())}) until it has finished.", icon=":material/model_training:")
+            st.info(
+                "A new model is training. This page still shows the previous model "
+                f"({describe_result(result())}) until it has finished.",
+                icon=":material/model_training:",
+            )
         return
     if training_running():
         st.info("A model is training. Its results will show here as soon as it has finished.")
@@ -261,11 +269,11 @@ def sidebar_summary() -> None:
             lines.append("No model trained yet")
         else:
             auroc = current.metrics.get("auroc")
-            lines += [f"**Model** · {current.config.model.kind} autoencoder",
-                      f"**Data** · {dataset_label(current.config.data.dataset)}",
-                      f"**AUROC** · {auroc:.3f}" if auroc is not None else "**AUROC** · no labels"]
+            lines += [
+                f"**Model** · {current.config.model.kind} autoencoder",
+                f"**Data** · {dataset_label(current.config.data.dataset)}",
+                f"**AUROC** · {auroc:.3f}" if auroc is not None else "**AUROC** · no labels",
+            ]
             if ws.saved_run:
                 lines.append(f"**Saved** · {Path(ws.saved_run).name}")
         st.markdown("  \n".join(lines))
-
-

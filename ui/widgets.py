@@ -3,7 +3,7 @@ come from there, so a widget can never offer what validation refuses, or refuse 
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import streamlit as st
 
@@ -16,18 +16,30 @@ def number(path: str, value: Any, container=st, **options):
     spec = FIELDS[path]
     cast = int if spec.type == "int" else float
     return container.number_input(
-        spec.label, cast(spec.low), cast(spec.high), None if value is None else cast(value),
-        step=cast(spec.step) if spec.step is not None else None, format=spec.format, help=spec.help,
-        placeholder=spec.null_means or None, **options,
+        spec.label,
+        cast(spec.low),
+        cast(spec.high),
+        None if value is None else cast(value),
+        step=cast(spec.step) if spec.step is not None else None,
+        format=spec.format,
+        help=spec.help,
+        placeholder=spec.null_means or None,
+        **options,
     )
 
 
-def choice(path: str, value: Any, data_kind: Optional[str] = None, container=st, **options):
+def choice(path: str, value: Any, data_kind: str | None = None, container=st, **options):
     """A select box of the field's choices that fit `data_kind`, labelled as the field says."""
     spec = FIELDS[path]
     choices = list(spec.choices_for(data_kind))
-    return container.selectbox(spec.label, choices, index=choices.index(value) if value in choices else 0,
-                               format_func=spec.label_of, help=spec.help, **options)
+    return container.selectbox(
+        spec.label,
+        choices,
+        index=choices.index(value) if value in choices else 0,
+        format_func=spec.label_of,
+        help=spec.help,
+        **options,
+    )
 
 
 def sizes(path: str, value: list[int], container=st, **options) -> str:
@@ -43,5 +55,6 @@ def parse_sizes(path: str, text: str) -> list[int]:
     try:
         return [int(part) for part in parts]
     except ValueError:
-        raise ConfigError(f"{spec.label} must be whole numbers separated by commas, like 32, 64 "
-                          f"(got {text!r})") from None
+        raise ConfigError(
+            f"{spec.label} must be whole numbers separated by commas, like 32, 64 (got {text!r})"
+        ) from None

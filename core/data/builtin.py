@@ -14,7 +14,7 @@ import math
 import zipfile
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,7 +37,7 @@ class DownloadFailed(Exception):
         self.reason = reason
 
 
-def load_digits(spec: "BuiltinSpec", root: Optional[Path]) -> Dataset:
+def load_digits(spec: BuiltinSpec, root: Path | None) -> Dataset:
     """scikit-learn's bundled 8×8 digits (the data folder is not used)."""
     from sklearn.datasets import load_digits as sklearn_digits
 
@@ -46,7 +46,7 @@ def load_digits(spec: "BuiltinSpec", root: Optional[Path]) -> Dataset:
     return Dataset(spec.name, IMAGE, images, bunch.target.astype(np.int64), class_names=dict(spec.class_names))
 
 
-def load_mnist(spec: "BuiltinSpec", root: Optional[Path]) -> Dataset:
+def load_mnist(spec: BuiltinSpec, root: Path | None) -> Dataset:
     """MNIST from the four IDX files in the data folder, else Keras' mnist.npz."""
     local = local_files(root, spec)
     if local is not None:
@@ -56,20 +56,22 @@ def load_mnist(spec: "BuiltinSpec", root: Optional[Path]) -> Dataset:
         with np.load(path, allow_pickle=False) as archive:
             arrays = [archive[key] for key in ("x_train", "y_train", "x_test", "y_test")]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise DataError(f"the downloaded {path} is unreadable ({reason(exc)}); delete it to download it again") from None
+        raise DataError(
+            f"the downloaded {path} is unreadable ({reason(exc)}); delete it to download it again"
+        ) from None
     return _mnist_like(spec, *arrays, str(path))
 
 
-def load_idx_images(spec: "BuiltinSpec", root: Optional[Path]) -> Dataset:
+def load_idx_images(spec: BuiltinSpec, root: Path | None) -> Dataset:
     """An MNIST-like dataset (Fashion-MNIST) from its four IDX files, local or downloaded one by one."""
     local = local_files(root, spec)
     if local is None:
         downloads = [(name, KERAS_MIRROR + name, None, f"datasets/{spec.folder}") for name in spec.files]
-        local = dict(zip(spec.files, _download(downloads)))
+        local = dict(zip(spec.files, _download(downloads), strict=True))
     return _idx_dataset(spec, local)
 
 
-def load_ecg5000(spec: "BuiltinSpec", root: Optional[Path]) -> Dataset:
+def load_ecg5000(spec: BuiltinSpec, root: Path | None) -> Dataset:
     """ECG5000's ecg.csv: 140 raw values and a 0/1 label (1 = normal) per row."""
     local = local_files(root, spec)
     if local is not None:
@@ -79,15 +81,24 @@ def load_ecg5000(spec: "BuiltinSpec", root: Optional[Path]) -> Dataset:
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
     except (OSError, ValueError) as exc:
-        raise DataError(f"{path} is not a readable ECG5000 file ({reason(exc)}); replace it with the original ecg.csv") from None
+        raise DataError(
+            f"{path} is not a readable ECG5000 file ({reason(exc)}); replace it with the original ecg.csv"
+        ) from None
     if table.shape[1] != 141 or not np.isfinite(table).all() or not np.isin(table[:, -1], (0, 1)).all():
-        raise DataError(f"{path} is not ECG5000's ecg.csv: it needs 140 finite values and a 0/1 label per row "
-                        f"(got {table.shape[1]} columns); replace it with the original file")
-    return Dataset(spec.name, SERIES, table[:, :-1].astype(np.float32), table[:, -1].astype(np.int64),
-                   class_names=dict(spec.class_names))
+        raise DataError(
+            f"{path} is not ECG5000's ecg.csv: it needs 140 finite values and a 0/1 label per row "
+            f"(got {table.shape[1]} columns); replace it with the original file"
+        )
+    return Dataset(
+        spec.name,
+        SERIES,
+        table[:, :-1].astype(np.float32),
+        table[:, -1].astype(np.int64),
+        class_names=dict(spec.class_names),
+    )
 
 
-def local_files(root: Optional[Path], spec: "BuiltinSpec") -> Optional[dict[str, Path]]:
+def local_files(root: Path | None, spec: BuiltinSpec) -> dict[str, Path] | None:
     """`spec.files` in `root/spec.folder/` when all of them are there, else None."""
     if root is None or spec.folder is None:
         return None
@@ -106,27 +117,37 @@ def _download(downloads: list[tuple]) -> list[Path]:
         raise DownloadFailed(reason(exc)) from None
 
 
-def _fetch(fname: str, url: str, sha256: Optional[str], cache_subdir: str) -> Path:
+def _fetch(fname: str, url: str, sha256: str | None, cache_subdir: str) -> Path:
     """Download `url` into the Keras cache (~/.keras/<cache_subdir>/fname) unless it is there; the local path."""
     from keras.utils import get_file
 
     return Path(get_file(fname, origin=url, file_hash=sha256, cache_subdir=cache_subdir))
 
 
-def _idx_dataset(spec: "BuiltinSpec", paths: dict[str, Path]) -> Dataset:
+def _idx_dataset(spec: BuiltinSpec, paths: dict[str, Path]) -> Dataset:
     """spec.files are the train images, train labels, test images and test labels, in that order."""
     train_images, train_labels, test_images, test_labels = (
-        read_idx(paths[name], 3 if index % 2 == 0 else 1) for index, name in enumerate(spec.files))
+        read_idx(paths[name], 3 if index % 2 == 0 else 1) for index, name in enumerate(spec.files)
+    )
     return _mnist_like(spec, train_images, train_labels, test_images, test_labels, str(paths[spec.files[0]].parent))
 
 
-def _mnist_like(spec: "BuiltinSpec", train_images, train_labels, test_images, test_labels, source) -> Dataset:
+def _mnist_like(spec: BuiltinSpec, train_images, train_labels, test_images, test_labels, source) -> Dataset:
     """28×28 uint8 images and digit labels as a Dataset, images (n, 28, 28, 1) in [0, 1]."""
     for images, labels in ((train_images, train_labels), (test_images, test_labels)):
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise DataError(f"{source} is inconsistent: images of shape {images.shape} with labels of shape {labels.shape}")
-    return Dataset(spec.name, IMAGE, _unit_images(train_images), train_labels.astype(np.int64),
-                   _unit_images(test_images), test_labels.astype(np.int64), dict(spec.class_names))
+            raise DataError(
+                f"{source} is inconsistent: images of shape {images.shape} with labels of shape {labels.shape}"
+            )
+    return Dataset(
+        spec.name,
+        IMAGE,
+        _unit_images(train_images),
+        train_labels.astype(np.int64),
+        _unit_images(test_images),
+        test_labels.astype(np.int64),
+        dict(spec.class_names),
+    )
 
 
 def _unit_images(images: np.ndarray) -> np.ndarray:
@@ -140,13 +161,19 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
         with gzip.open(path, "rb") as stream:
             raw = stream.read()
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{path} is not a readable gzip file ({reason(exc)}); replace it with the original download") from None
+        raise DataError(
+            f"{path} is not a readable gzip file ({reason(exc)}); replace it with the original download"
+        ) from None
     header_size = 4 + 4 * ndim
     if len(raw) < header_size or raw[:4] != bytes((0, 0, 8, ndim)):
-        raise DataError(f"{path} is not a {ndim}-D IDX file of unsigned bytes (bad magic number); replace it with the original download")
+        raise DataError(
+            f"{path} is not a {ndim}-D IDX file of unsigned bytes (bad magic number); "
+            "replace it with the original download"
+        )
     shape = tuple(int(size) for size in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     if len(raw) - header_size != math.prod(shape):
-        raise DataError(f"{path} is corrupt: its header announces shape {shape} but it holds {len(raw) - header_size} "
-                        f"data bytes instead of {math.prod(shape)}; replace it with the original download")
+        raise DataError(
+            f"{path} is corrupt: its header announces shape {shape} but it holds {len(raw) - header_size} "
+            f"data bytes instead of {math.prod(shape)}; replace it with the original download"
+        )
     return np.frombuffer(raw, np.uint8, offset=header_size).reshape(shape)
-

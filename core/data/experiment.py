@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core import fields
 from core.data.registry import load_dataset
 from core.data.types import ANOMALY, INJECTED, NORMAL, UNKNOWN, Dataset, ExperimentData
-from core import fields
 from core.errors import DataError
 
 if TYPE_CHECKING:  # core.config imports this package, so the config types are for annotations only
@@ -30,7 +30,7 @@ class _Pool:
     """Candidate samples: `indices` (sorted int64) into the virtual concatenation of `parts`, never concatenated."""
 
     parts: tuple
-    labels: Optional[np.ndarray]  # labels of the whole concatenation
+    labels: np.ndarray | None  # labels of the whole concatenation
     indices: np.ndarray
 
     @property
@@ -41,7 +41,7 @@ class _Pool:
 @dataclass
 class _Injection:
     x: np.ndarray
-    classes: Optional[np.ndarray]
+    classes: np.ndarray | None
     indices: np.ndarray
 
 
@@ -53,17 +53,22 @@ class _Selection:
     positions: np.ndarray
     indices: np.ndarray
     roles: np.ndarray
-    classes: Optional[np.ndarray]
+    classes: np.ndarray | None
 
-    def reordered(self, order: np.ndarray) -> "_Selection":
-        return _Selection(self.parts, self.positions[order], self.indices[order], self.roles[order],
-                          None if self.classes is None else self.classes[order])
+    def reordered(self, order: np.ndarray) -> _Selection:
+        return _Selection(
+            self.parts,
+            self.positions[order],
+            self.indices[order],
+            self.roles[order],
+            None if self.classes is None else self.classes[order],
+        )
 
     def gather(self) -> np.ndarray:
         return _gather(self.parts, self.positions)
 
 
-def build_experiment_data(config: DataConfig, seed: int, data_dir: Union[str, os.PathLike, None] = None) -> ExperimentData:
+def build_experiment_data(config: DataConfig, seed: int, data_dir: str | os.PathLike | None = None) -> ExperimentData:
     """The train and scored samples that `config` describes, raw; the same config and seed give identical arrays.
 
     Raises DataError when the dataset cannot be loaded or the config does not fit it.
@@ -72,8 +77,11 @@ def build_experiment_data(config: DataConfig, seed: int, data_dir: Union[str, os
     rng = np.random.default_rng(seed)
     normal, anomaly = _class_selection(dataset, config)
     if config.contamination and anomaly is None:
-        raise DataError(f"{fields.name('data.contamination')} draws anomalies from {fields.name('data.anomaly_classes')}, which is null; "
-                        "set the anomaly classes, or leave contamination null")
+        raise DataError(
+            f"{fields.name('data.contamination')} draws anomalies from "
+            f"{fields.name('data.anomaly_classes')}, which is null; "
+            "set the anomaly classes, or leave contamination null"
+        )
     if config.protocol == "transductive":
         pool = _cap(_split_pool(dataset, config.split), config.limit, rng)
         normal_idx, anomaly_idx = _select(pool, normal, anomaly)
@@ -86,7 +94,9 @@ def build_experiment_data(config: DataConfig, seed: int, data_dir: Union[str, os
         train_pool, score_pool = _inductive_pools(dataset, config.test_fraction, rng)
         train_pool, score_pool = _cap(train_pool, config.limit, rng), _cap(score_pool, config.limit, rng)
         normal_idx, anomaly_idx = _select(train_pool, normal, anomaly)
-        anomaly_idx = _draw_anomalies(anomaly_idx, len(normal_idx), config.contamination or 0.0, rng, "the training split")
+        anomaly_idx = _draw_anomalies(
+            anomaly_idx, len(normal_idx), config.contamination or 0.0, rng, "the training split"
+        )
         train = _selection(train_pool, normal_idx, anomaly_idx, None)
         # Shuffled, because Keras' validation split takes the last samples as they come.
         train = train.reordered(rng.permutation(len(train.positions)))
@@ -96,31 +106,47 @@ def build_experiment_data(config: DataConfig, seed: int, data_dir: Union[str, os
         score = score.reordered(np.argsort(score.positions, kind="stable"))  # source order, injected samples last
     if len(train.positions) == 0 or len(score.positions) == 0:
         part = "train on" if len(train.positions) == 0 else "score"
-        raise DataError(f"the data config leaves no samples to {part} in {dataset.name}; check "
-                        f"{fields.name('data.normal_classes')}, {fields.name('data.anomaly_classes')} and {fields.name('data.limit')}")
+        raise DataError(
+            f"the data config leaves no samples to {part} in {dataset.name}; check "
+            f"{fields.name('data.normal_classes')}, {fields.name('data.anomaly_classes')} "
+            f"and {fields.name('data.limit')}"
+        )
     x_train = train.gather()
     x_score = x_train if score is train else score.gather()
     return ExperimentData(
-        kind=dataset.kind, sample_shape=dataset.sample_shape, x_train=x_train, x_score=x_score,
+        kind=dataset.kind,
+        sample_shape=dataset.sample_shape,
+        x_train=x_train,
+        x_score=x_score,
         labels=(score.roles >= ANOMALY).astype(np.int8) if dataset.is_labeled else None,
-        classes=score.classes, roles=score.roles, indices=score.indices, train_roles=train.roles,
+        classes=score.classes,
+        roles=score.roles,
+        indices=score.indices,
+        train_roles=train.roles,
         class_names=dict(dataset.class_names),
     )
 
 
-def _class_selection(dataset: Dataset, config: DataConfig) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+def _class_selection(dataset: Dataset, config: DataConfig) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The normal and anomaly class lists as arrays of the dataset's label dtype (None = not given)."""
     if not dataset.is_labeled:
-        for name, value in (("data.normal_classes", config.normal_classes), ("data.anomaly_classes", config.anomaly_classes)):
+        for name, value in (
+            ("data.normal_classes", config.normal_classes),
+            ("data.anomaly_classes", config.anomaly_classes),
+        ):
             if value is not None:
-                raise DataError(f"{fields.name(name)} needs class labels, but {dataset.name} is unlabeled; leave it null")
+                raise DataError(
+                    f"{fields.name(name)} needs class labels, but {dataset.name} is unlabeled; leave it null"
+                )
         return None, None
     available = dataset.all_labels()
-    return (_match_classes(config.normal_classes, available, "data.normal_classes", dataset.name),
-            _match_classes(config.anomaly_classes, available, "data.anomaly_classes", dataset.name))
+    return (
+        _match_classes(config.normal_classes, available, "data.normal_classes", dataset.name),
+        _match_classes(config.anomaly_classes, available, "data.anomaly_classes", dataset.name),
+    )
 
 
-def _match_classes(values: Optional[list], available: np.ndarray, field_name: str, dataset_name: str) -> Optional[np.ndarray]:
+def _match_classes(values: list | None, available: np.ndarray, field_name: str, dataset_name: str) -> np.ndarray | None:
     """Config class values matched to dataset labels by their text, so 3 finds the folder label "3" and vice versa."""
     if values is None:
         return None
@@ -128,8 +154,10 @@ def _match_classes(values: Optional[list], available: np.ndarray, field_name: st
     missing = [value for value in values if str(value).strip() not in by_text]
     if missing:
         shown = ", ".join(map(str, available[:30].tolist())) + (", ..." if len(available) > 30 else "")
-        raise DataError(f"{fields.name(field_name)} lists {', '.join(map(repr, missing))}, which {dataset_name} does not have; "
-                        f"its classes are {shown}")
+        raise DataError(
+            f"{fields.name(field_name)} lists {', '.join(map(repr, missing))}, which {dataset_name} does not have; "
+            f"its classes are {shown}"
+        )
     return np.array([by_text[str(value).strip()] for value in values], dtype=available.dtype)
 
 
@@ -148,15 +176,17 @@ def _split_pool(dataset: Dataset, split: str) -> _Pool:
 def _inductive_pools(dataset: Dataset, test_fraction: float, rng: np.random.Generator) -> tuple[_Pool, _Pool]:
     """Training and scored pools: the official split, else a stratified hold-out of `test_fraction`."""
     if dataset.has_official_split:
-        return (_Pool((dataset.x_train,), dataset.y_train, np.arange(len(dataset.x_train), dtype=np.int64)),
-                _Pool((dataset.x_test,), dataset.y_test, np.arange(len(dataset.x_test), dtype=np.int64)))
+        return (
+            _Pool((dataset.x_train,), dataset.y_train, np.arange(len(dataset.x_train), dtype=np.int64)),
+            _Pool((dataset.x_test,), dataset.y_test, np.arange(len(dataset.x_test), dtype=np.int64)),
+        )
     n = len(dataset.x_train)
     held_out = _stratified_draw(n, dataset.y_train, min(max(round(test_fraction * n), 1), n - 1), rng)
     kept = np.setdiff1d(np.arange(n, dtype=np.int64), held_out)
     return _Pool((dataset.x_train,), dataset.y_train, kept), _Pool((dataset.x_train,), dataset.y_train, held_out)
 
 
-def _cap(pool: _Pool, limit: Optional[int], rng: np.random.Generator) -> _Pool:
+def _cap(pool: _Pool, limit: int | None, rng: np.random.Generator) -> _Pool:
     """At most `limit` samples of `pool`, drawn stratified by label."""
     if limit is None or len(pool.indices) <= limit:
         return pool
@@ -164,7 +194,7 @@ def _cap(pool: _Pool, limit: Optional[int], rng: np.random.Generator) -> _Pool:
     return dataclasses.replace(pool, indices=pool.indices[_stratified_draw(len(pool.indices), labels, limit, rng)])
 
 
-def _stratified_draw(n: int, labels: Optional[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
+def _stratified_draw(n: int, labels: np.ndarray | None, size: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted positions of `size` of n samples drawn without replacement, each class keeping its share.
 
     Shares are rounded by largest remainder, so every class gets floor or ceil of its exact quota.
@@ -179,7 +209,7 @@ def _stratified_draw(n: int, labels: Optional[np.ndarray], size: int, rng: np.ra
     return np.sort(np.concatenate(drawn))
 
 
-def _select(pool: _Pool, normal: Optional[np.ndarray], anomaly: Optional[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _select(pool: _Pool, normal: np.ndarray | None, anomaly: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Pool indices of the normal classes (default: all but the anomaly classes) and of the anomaly classes."""
     if pool.labels is None:
         return pool.indices, pool.indices[:0]
@@ -189,42 +219,57 @@ def _select(pool: _Pool, normal: Optional[np.ndarray], anomaly: Optional[np.ndar
     return pool.indices[is_normal], pool.indices[is_anomaly]
 
 
-def _draw_anomalies(candidates: np.ndarray, n_normal: int, contamination: Optional[float],
-                    rng: np.random.Generator, where: str) -> np.ndarray:
+def _draw_anomalies(
+    candidates: np.ndarray, n_normal: int, contamination: float | None, rng: np.random.Generator, where: str
+) -> np.ndarray:
     """round(contamination × n_normal) of the anomaly-class `candidates`; all of them when contamination is None."""
     if contamination is None:
         return candidates
     wanted = round(contamination * n_normal)
     if wanted > len(candidates):
-        raise DataError(f"{fields.name('data.contamination')} {contamination:g} asks for {wanted} anomalies ({contamination:g} × {n_normal} "
-                        f"normal samples) but {where} has only {len(candidates)} samples of {fields.name('data.anomaly_classes')}")
+        raise DataError(
+            f"{fields.name('data.contamination')} {contamination:g} asks for {wanted} anomalies "
+            f"({contamination:g} × {n_normal} "
+            f"normal samples) but {where} has only {len(candidates)} samples of {fields.name('data.anomaly_classes')}"
+        )
     return rng.choice(candidates, wanted, replace=False)
 
 
-def _draw_injection(inject: Optional[InjectConfig], base: Dataset, rng: np.random.Generator, data_dir) -> Optional[_Injection]:
+def _draw_injection(
+    inject: InjectConfig | None, base: Dataset, rng: np.random.Generator, data_dir
+) -> _Injection | None:
     """`inject.count` samples of `inject.classes` of another dataset, from its test split when it has one."""
     if inject is None:
         return None
     source = load_dataset(inject.dataset, data_dir)
     if source.kind != base.kind or source.sample_shape != base.sample_shape:
-        raise DataError(f"cannot inject {source.name} samples of shape {source.sample_shape} into {base.name}, whose "
-                        f"samples have shape {base.sample_shape}; both datasets need the same sample shape")
+        raise DataError(
+            f"cannot inject {source.name} samples of shape {source.sample_shape} into {base.name}, whose "
+            f"samples have shape {base.sample_shape}; both datasets need the same sample shape"
+        )
     x, y = (source.x_test, source.y_test) if source.has_official_split else (source.x_train, source.y_train)
     where = f"{source.name}'s test split" if source.has_official_split else source.name
     candidates = np.arange(len(x), dtype=np.int64)
     if inject.classes is not None:
         if y is None:
-            raise DataError(f"{fields.name('data.inject.classes')} needs class labels, but {source.name} is unlabeled; leave it null")
+            raise DataError(
+                f"{fields.name('data.inject.classes')} needs class labels, but {source.name} is unlabeled; "
+                "leave it null"
+            )
         wanted = _match_classes(inject.classes, source.all_labels(), "data.inject.classes", source.name)
         candidates = np.flatnonzero(np.isin(y, wanted))
     if inject.count > len(candidates):
-        raise DataError(f"{fields.name('data.inject.count')} asks for {inject.count} samples but {where} has only "
-                        f"{len(candidates)} of {fields.name('data.inject.classes')}")
+        raise DataError(
+            f"{fields.name('data.inject.count')} asks for {inject.count} samples but {where} has only "
+            f"{len(candidates)} of {fields.name('data.inject.classes')}"
+        )
     chosen = rng.choice(candidates, inject.count, replace=False)
     return _Injection(x[chosen], None if y is None else y[chosen], chosen)
 
 
-def _selection(pool: _Pool, normal_idx: np.ndarray, anomaly_idx: np.ndarray, injection: Optional[_Injection]) -> _Selection:
+def _selection(
+    pool: _Pool, normal_idx: np.ndarray, anomaly_idx: np.ndarray, injection: _Injection | None
+) -> _Selection:
     """Normal, anomaly and injected samples with their roles; injected samples come after the pool's parts."""
     positions = np.concatenate([normal_idx, anomaly_idx]).astype(np.int64)
     if pool.labels is None:
@@ -244,7 +289,7 @@ def _selection(pool: _Pool, normal_idx: np.ndarray, anomaly_idx: np.ndarray, inj
     )
 
 
-def _join_classes(classes: np.ndarray, injected: Optional[np.ndarray], count: int) -> np.ndarray:
+def _join_classes(classes: np.ndarray, injected: np.ndarray | None, count: int) -> np.ndarray:
     """The pool's classes, then the injected samples' classes in their own dataset (-1 or "" when unlabeled).
 
     Both become str when one is numeric and the other is not.
@@ -269,6 +314,6 @@ def _gather(parts: tuple, positions: np.ndarray) -> np.ndarray:
     for k, part in enumerate(parts):
         targets = np.flatnonzero(part_of == k)
         for start in range(0, len(targets), _GATHER_CHUNK):
-            chunk = targets[start:start + _GATHER_CHUNK]
+            chunk = targets[start : start + _GATHER_CHUNK]
             out[chunk] = part[positions[chunk] - offsets[k]]
     return out

@@ -14,8 +14,8 @@ import os
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
-from typing import Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,10 @@ _GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"
 
 
 def max_file_bytes() -> int:
-    """The largest user file, folder or unpacked archive that is read, in bytes ($ANOMALY_STUDIO_MAX_FILE_MB, default 1024 MB)."""
+    """The largest user file, folder or unpacked archive that is read, in bytes.
+
+    $ANOMALY_STUDIO_MAX_FILE_MB, default 1024 MB.
+    """
     raw = os.environ.get(MAX_FILE_MB_ENV, "").strip()
     if not raw:
         return DEFAULT_MAX_FILE_MB * 2**20
@@ -45,12 +48,14 @@ def max_file_bytes() -> int:
         raise DataError(f"{MAX_FILE_MB_ENV} must be a positive number of megabytes (got {raw!r})")
     return int(megabytes * 2**20)
 
-def load_user_file(path: Union[str, os.PathLike]) -> Dataset:
+
+def load_user_file(path: str | os.PathLike) -> Dataset:
     """A user file or image folder as a read-only Dataset of at least MIN_SAMPLES samples, cached until it changes."""
     path = Path(path).expanduser()
     return _load_user_file(str(path.resolve()), _fingerprint(path))
 
-def load_samples(path: Union[str, os.PathLike], sample_shape: Sequence[int], kind: str) -> np.ndarray:
+
+def load_samples(path: str | os.PathLike, sample_shape: Sequence[int], kind: str) -> np.ndarray:
     """New samples to score with a trained model: float32 (n, *sample_shape), raw values, labels ignored.
 
     Images are resized to the model's height × width and converted to its channel count; series must have
@@ -58,13 +63,16 @@ def load_samples(path: Union[str, os.PathLike], sample_shape: Sequence[int], kin
     The detector scales series itself.
     """
     sample_shape = tuple(int(size) for size in sample_shape)
-    dataset = _read_user_file(Path(path).expanduser(), min_samples=1, image_shape=sample_shape if kind == IMAGE else None)
+    dataset = _read_user_file(
+        Path(path).expanduser(), min_samples=1, image_shape=sample_shape if kind == IMAGE else None
+    )
     x = dataset.x_train if not dataset.has_official_split else np.concatenate([dataset.x_train, dataset.x_test])
     if kind == IMAGE and dataset.kind == IMAGE:
         x = _fit_images(x, sample_shape)
     if x.shape[1:] != sample_shape:
         raise DataError(f"expected samples of shape {sample_shape}, got {x.shape[1:]}")
     return x
+
 
 @functools.lru_cache(maxsize=2)
 def _load_user_file(path: str, fingerprint: tuple) -> Dataset:
@@ -85,7 +93,7 @@ def _fingerprint(path: Path) -> tuple:
     return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
 
 
-def _read_user_file(path: Path, min_samples: int, image_shape: Optional[tuple] = None) -> Dataset:
+def _read_user_file(path: Path, min_samples: int, image_shape: tuple | None = None) -> Dataset:
     """A .npz, .csv, .zip or image folder as a Dataset; `image_shape` (h, w, c) decodes image files straight to it."""
     if not path.exists():
         raise DataError(f"{path} does not exist")
@@ -108,8 +116,10 @@ def _read_user_file(path: Path, min_samples: int, image_shape: Optional[tuple] =
 def _check_size(n_bytes: int, path: Path, verb: str) -> None:
     limit = max_file_bytes()
     if n_bytes > limit:
-        raise DataError(f"{path} {verb} {n_bytes / 2**20:.1f} MB, over the {limit / 2**20:g} MB limit; "
-                        f"set {MAX_FILE_MB_ENV} higher to load it")
+        raise DataError(
+            f"{path} {verb} {n_bytes / 2**20:.1f} MB, over the {limit / 2**20:g} MB limit; "
+            f"set {MAX_FILE_MB_ENV} higher to load it"
+        )
 
 
 def _check_unpacked_size(archive: zipfile.ZipFile, path: Path) -> None:
@@ -134,8 +144,15 @@ def _npz_dataset(path: Path, min_samples: int) -> Dataset:
     if split and (("y_train" in arrays) != ("y_test" in arrays)):
         raise DataError(f"{path} has labels for only one split; give both y_train and y_test, or neither")
     x_key, y_key = ("x_train", "y_train") if "x_train" in arrays else ("x", "y")
-    return _user_dataset(str(path), arrays[x_key], arrays.get(y_key), arrays.get("x_test"), arrays.get("y_test"),
-                         min_samples, sources=tuple(f"array '{key}' of {path}" for key in (x_key, y_key, "x_test", "y_test")))
+    return _user_dataset(
+        str(path),
+        arrays[x_key],
+        arrays.get(y_key),
+        arrays.get("x_test"),
+        arrays.get("y_test"),
+        min_samples,
+        sources=tuple(f"array '{key}' of {path}" for key in (x_key, y_key, "x_test", "y_test")),
+    )
 
 
 def _npz_array(archive, key: str, path: Path) -> np.ndarray:
@@ -143,8 +160,9 @@ def _npz_array(archive, key: str, path: Path) -> np.ndarray:
         return archive[key]
     except ValueError as exc:
         if "pickle" in str(exc):
-            raise DataError(f"array '{key}' of {path} holds Python objects, which are never unpickled; "
-                            "save plain numeric arrays") from None
+            raise DataError(
+                f"array '{key}' of {path} holds Python objects, which are never unpickled; save plain numeric arrays"
+            ) from None
         raise DataError(f"array '{key}' of {path} is unreadable ({reason(exc)})") from None
 
 
@@ -164,16 +182,20 @@ def _csv_dataset(path: Path, min_samples: int) -> Dataset:
     if label_column is not None:
         labels = table.pop(label_column)
         if labels.isna().any():
-            raise DataError(f"{path} has an empty label in row {int(np.flatnonzero(labels.isna().to_numpy())[0])} (counting from 0)")
+            raise DataError(
+                f"{path} has an empty label in row {int(np.flatnonzero(labels.isna().to_numpy())[0])} (counting from 0)"
+            )
         labels = labels.to_numpy()
     for column in table.columns:
         if not pd.api.types.is_numeric_dtype(table[column]):
             numbers = pd.to_numeric(table[column], errors="coerce")
             bad = np.flatnonzero((table[column].notna() & numbers.isna()).to_numpy())
             if len(bad):
-                raise DataError(f"{path} has {table[column].iloc[bad[0]]!r} in column {column!r}, row {bad[0]} (counting "
-                                "from 0), which is not a number; each row must be one sample of numbers, plus an optional "
-                                "'label' column")
+                raise DataError(
+                    f"{path} has {table[column].iloc[bad[0]]!r} in column {column!r}, row {bad[0]} (counting "
+                    "from 0), which is not a number; each row must be one sample of numbers, plus an optional "
+                    "'label' column"
+                )
             table[column] = numbers
     return _user_dataset(str(path), table.to_numpy(dtype=np.float32), labels, None, None, min_samples)
 
@@ -189,8 +211,11 @@ def _is_number(text: str) -> bool:
 def _is_image_name(name: str) -> bool:
     """An image file, not a folder, a hidden file or macOS metadata (__MACOSX/, ._name)."""
     parts = PurePosixPath(name).parts
-    return (bool(parts) and not any(part.startswith(".") or part == "__MACOSX" for part in parts)
-            and PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES)
+    return (
+        bool(parts)
+        and not any(part.startswith(".") or part == "__MACOSX" for part in parts)
+        and PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES
+    )
 
 
 def _zip_image_members(path: Path) -> list[tuple[str, bytes]]:
@@ -198,14 +223,22 @@ def _zip_image_members(path: Path) -> list[tuple[str, bytes]]:
     try:
         with zipfile.ZipFile(path) as archive:
             _check_unpacked_size(archive, path)
-            infos = [info for info in archive.infolist()
-                     if not info.is_dir() and _is_image_name(info.filename.replace("\\", "/"))]
-            return [(info.filename.replace("\\", "/"), archive.read(info)) for info in sorted(infos, key=lambda i: i.filename)]
+            infos = [
+                info
+                for info in archive.infolist()
+                if not info.is_dir() and _is_image_name(info.filename.replace("\\", "/"))
+            ]
+            return [
+                (info.filename.replace("\\", "/"), archive.read(info))
+                for info in sorted(infos, key=lambda i: i.filename)
+            ]
     except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataError(f"{path} is not a readable zip file ({reason(exc)})") from None
 
 
-def _image_dataset(path: Path, members: list[tuple[str, bytes]], min_samples: int, image_shape: Optional[tuple]) -> Dataset:
+def _image_dataset(
+    path: Path, members: list[tuple[str, bytes]], min_samples: int, image_shape: tuple | None
+) -> Dataset:
     """Images named by their path inside the zip or folder; class = first sub-folder when every image has one."""
     if not members:
         raise DataError(f"{path} holds no PNG or JPEG images")
@@ -214,14 +247,17 @@ def _image_dataset(path: Path, members: list[tuple[str, bytes]], min_samples: in
     if all(len(f) > common for f in folders):
         labels = np.array([f[common] for f in folders])
     elif any(len(f) > common for f in folders):
-        raise DataError(f"{path} mixes images in class sub-folders with images outside them; put every image in a class folder, or none")
+        raise DataError(
+            f"{path} mixes images in class sub-folders with images outside them; "
+            "put every image in a class folder, or none"
+        )
     else:
         labels = None
     images = _decode_images(members, path, image_shape)
     return _user_dataset(str(path), images, labels, None, None, min_samples)
 
 
-def _decode_images(members: list[tuple[str, bytes]], source: Path, image_shape: Optional[tuple]) -> np.ndarray:
+def _decode_images(members: list[tuple[str, bytes]], source: Path, image_shape: tuple | None) -> np.ndarray:
     """uint8 (n, h, w, c): grayscale unless every image is colour, all resized to the most common size.
 
     `image_shape` (h, w, c) imposes the size and channel count instead.
@@ -256,7 +292,7 @@ def _open_image(name: str, data: bytes, source: Path) -> Image.Image:
         raise DataError(f"{name} in {source} is not a readable image ({reason(exc)})") from None
 
 
-def _user_dataset(name: str, x, y, x_test, y_test, min_samples: int, sources: Optional[tuple] = None) -> Dataset:
+def _user_dataset(name: str, x, y, x_test, y_test, min_samples: int, sources: tuple | None = None) -> Dataset:
     """Validate and convert user arrays; `sources` names x, y, x_test and y_test in messages (default: the file)."""
     x_source, y_source, x_test_source, y_test_source = sources or (name,) * 4
     x, kind = _as_samples(x, x_source, min_samples)
@@ -264,8 +300,10 @@ def _user_dataset(name: str, x, y, x_test, y_test, min_samples: int, sources: Op
     if x_test is not None:
         x_test, _ = _as_samples(x_test, x_test_source, 1)
         if x_test.shape[1:] != x.shape[1:]:
-            raise DataError(f"{x_source} has samples of shape {x.shape[1:]} but {x_test_source} of shape "
-                            f"{x_test.shape[1:]}; both splits need the same shape")
+            raise DataError(
+                f"{x_source} has samples of shape {x.shape[1:]} but {x_test_source} of shape "
+                f"{x_test.shape[1:]}; both splits need the same shape"
+            )
         y_test = None if y_test is None else _as_labels(y_test, len(x_test), y_test_source)
     dataset = Dataset(name, kind, x, y, x_test, y_test)
     if y is not None:
@@ -285,8 +323,10 @@ def _as_samples(x: np.ndarray, where: str, min_samples: int) -> tuple[np.ndarray
     elif x.ndim == 4 and x.shape[-1] in (1, 3):
         kind = IMAGE
     else:
-        raise DataError(f"{where} has shape {x.shape}: use (n, length) for series, or (n, height, width) or "
-                        "(n, height, width, channels) with 1 or 3 channels for images")
+        raise DataError(
+            f"{where} has shape {x.shape}: use (n, length) for series, or (n, height, width) or "
+            "(n, height, width, channels) with 1 or 3 channels for images"
+        )
     if x.size == 0:
         raise DataError(f"{where} is empty (shape {x.shape})")
     if len(x) < min_samples:
@@ -309,8 +349,10 @@ def _check_finite(x: np.ndarray, where: str) -> None:
         return
     bad_rows = np.flatnonzero(~finite.reshape(len(x), -1).all(axis=1))
     first = ", ".join(str(row) for row in bad_rows[:5])
-    raise DataError(f"{where} holds {finite.size - np.count_nonzero(finite)} NaN or infinite values in "
-                    f"{len(bad_rows)} samples (first rows, counting from 0: {first}); clean or drop them first")
+    raise DataError(
+        f"{where} holds {finite.size - np.count_nonzero(finite)} NaN or infinite values in "
+        f"{len(bad_rows)} samples (first rows, counting from 0: {first}); clean or drop them first"
+    )
 
 
 def _as_labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
@@ -336,12 +378,22 @@ def _fit_images(x: np.ndarray, image_shape: tuple) -> np.ndarray:
     """float32 images (n, h, w, c) resized to (H, W) and converted to C channels, for image_shape (H, W, C)."""
     height, width, channels = image_shape
     if x.shape[-1] != channels:
-        x = np.repeat(x, 3, axis=-1) if channels == 3 else (x @ np.array([0.299, 0.587, 0.114], np.float32))[..., np.newaxis]
+        x = (
+            np.repeat(x, 3, axis=-1)
+            if channels == 3
+            else (x @ np.array([0.299, 0.587, 0.114], np.float32))[..., np.newaxis]
+        )
     if x.shape[1:3] != (height, width):
-        x = np.stack([
-            np.stack([np.asarray(Image.fromarray(sample[:, :, c]).resize((width, height), Image.Resampling.BILINEAR))
-                      for c in range(channels)], axis=-1)
-            for sample in x
-        ])
+        x = np.stack(
+            [
+                np.stack(
+                    [
+                        np.asarray(Image.fromarray(sample[:, :, c]).resize((width, height), Image.Resampling.BILINEAR))
+                        for c in range(channels)
+                    ],
+                    axis=-1,
+                )
+                for sample in x
+            ]
+        )
     return x
-

@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Union
 
 from core.data import builtin, files
 from core.data.types import IMAGE, SERIES, Dataset
@@ -22,10 +22,25 @@ from core.errors import DataError
 
 DATA_DIR_ENV = "ANOMALY_STUDIO_DATA"
 
-IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+IDX_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 DIGIT_CLASSES = {digit: str(digit) for digit in range(10)}
-FASHION_MNIST_CLASSES = {0: "T-shirt/top", 1: "Trouser", 2: "Pullover", 3: "Dress", 4: "Coat",
-                         5: "Sandal", 6: "Shirt", 7: "Sneaker", 8: "Bag", 9: "Ankle boot"}
+FASHION_MNIST_CLASSES = {
+    0: "T-shirt/top",
+    1: "Trouser",
+    2: "Pullover",
+    3: "Dress",
+    4: "Coat",
+    5: "Sandal",
+    6: "Shirt",
+    7: "Sneaker",
+    8: "Bag",
+    9: "Ankle boot",
+}
 ECG_CLASSES = {1: "normal", 0: "abnormal"}
 
 
@@ -39,24 +54,36 @@ class BuiltinSpec:
     name: str
     kind: str
     label: str
-    loader: Callable[["BuiltinSpec", Optional[Path]], Dataset]
+    loader: Callable[[BuiltinSpec, Path | None], Dataset]
     class_names: Mapping
-    folder: Optional[str] = None
+    folder: str | None = None
     files: tuple = ()
 
 
-BUILTINS: dict[str, BuiltinSpec] = {spec.name: spec for spec in (
-    BuiltinSpec("digits", IMAGE, "Digits (8×8, offline)", builtin.load_digits, DIGIT_CLASSES),
-    BuiltinSpec("mnist", IMAGE, "MNIST", builtin.load_mnist, DIGIT_CLASSES, "mnist", IDX_FILES),
-    BuiltinSpec("fashion_mnist", IMAGE, "Fashion-MNIST", builtin.load_idx_images, FASHION_MNIST_CLASSES,
-                "fashion-mnist", IDX_FILES),
-    BuiltinSpec("ecg5000", SERIES, "ECG5000 heartbeats", builtin.load_ecg5000, ECG_CLASSES, "ecg5000", ("ecg.csv",)),
-)}
+BUILTINS: dict[str, BuiltinSpec] = {
+    spec.name: spec
+    for spec in (
+        BuiltinSpec("digits", IMAGE, "Digits (8×8, offline)", builtin.load_digits, DIGIT_CLASSES),
+        BuiltinSpec("mnist", IMAGE, "MNIST", builtin.load_mnist, DIGIT_CLASSES, "mnist", IDX_FILES),
+        BuiltinSpec(
+            "fashion_mnist",
+            IMAGE,
+            "Fashion-MNIST",
+            builtin.load_idx_images,
+            FASHION_MNIST_CLASSES,
+            "fashion-mnist",
+            IDX_FILES,
+        ),
+        BuiltinSpec(
+            "ecg5000", SERIES, "ECG5000 heartbeats", builtin.load_ecg5000, ECG_CLASSES, "ecg5000", ("ecg.csv",)
+        ),
+    )
+}
 BUILTIN_DATASETS = tuple(BUILTINS)
 
 
-def builtin_kind(name: str) -> Optional[str]:
-    """"image" or "series" for a built-in dataset; None for a user path, whose kind is known only once loaded."""
+def builtin_kind(name: str) -> str | None:
+    """ "image" or "series" for a built-in dataset; None for a user path, whose kind is known only once loaded."""
     spec = BUILTINS.get(name)
     return None if spec is None else spec.kind
 
@@ -69,13 +96,13 @@ def dataset_label(name: str) -> str:
     return os.path.basename(name.rstrip("/\\")) or name
 
 
-def resolve_data_dir(data_dir: Union[str, os.PathLike, None] = None) -> Optional[Path]:
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
     """The local folder of built-in datasets: `data_dir`, else $ANOMALY_STUDIO_DATA, else None (download)."""
     chosen = data_dir or os.environ.get(DATA_DIR_ENV) or None
     return Path(chosen).expanduser().resolve() if chosen else None
 
 
-def load_dataset(name_or_path: Union[str, os.PathLike], data_dir: Union[str, os.PathLike, None] = None) -> Dataset:
+def load_dataset(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> Dataset:
     """Load a built-in dataset ("digits", "mnist", "fashion_mnist", "ecg5000") or a user file.
 
     User files are a .npz, a .csv, or a .zip or folder of PNG/JPEG images. The arrays are cached in-process and
@@ -90,14 +117,16 @@ def load_dataset(name_or_path: Union[str, os.PathLike], data_dir: Union[str, os.
     else:
         path = Path(name).expanduser()
         if not path.exists():
-            raise DataError(f"{name} is neither a built-in dataset ({', '.join(BUILTIN_DATASETS)}) nor an existing file or folder")
+            raise DataError(
+                f"{name} is neither a built-in dataset ({', '.join(BUILTIN_DATASETS)}) nor an existing file or folder"
+            )
         cached = files.load_user_file(path)
     # A fresh record over the shared read-only arrays, so a caller that reassigns a field leaves the cache intact.
     return dataclasses.replace(cached, name=name, class_names=dict(cached.class_names))
 
 
 @functools.lru_cache(maxsize=4)
-def _load_builtin(name: str, data_dir: Optional[str]) -> Dataset:
+def _load_builtin(name: str, data_dir: str | None) -> Dataset:
     spec = BUILTINS[name]
     root = None if data_dir is None else Path(data_dir)
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -28,9 +27,9 @@ class Dataset:
     name: str
     kind: str
     x_train: np.ndarray
-    y_train: Optional[np.ndarray]
-    x_test: Optional[np.ndarray] = None
-    y_test: Optional[np.ndarray] = None
+    y_train: np.ndarray | None
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
     class_names: dict = field(default_factory=dict)
 
     @property
@@ -68,8 +67,8 @@ class ExperimentData:
     sample_shape: tuple
     x_train: np.ndarray
     x_score: np.ndarray
-    labels: Optional[np.ndarray]
-    classes: Optional[np.ndarray]
+    labels: np.ndarray | None
+    classes: np.ndarray | None
     roles: np.ndarray
     indices: np.ndarray
     train_roles: np.ndarray
