@@ -25,10 +25,13 @@ def _compiled_scorer(model: keras.Model, error: str, sample_shape: tuple):
 
 def _trace_scorer(model: keras.Model, error: str, sample_shape: tuple):
     per_sample = losses.per_sample(error)
+    # A weak reference: the traced function is the cache's value, and a strong one back to its key would
+    # keep every model ever scored alive (the cache entry dies with the model).
+    model_ref = weakref.ref(model)
 
     @tf.function(input_signature=[tf.TensorSpec((None,) + tuple(sample_shape), tf.float32)], reduce_retracing=True)
     def score_batch(x):
-        return per_sample(x, model(x, training=False))
+        return per_sample(x, model_ref()(x, training=False))
 
     return score_batch
 
