@@ -9,12 +9,26 @@ from core.errors import ConfigError
 PRESETS = sorted((Path(__file__).resolve().parents[1] / "presets").glob("*.json"))
 CONTRACT_EXAMPLE = {
     "seed": 42,
-    "data": {"dataset": "mnist", "normal_classes": [1], "anomaly_classes": [3], "contamination": 0.01,
-             "inject": {"dataset": "fashion_mnist", "classes": [9], "count": 1},
-             "protocol": "transductive", "split": "train", "limit": None, "test_fraction": 0.2},
+    "data": {
+        "dataset": "mnist",
+        "normal_classes": [1],
+        "anomaly_classes": [3],
+        "contamination": 0.01,
+        "inject": {"dataset": "fashion_mnist", "classes": [9], "count": 1},
+        "protocol": "transductive",
+        "split": "train",
+        "limit": None,
+        "test_fraction": 0.2,
+    },
     "model": {"kind": "conv", "latent_dim": 16, "filters": [32, 64], "hidden": [64]},
-    "train": {"loss": "mse", "epochs": 20, "batch_size": 32, "learning_rate": 0.001,
-              "validation_fraction": 0.2, "early_stopping_patience": None},
+    "train": {
+        "loss": "mse",
+        "epochs": 20,
+        "batch_size": 32,
+        "learning_rate": 0.001,
+        "validation_fraction": 0.2,
+        "early_stopping_patience": None,
+    },
     "score": {"error": "mse"},
     "threshold": {"method": "quantile", "q": 0.999},
 }
@@ -85,7 +99,7 @@ def test_unknown_fields_and_bad_json_are_errors_not_tracebacks(tmp_path):
     with pytest.raises(ConfigError, match="unknown field 'epochz'"):
         ExperimentConfig.from_dict({"train": {"epochz": 3}})
     with pytest.raises(ConfigError, match="not valid JSON"):
-        ExperimentConfig.from_json("{\"seed\": 1,")
+        ExperimentConfig.from_json('{"seed": 1,')
     with pytest.raises(ConfigError, match="must be a JSON object"):
         ExperimentConfig.from_json("[1, 2]")
     with pytest.raises(ConfigError, match="not found"):

@@ -10,11 +10,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.fields import BUILTIN_DATASETS as CONFIG_BUILTINS
 from core.config import DataConfig, InjectConfig
-from core.data import BUILTIN_DATASETS, builtin, builtin_kind, dataset_label, registry
-from core.data import build_experiment_data, load_dataset, load_samples
+from core.data import (
+    BUILTIN_DATASETS,
+    build_experiment_data,
+    builtin,
+    builtin_kind,
+    dataset_label,
+    load_dataset,
+    load_samples,
+    registry,
+)
 from core.errors import DataError
+from core.fields import BUILTIN_DATASETS as CONFIG_BUILTINS
 
 
 def data_error(function, *args, **kwargs) -> str:
@@ -124,8 +132,11 @@ def test_idx_files_are_parsed_and_validated(tmp_path):
     np.testing.assert_allclose(mnist.x_train[..., 0], train_images / 255, rtol=1e-6)
     assert mnist.y_test.tolist() == list(range(10))
 
-    for broken, damage in [("magic", lambda raw: b"\x00\x00\x09" + raw[3:]), ("truncated", lambda raw: raw[:-100]),
-                           ("not-gzip", None)]:
+    for broken, damage in [
+        ("magic", lambda raw: b"\x00\x00\x09" + raw[3:]),
+        ("truncated", lambda raw: raw[:-100]),
+        ("not-gzip", None),
+    ]:
         folder = tmp_path / broken / "mnist"
         folder.mkdir(parents=True)
         for path in good.iterdir():
@@ -141,7 +152,9 @@ def test_idx_files_are_parsed_and_validated(tmp_path):
 
 def test_missing_dataset_offline_is_one_line_naming_the_files_and_folder(tmp_path, monkeypatch):
     def no_network(*args):
-        raise OSError("URL fetch failure on https://storage.googleapis.com/x: None -- [Errno -2]\nName or service not known")
+        raise OSError(
+            "URL fetch failure on https://storage.googleapis.com/x: None -- [Errno -2]\nName or service not known"
+        )
 
     monkeypatch.setattr(builtin, "_fetch", no_network)
     empty = tmp_path / "empty"
@@ -173,8 +186,13 @@ def test_npz_images_with_float_labels(tmp_path):
 
 def test_npz_with_an_official_split_and_text_labels(tmp_path):
     rng = np.random.default_rng(2)
-    np.savez(tmp_path / "split.npz", x_train=rng.normal(size=(30, 50)), y_train=np.array(["ok", "bad"] * 15),
-             x_test=rng.normal(size=(12, 50)), y_test=np.array(["ok"] * 12))
+    np.savez(
+        tmp_path / "split.npz",
+        x_train=rng.normal(size=(30, 50)),
+        y_train=np.array(["ok", "bad"] * 15),
+        x_test=rng.normal(size=(12, 50)),
+        y_test=np.array(["ok"] * 12),
+    )
     dataset = load_dataset(tmp_path / "split.npz")
     assert dataset.kind == "series" and dataset.has_official_split and dataset.x_test.shape == (12, 50)
     assert dataset.y_train.dtype.kind == "U" and dataset.class_names == {"bad": "bad", "ok": "ok"}
@@ -235,13 +253,17 @@ def test_zip_of_pngs_with_class_folders(tmp_path):
     dataset = load_dataset(tmp_path / "pets.zip")
     assert dataset.kind == "image" and dataset.x_train.shape == (13, 16, 16, 1)  # grayscale: not all are colour
     assert Counter(dataset.y_train.tolist()) == {"cat": 6, "dog": 7}
-    assert dataset.class_names == {"cat": "cat", "dog": "dog"} and 0 <= dataset.x_train.min() <= dataset.x_train.max() <= 1
+    assert (
+        dataset.class_names == {"cat": "cat", "dog": "dog"} and 0 <= dataset.x_train.min() <= dataset.x_train.max() <= 1
+    )
 
 
 def test_folder_of_colour_images_is_rgb_and_unlabelled(tmp_path):
     rng = np.random.default_rng(5)
     for i in range(10):
-        (tmp_path / f"{i}.{'png' if i % 2 else 'jpg'}").write_bytes(png(random_pixels(rng, (9, 7, 3)), "PNG" if i % 2 else "JPEG"))
+        (tmp_path / f"{i}.{'png' if i % 2 else 'jpg'}").write_bytes(
+            png(random_pixels(rng, (9, 7, 3)), "PNG" if i % 2 else "JPEG")
+        )
     dataset = load_dataset(tmp_path)
     assert dataset.x_train.shape == (10, 9, 7, 3) and dataset.y_train is None
 
@@ -252,17 +274,23 @@ def test_folder_class_names_match_integer_config_values(tmp_path):
         (tmp_path / digit).mkdir()
         for i in range(count):
             (tmp_path / digit / f"{i}.png").write_bytes(png(random_pixels(rng, (8, 8))))
-    config = DataConfig(dataset=str(tmp_path), normal_classes=[3], anomaly_classes=["7"], contamination=0.25,
-                        protocol="transductive")
+    config = DataConfig(
+        dataset=str(tmp_path), normal_classes=[3], anomaly_classes=["7"], contamination=0.25, protocol="transductive"
+    )
     data = build_experiment_data(config, seed=0)
     assert len(data.x_train) == 25 and data.labels.sum() == 5 and set(data.classes[data.labels == 1]) == {"7"}
-    assert "its classes are 3, 7" in data_error(build_experiment_data, DataConfig(dataset=str(tmp_path), anomaly_classes=[5]), 0)
+    assert "its classes are 3, 7" in data_error(
+        build_experiment_data, DataConfig(dataset=str(tmp_path), anomaly_classes=[5]), 0
+    )
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"PK\x03\x04 but then garbage", "not a readable zip file"),
-    (None, "not a readable image"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"PK\x03\x04 but then garbage", "not a readable zip file"),
+        (None, "not a readable image"),
+    ],
+)
 def test_corrupt_zips_and_images(tmp_path, content, message):
     if content is None:
         with zipfile.ZipFile(tmp_path / "data.zip", "w") as archive:
@@ -287,17 +315,20 @@ def test_file_over_the_size_limit(tmp_path, monkeypatch):
     assert "ANOMALY_STUDIO_MAX_FILE_MB" in data_error(load_dataset, tmp_path / "big.csv")
 
 
-@pytest.mark.parametrize("arrays, message", [
-    ({"x": np.zeros(20)}, "shape (20,)"),
-    ({"x": np.zeros((20, 4, 4, 2))}, "1 or 3 channels"),
-    ({"x": np.zeros((20, 2, 2, 2, 1))}, "shape (20, 2, 2, 2, 1)"),
-    ({"x": np.zeros((5, 3))}, "only 5 samples; at least 10"),
-    ({"x": np.zeros((0, 3))}, "empty"),
-    ({"x": np.full((12, 4, 4), 300.0)}, "pixel values from 300 to 300"),
-    ({"x": np.zeros((12, 3)), "y": np.zeros(11)}, "shape (11,) for 12 samples"),
-    ({"x": np.array([["a"] * 3] * 12)}, "only numbers"),
-    ({"features": np.zeros((12, 3))}, "needs an array named 'x'"),
-])
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"x": np.zeros(20)}, "shape (20,)"),
+        ({"x": np.zeros((20, 4, 4, 2))}, "1 or 3 channels"),
+        ({"x": np.zeros((20, 2, 2, 2, 1))}, "shape (20, 2, 2, 2, 1)"),
+        ({"x": np.zeros((5, 3))}, "only 5 samples; at least 10"),
+        ({"x": np.zeros((0, 3))}, "empty"),
+        ({"x": np.full((12, 4, 4), 300.0)}, "pixel values from 300 to 300"),
+        ({"x": np.zeros((12, 3)), "y": np.zeros(11)}, "shape (11,) for 12 samples"),
+        ({"x": np.array([["a"] * 3] * 12)}, "only numbers"),
+        ({"features": np.zeros((12, 3))}, "needs an array named 'x'"),
+    ],
+)
 def test_bad_npz_arrays_are_explained(tmp_path, arrays, message):
     np.savez(tmp_path / "bad.npz", **arrays)
     assert message in data_error(load_dataset, tmp_path / "bad.npz")
@@ -322,7 +353,10 @@ def test_load_samples_fits_images_to_the_model(tmp_path):
 
 def test_load_samples_needs_the_model_series_length(tmp_path):
     np.savetxt(tmp_path / "short.csv", np.ones((3, 120)), delimiter=",")
-    assert data_error(load_samples, tmp_path / "short.csv", (140,), "series") == "expected samples of shape (140,), got (120,)"
+    assert (
+        data_error(load_samples, tmp_path / "short.csv", (140,), "series")
+        == "expected samples of shape (140,), got (120,)"
+    )
     (tmp_path / "labelled.csv").write_text("a,b,label\n1,2,0\n3,4,1\n")
     assert load_samples(tmp_path / "labelled.csv", (2,), "series").tolist() == [[1, 2], [3, 4]]
 
@@ -331,13 +365,22 @@ def test_load_samples_needs_the_model_series_length(tmp_path):
 
 
 def test_transductive_ones_with_one_percent_of_threes(shared_data_dir):
-    config = DataConfig(dataset="mnist", normal_classes=[1], anomaly_classes=[3], contamination=0.01,
-                        protocol="transductive", split="train")
+    config = DataConfig(
+        dataset="mnist",
+        normal_classes=[1],
+        anomaly_classes=[3],
+        contamination=0.01,
+        protocol="transductive",
+        split="train",
+    )
     data = build_experiment_data(config, seed=0, data_dir=shared_data_dir)
     assert data.x_score is data.x_train and data.x_train.shape == (6809, 28, 28, 1)
     assert data.labels.dtype == np.int8 and data.labels.sum() == 67
     assert set(data.classes[data.labels == 1].tolist()) == {3} and set(data.classes[data.labels == 0].tolist()) == {1}
-    assert data.counts() == [{"role": "normal", "train": 6742, "scored": 6742}, {"role": "anomaly", "train": 67, "scored": 67}]
+    assert data.counts() == [
+        {"role": "normal", "train": 6742, "scored": 6742},
+        {"role": "anomaly", "train": 67, "scored": 67},
+    ]
     assert data.labels[-67:].sum() < 67  # shuffled, not anomalies last
     mnist = load_dataset("mnist", shared_data_dir)
     np.testing.assert_array_equal(data.x_score, mnist.x_train[data.indices])
@@ -360,7 +403,9 @@ def test_ecg_inductive_trains_on_normals_of_the_training_part_as_raw_values(shar
     data = build_experiment_data(DataConfig(dataset="ecg5000", anomaly_classes=[0]), seed=0, data_dir=shared_data_dir)
     ecg = load_dataset("ecg5000", shared_data_dir)
     assert data.kind == "series" and data.sample_shape == (140,) and len(data.x_score) == 1000
-    assert (data.train_roles == 0).all() and np.array_equal(data.labels, (ecg.y_train[data.indices] == 0).astype(np.int8))
+    assert (data.train_roles == 0).all() and np.array_equal(
+        data.labels, (ecg.y_train[data.indices] == 0).astype(np.int8)
+    )
     assert abs(data.labels.mean() - 2079 / 4998) < 0.001  # the hold-out is stratified
     trained_rows = np.setdiff1d(np.flatnonzero(ecg.y_train == 1), data.indices)
     assert len(data.x_train) == len(trained_rows)
@@ -384,9 +429,21 @@ def test_limit_caps_each_pool_stratified(shared_data_dir):
     assert len(data.x_train) == 1000 and len(data.x_score) == 1000
     expected = np.bincount(mnist.y_test) * 1000 / len(mnist.y_test)
     assert np.all(np.abs(np.bincount(data.classes) - expected) < 1)
-    digits = build_experiment_data(DataConfig(dataset="digits", normal_classes=[0], anomaly_classes=[1],
-                                              contamination=0.1, limit=500, protocol="transductive"), seed=0)
-    assert digits.counts() == [{"role": "normal", "train": 50, "scored": 50}, {"role": "anomaly", "train": 5, "scored": 5}]
+    digits = build_experiment_data(
+        DataConfig(
+            dataset="digits",
+            normal_classes=[0],
+            anomaly_classes=[1],
+            contamination=0.1,
+            limit=500,
+            protocol="transductive",
+        ),
+        seed=0,
+    )
+    assert digits.counts() == [
+        {"role": "normal", "train": 50, "scored": 50},
+        {"role": "anomaly", "train": 5, "scored": 5},
+    ]
 
 
 def test_unlabelled_data_has_unknown_roles_and_refuses_classes(tmp_path):
@@ -398,12 +455,17 @@ def test_unlabelled_data_has_unknown_roles_and_refuses_classes(tmp_path):
     assert "unlabeled" in data_error(build_experiment_data, config, 0)
 
 
-@pytest.mark.parametrize("config, message", [
-    (DataConfig(dataset="digits", anomaly_classes=[42]), "42, which digits does not have; its classes are 0, 1, 2"),
-    (DataConfig(dataset="digits", anomaly_classes=[1], contamination=0.5, protocol="transductive"),
-     "asks for 808 anomalies"),
-    (DataConfig(dataset="digits", contamination=0.1), "(data.anomaly_classes), which is null"),
-    (DataConfig(dataset="digits", inject=InjectConfig(dataset="ecg5000")), "shape (140,)"),
-])
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        (DataConfig(dataset="digits", anomaly_classes=[42]), "42, which digits does not have; its classes are 0, 1, 2"),
+        (
+            DataConfig(dataset="digits", anomaly_classes=[1], contamination=0.5, protocol="transductive"),
+            "asks for 808 anomalies",
+        ),
+        (DataConfig(dataset="digits", contamination=0.1), "(data.anomaly_classes), which is null"),
+        (DataConfig(dataset="digits", inject=InjectConfig(dataset="ecg5000")), "shape (140,)"),
+    ],
+)
 def test_configs_that_do_not_fit_the_data(config, message, shared_data_dir):
     assert message in data_error(build_experiment_data, config, 0, shared_data_dir)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import runs
+from core import folders, runs
 from core.config import ExperimentConfig, ThresholdConfig
 from core.errors import RunError
 from core.experiment import run_experiment
@@ -79,7 +79,7 @@ def test_five_threads_saving_in_the_same_second_give_five_runs(result, fixed_clo
         barrier.wait(timeout=30)
         try:
             saved.append(runs.save_run(result))
-        except Exception as exc:  # noqa: BLE001 - collected to assert on
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=save) for _ in range(5)]
@@ -161,7 +161,7 @@ def test_threads_racing_for_one_explicit_folder_one_wins_the_others_get_run_erro
         barrier.wait(timeout=30)
         try:
             outcomes.append(runs.save_run(result, tmp_path / "same"))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             outcomes.append(exc)
 
     threads = [threading.Thread(target=save) for _ in range(4)]
@@ -252,7 +252,7 @@ def test_update_run_threshold_changes_that_run_only(result, monkeypatch):
     assert sorted(os.listdir(runs.runs_root())) == sorted([folder.name, other.name])
 
     # Where the folders cannot be exchanged in one step, two renames do it.
-    monkeypatch.setattr(runs, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(folders, "exchange", lambda a, b: False)
     updated = result.with_threshold(choose_threshold(ThresholdConfig(method="quantile", q=0.9), result.scores))
     runs.update_run_threshold(folder, updated)
     reopened = runs.load_run(folder)
@@ -296,7 +296,7 @@ def test_readers_never_see_a_mix_of_two_thresholds(result):
         try:
             for i in range(12):
                 runs.update_run_threshold(folder, choices[i % 2])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failures.append(exc)
         finally:
             done.set()
@@ -392,12 +392,16 @@ def test_an_update_killed_between_its_renames_is_put_back(result):
 
 def test_runs_saved_before_manifest_revisions_still_load_and_update(result):
     folder = runs.save_run(result)
-    (folder / "run.json").write_text(json.dumps({"created": "2025-01-01T00:00:00+00:00", "n_scored": len(result.scores)}))
+    (folder / "run.json").write_text(
+        json.dumps({"created": "2025-01-01T00:00:00+00:00", "n_scored": len(result.scores)})
+    )
     [summary] = runs.list_runs()
     assert summary.damaged is None and summary.revision == 1 and summary.updated is None
     assert runs.load_run(folder).threshold == result.threshold
     choice = best_f1(result)
     runs.update_run_threshold(folder, choice)
     [summary] = runs.list_runs()
-    assert summary.revision == 2 and summary.threshold == choice.value and summary.created == "2025-01-01T00:00:00+00:00"
+    assert (
+        summary.revision == 2 and summary.threshold == choice.value and summary.created == "2025-01-01T00:00:00+00:00"
+    )
     assert runs.load_run(folder).threshold == choice

@@ -3,16 +3,30 @@
 import numpy as np
 import pytest
 
-from core.config import DataConfig, ExperimentConfig, InjectConfig, ModelConfig, ScoreConfig, ThresholdConfig, TrainConfig
+from core.config import (
+    DataConfig,
+    ExperimentConfig,
+    InjectConfig,
+    ModelConfig,
+    ScoreConfig,
+    ThresholdConfig,
+    TrainConfig,
+)
 from core.data import INJECTED
 from core.experiment import run_experiment
+
+pytestmark = pytest.mark.slow  # every scenario trains on a slice of the real datasets (5-15 s each)
 
 
 def test_shoe_among_mnist_digits_gets_the_top_error(shared_data_dir):
     config = ExperimentConfig(
         seed=3,
-        data=DataConfig(dataset="mnist", protocol="inductive", limit=4000,
-                        inject=InjectConfig(dataset="fashion_mnist", classes=[9], count=1)),
+        data=DataConfig(
+            dataset="mnist",
+            protocol="inductive",
+            limit=4000,
+            inject=InjectConfig(dataset="fashion_mnist", classes=[9], count=1),
+        ),
         model=ModelConfig(kind="dense", latent_dim=64, hidden=[]),
         train=TrainConfig(loss="bce", epochs=5, batch_size=64),
         score=ScoreConfig(error="bce"),
@@ -28,8 +42,14 @@ def test_shoe_among_mnist_digits_gets_the_top_error(shared_data_dir):
 def test_mnist_ones_with_one_percent_threes_flags_threes(shared_data_dir):
     config = ExperimentConfig(
         seed=1,
-        data=DataConfig(dataset="mnist", normal_classes=[1], anomaly_classes=[3], contamination=0.01,
-                        protocol="transductive", split="test"),
+        data=DataConfig(
+            dataset="mnist",
+            normal_classes=[1],
+            anomaly_classes=[3],
+            contamination=0.01,
+            protocol="transductive",
+            split="test",
+        ),
         model=ModelConfig(kind="conv", latent_dim=16, filters=[32, 64]),
         train=TrainConfig(loss="mse", epochs=4, batch_size=32),
         threshold=ThresholdConfig(method="quantile", q=0.99),
@@ -44,8 +64,9 @@ def test_mnist_ones_with_one_percent_threes_flags_threes(shared_data_dir):
 
 def test_ecg_dense_mae_trained_on_normal_beats(shared_data_dir):
     config = ExperimentConfig.load("presets/ecg5000.json")
-    config = config.replace(train=TrainConfig(loss="mae", epochs=15, batch_size=64, validation_fraction=0.1,
-                                              early_stopping_patience=3))
+    config = config.replace(
+        train=TrainConfig(loss="mae", epochs=15, batch_size=64, validation_fraction=0.1, early_stopping_patience=3)
+    )
     result = run_experiment(config, shared_data_dir)
     assert (result.data.train_roles == 0).all()
     assert result.threshold.method == "mean_std"
@@ -57,8 +78,9 @@ def test_ecg_dense_mae_trained_on_normal_beats(shared_data_dir):
 def test_fashion_conv_ssim_scores_mnist_digits_as_anomalies(shared_data_dir):
     config = ExperimentConfig(
         seed=5,
-        data=DataConfig(dataset="fashion_mnist", protocol="inductive", limit=5000,
-                        inject=InjectConfig(dataset="mnist", count=300)),
+        data=DataConfig(
+            dataset="fashion_mnist", protocol="inductive", limit=5000, inject=InjectConfig(dataset="mnist", count=300)
+        ),
         model=ModelConfig(kind="conv", latent_dim=16, filters=[32, 64]),
         train=TrainConfig(loss="ssim", epochs=3, batch_size=64),
         score=ScoreConfig(error="ssim"),
