@@ -6,16 +6,16 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import importlib  # noqa: E402
-import platform  # noqa: E402
-import shlex  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import datetime
+import importlib
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
 
-from bench.common import OUTPUT_DIR, Settings, default_data_dir  # noqa: E402
+from bench.common import OUTPUT_DIR, Settings, default_data_dir
 
 SUITES = ("quality", "one_class", "speed")
 
@@ -24,9 +24,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny slices, 1 epoch, 2 classes, fewer repeats (minutes)")
     parser.add_argument("--only", choices=SUITES, action="append", help="run only this suite (repeatable)")
-    parser.add_argument("--data-dir", help="folder with mnist/, fashion-mnist/, ecg5000/ (default: $ANOMALY_STUDIO_DATA, "
-                                           "else ../shared/datasets beside the repository)")
-    parser.add_argument("--out", type=Path, help="folder for the SUITE.md files (default: bench-output/, bench-output/quick/ with --quick)")
+    parser.add_argument(
+        "--data-dir",
+        help="folder with mnist/, fashion-mnist/, ecg5000/ (default: $ANOMALY_STUDIO_DATA, "
+        "else ../shared/datasets beside the repository)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for the SUITE.md files (default: bench-output/, bench-output/quick/ with --quick)",
+    )
     return parser.parse_args(argv)
 
 
@@ -48,8 +55,10 @@ def machine() -> str:
     import keras
     import tensorflow as tf
 
-    return (f"{os.cpu_count()} CPU cores ({cpu_model()}), {memory_gib():.0f} GiB RAM, no GPU; Python {platform.python_version()}, "
-            f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    return (
+        f"{os.cpu_count()} CPU cores ({cpu_model()}), {memory_gib():.0f} GiB RAM, no GPU; Python {platform.python_version()}, "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )
 
 
 def header(argv: list[str]) -> str:
@@ -71,7 +80,9 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     settings = Settings(default_data_dir(args.data_dir), quick=args.quick)
     if not settings.data_dir.is_dir():
-        print(f"error: no data folder at {settings.data_dir}; pass --data-dir or set ANOMALY_STUDIO_DATA", file=sys.stderr)
+        print(
+            f"error: no data folder at {settings.data_dir}; pass --data-dir or set ANOMALY_STUDIO_DATA", file=sys.stderr
+        )
         return 2
     folder = args.out or (OUTPUT_DIR / "quick" if args.quick else OUTPUT_DIR)
     folder.mkdir(parents=True, exist_ok=True)

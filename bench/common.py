@@ -6,9 +6,9 @@ import dataclasses
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -35,7 +35,7 @@ class Settings:
     seed: int = SEED
 
     @property
-    def limit(self) -> Optional[int]:
+    def limit(self) -> int | None:
         return QUICK_LIMIT if self.quick else None
 
     def epochs(self, full: int) -> int:
@@ -45,7 +45,7 @@ class Settings:
         return 2 if self.quick else full
 
 
-def default_data_dir(override: Optional[str] = None) -> Path:
+def default_data_dir(override: str | None = None) -> Path:
     """--data-dir, else $ANOMALY_STUDIO_DATA, else ../shared/datasets beside the repository."""
     return resolve_data_dir(override) or DEFAULT_DATA_DIR.resolve()
 
@@ -71,11 +71,11 @@ def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(str(cell) for cell in cells) + " |"
 
 
-def fmt(value: Optional[float], digits: int = 3) -> str:
+def fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def percent(value: Optional[float]) -> str:
+def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
@@ -103,7 +103,9 @@ def seconds(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def interleaved(first: Callable[[], float], second: Callable[[], float], repeats: int) -> tuple[list[float], list[float]]:
+def interleaved(
+    first: Callable[[], float], second: Callable[[], float], repeats: int
+) -> tuple[list[float], list[float]]:
     """Run first, second, first, second, ... so both see the same load on a shared machine; their results."""
     a, b = [], []
     for _ in range(repeats):
@@ -114,13 +116,13 @@ def interleaved(first: Callable[[], float], second: Callable[[], float], repeats
 
 def median_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
     """Median of the paired ratios: each pair ran back to back, so it shares the machine's load."""
-    return statistics.median(n / d for n, d in zip(numerators, denominators))
+    return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
 
 
 # ---------------------------------------------------------------- classical baselines
 
 
-def auroc(labels: np.ndarray, scores: np.ndarray) -> Optional[float]:
+def auroc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     labels = np.asarray(labels)
     return float(roc_auc_score(labels, scores)) if len(np.unique(labels)) == 2 else None
 

@@ -7,8 +7,8 @@ set, anomalies = the other nine classes; AUROC per class and the mean, beside PC
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -63,19 +63,31 @@ class Benchmark:
 
 BENCHMARKS = (
     Benchmark("mnist", "MNIST", "conv AE ≈ 0.90, Deep SVDD 0.948, GEOM 0.98", 0.975, (REFERENCE, MNIST_BEST)),
-    Benchmark("fashion_mnist", "Fashion-MNIST", "Deep SAD (no labels) 0.892, GEOM 0.935", 0.935, (REFERENCE, FASHION_BEST)),
+    Benchmark(
+        "fashion_mnist", "Fashion-MNIST", "Deep SAD (no labels) 0.892, GEOM 0.935", 0.935, (REFERENCE, FASHION_BEST)
+    ),
 )
 
 
 def one_class_config(dataset: str, normal: int, variant: Variant, settings: Settings) -> ExperimentConfig:
     train = variant.train | {"epochs": settings.epochs(variant.train["epochs"])}
-    return ExperimentConfig.from_dict({
-        "name": f"{dataset}-one-class-{normal}",
-        "seed": settings.seed,
-        "data": {"dataset": dataset, "normal_classes": [normal], "anomaly_classes": [c for c in CLASSES if c != normal],
-                 "contamination": 0.0, "protocol": "inductive", "limit": settings.limit},
-        "model": variant.model, "train": train, "score": variant.score,
-    })
+    return ExperimentConfig.from_dict(
+        {
+            "name": f"{dataset}-one-class-{normal}",
+            "seed": settings.seed,
+            "data": {
+                "dataset": dataset,
+                "normal_classes": [normal],
+                "anomaly_classes": [c for c in CLASSES if c != normal],
+                "contamination": 0.0,
+                "protocol": "inductive",
+                "limit": settings.limit,
+            },
+            "model": variant.model,
+            "train": train,
+            "score": variant.score,
+        }
+    )
 
 
 @dataclass
@@ -90,7 +102,10 @@ def run_class(benchmark: Benchmark, normal: int, settings: Settings) -> ClassRes
     data: ExperimentData = build_experiment_data(configs[0].data, settings.seed, str(settings.data_dir))
     results = [run_experiment(config, str(settings.data_dir), data=data) for config in configs]
     baselines = classical_baselines(data.x_train, data.x_score, settings.seed)
-    aurocs = [r.metrics["auroc"] for r in results] + [auroc(data.labels, baselines.pca), auroc(data.labels, baselines.isolation_forest)]
+    aurocs = [r.metrics["auroc"] for r in results] + [
+        auroc(data.labels, baselines.pca),
+        auroc(data.labels, baselines.isolation_forest),
+    ]
     return ClassResult(aurocs, [r.history.seconds for r in results])
 
 
@@ -102,9 +117,11 @@ def class_label(normal: int, class_names: dict) -> str:
 def target_note(benchmark: Benchmark, variant_means: np.ndarray, variant_seconds: list[float]) -> str:
     best = int(np.argmax(variant_means))
     met = variant_means[best] >= benchmark.target and variant_seconds[best] <= BUDGET_SECONDS
-    return (f"Published means: {benchmark.published}. Target: mean ≥ {benchmark.target} with at most {BUDGET_SECONDS} s "
-            f"of training per class; best autoencoder: {fmt(variant_means[best])} in {variant_seconds[best]:.0f} s per class, "
-            f"target {'met' if met else 'missed'}.")
+    return (
+        f"Published means: {benchmark.published}. Target: mean ≥ {benchmark.target} with at most {BUDGET_SECONDS} s "
+        f"of training per class; best autoencoder: {fmt(variant_means[best])} in {variant_seconds[best]:.0f} s per class, "
+        f"target {'met' if met else 'missed'}."
+    )
 
 
 def one_class_table(benchmark: Benchmark, settings: Settings, class_names: dict) -> Table:
@@ -113,13 +130,19 @@ def one_class_table(benchmark: Benchmark, settings: Settings, class_names: dict)
     n_variants = len(benchmark.variants)
     means = np.mean([r.aurocs for r in results], axis=0)
     seconds = [statistics.median(r.seconds[i] for r in results) for i in range(n_variants)]
-    columns = ["normal class", *(f"AE: {v.label}, {settings.epochs(v.train['epochs'])} ep" for v in benchmark.variants),
-               f"PCA ({PCA_VARIANCE:.0%} var.)", "IForest"]
-    rows = [[class_label(c, class_names), *map(fmt, r.aurocs)] for c, r in zip(classes, results)]
+    columns = [
+        "normal class",
+        *(f"AE: {v.label}, {settings.epochs(v.train['epochs'])} ep" for v in benchmark.variants),
+        f"PCA ({PCA_VARIANCE:.0%} var.)",
+        "IForest",
+    ]
+    rows = [[class_label(c, class_names), *map(fmt, r.aurocs)] for c, r in zip(classes, results, strict=True)]
     rows.append(["**mean**", *(f"**{fmt(m)}**" for m in means)])
     rows.append(["train s per class (median)", *(f"{s:.0f}" for s in seconds), "", ""])
     return Table(
-        f"One-class AUROC, {benchmark.title} ({len(classes)} classes)", columns, rows,
+        f"One-class AUROC, {benchmark.title} ({len(classes)} classes)",
+        columns,
+        rows,
         notes=[
             target_note(benchmark, means[:n_variants], seconds),
             "Train on the normal class's official training images (the Train page's validation split of 20% held out); "

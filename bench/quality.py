@@ -8,14 +8,26 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import keras
 import numpy as np
 from keras import layers
 
-from bench.common import (PCA_VARIANCE, PRESETS, Baselines, Settings, Table, auroc, classical_baselines, fmt, percent, progress,
-                          with_fields, with_sections)
+from bench.common import (
+    PCA_VARIANCE,
+    PRESETS,
+    Baselines,
+    Settings,
+    Table,
+    auroc,
+    classical_baselines,
+    fmt,
+    percent,
+    progress,
+    with_fields,
+    with_sections,
+)
 from core import losses
 from core.config import ExperimentConfig
 from core.data import INJECTED, ExperimentData, build_experiment_data
@@ -27,8 +39,11 @@ FASHION_TARGET = 0.98
 ECG_CONV1D = {"kind": "conv1d", "filters": [16, 32], "latent_dim": 8, "kernel_size": 7}
 # Proposed for presets/fashion_vs_mnist_ssim.json: SSIM barely tells dark, flat digit backgrounds from a
 # garment's, and a small dense code cannot copy digits; fields the dashboard sets.
-FASHION_PROPOSAL = {"model": {"kind": "dense", "latent_dim": 8, "hidden": [256, 128], "filters": []},
-                    "train": {"loss": "mse"}, "score": {"error": "mse"}}
+FASHION_PROPOSAL = {
+    "model": {"kind": "dense", "latent_dim": 8, "hidden": [256, 128], "filters": []},
+    "train": {"loss": "mse"},
+    "score": {"error": "mse"},
+}
 
 
 def load_preset(name: str, settings: Settings) -> ExperimentConfig:
@@ -36,7 +51,9 @@ def load_preset(name: str, settings: Settings) -> ExperimentConfig:
     config = ExperimentConfig.load(PRESETS / f"{name}.json")
     if not settings.quick:
         return config
-    return config.replace(data=with_fields(config.data, limit=settings.limit), train=with_fields(config.train, epochs=1))
+    return config.replace(
+        data=with_fields(config.data, limit=settings.limit), train=with_fields(config.train, epochs=1)
+    )
 
 
 def run_preset(config: ExperimentConfig, settings: Settings, data: ExperimentData) -> ExperimentResult:
@@ -83,9 +100,13 @@ def shoe_row(settings: Settings) -> list[str]:
     pca_rank, _ = rank_and_ratio(baselines.pca, shoe)
     forest_rank, _ = rank_and_ratio(baselines.isolation_forest, shoe)
     return [
-        f"Ankle boot among {len(data.x_score):,} MNIST test digits", describe_model(config, data),
-        "rank 1; 2.39× the next highest error", f"rank {rank}; {ratio:.2f}× the highest other error",
-        fmt(result.metrics["auroc"], 4), f"{cells[0]} (rank {pca_rank})", f"{cells[1]} (rank {forest_rank})",
+        f"Ankle boot among {len(data.x_score):,} MNIST test digits",
+        describe_model(config, data),
+        "rank 1; 2.39× the next highest error",
+        f"rank {rank}; {ratio:.2f}× the highest other error",
+        fmt(result.metrics["auroc"], 4),
+        f"{cells[0]} (rank {pca_rank})",
+        f"{cells[1]} (rank {forest_rank})",
         f"{result.history.seconds:.0f}",
     ]
 
@@ -100,22 +121,31 @@ def ones_threes_row(settings: Settings) -> list[str]:
     m = result.metrics
     _, cells = baseline_cells(data, config.seed)
     return [
-        f"MNIST 1s + 1% 3s ({m['n_anomalies']} of {m['n_scored']:,}), q = {config.threshold.q}", describe_model(config, data),
+        f"MNIST 1s + 1% 3s ({m['n_anomalies']} of {m['n_scored']:,}), q = {config.threshold.q}",
+        describe_model(config, data),
         "7 flagged, 5 true anomalies",
         f"{m['n_flagged']} flagged, {m['true_positives']} true, precision {fmt(m['precision'], 2)}",
-        fmt(m["auroc"]), *cells, f"{result.history.seconds:.0f}",
+        fmt(m["auroc"]),
+        *cells,
+        f"{result.history.seconds:.0f}",
     ]
 
 
 # ---------------------------------------------------------------- ECG5000
 
 
-ECG_PUBLISHED = "normals 95.2%, anomalies 98.6% (TF tutorial); acc 0.970, F1 0.964 (alibi-detect seq2seq); AUROC 0.997 (VELC)"
+ECG_PUBLISHED = (
+    "normals 95.2%, anomalies 98.6% (TF tutorial); acc 0.970, F1 0.964 (alibi-detect seq2seq); AUROC 0.997 (VELC)"
+)
 
 
 def stopped_note(result: ExperimentResult) -> str:
     history = result.history
-    return "" if history.stopped == "completed" else f" ({history.stopped.replace('_', ' ')} after {history.epochs_run} ep)"
+    return (
+        ""
+        if history.stopped == "completed"
+        else f" ({history.stopped.replace('_', ' ')} after {history.epochs_run} ep)"
+    )
 
 
 def ecg_rows(settings: Settings) -> list[list[str]]:
@@ -127,14 +157,18 @@ def ecg_rows(settings: Settings) -> list[list[str]]:
     for config, published in ((dense, ECG_PUBLISHED), (conv1d, "as above")):
         result = run_preset(config, settings, data)
         m = result.metrics
-        rows.append([
-            f"ECG5000 hold-out ({m['n_scored']:,} beats), train on normals, mean + {config.threshold.k:g}σ",
-            describe_model(config, data) + stopped_note(result),
-            published,
-            f"normals {percent(m['accuracy_normal'])}, anomalies {percent(m['accuracy_anomaly'])}, "
-            f"acc {fmt(m['accuracy'])}, F1 {fmt(m['f1'])}",
-            fmt(m["auroc"]), *cells, f"{result.history.seconds:.0f}",
-        ])
+        rows.append(
+            [
+                f"ECG5000 hold-out ({m['n_scored']:,} beats), train on normals, mean + {config.threshold.k:g}σ",
+                describe_model(config, data) + stopped_note(result),
+                published,
+                f"normals {percent(m['accuracy_normal'])}, anomalies {percent(m['accuracy_anomaly'])}, "
+                f"acc {fmt(m['accuracy'])}, F1 {fmt(m['f1'])}",
+                fmt(m["auroc"]),
+                *cells,
+                f"{result.history.seconds:.0f}",
+            ]
+        )
     return rows
 
 
@@ -159,28 +193,44 @@ def tutorial_row(config: ExperimentConfig, data: ExperimentData, cells: list[str
     model = tutorial_network(data.sample_shape)
     model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate), loss=losses.per_sample("ssim"))
     started = time.perf_counter()
-    model.fit(data.x_train, data.x_train, epochs=config.train.epochs, batch_size=config.train.batch_size,
-              shuffle=True, verbose=0)
+    model.fit(
+        data.x_train,
+        data.x_train,
+        epochs=config.train.epochs,
+        batch_size=config.train.batch_size,
+        shuffle=True,
+        verbose=0,
+    )
     train_seconds = time.perf_counter() - started
     by_ssim = auroc(data.labels, reconstruction_errors(model, data.x_score, "ssim"))
     by_mse = auroc(data.labels, reconstruction_errors(model, data.x_score, "mse"))
     return [
         "Fashion-MNIST test + MNIST digits: tutorial's network (no bottleneck)",
         f"conv 32→64 stride 2, 7×7×64 code (3,136 > 784), SSIM, {config.train.epochs} ep, batch {config.train.batch_size}",
-        "AUROC 0.18 (SSIM), 0.44 (MSE)", f"AUROC {fmt(by_ssim)} (SSIM), {fmt(by_mse)} (MSE)",
-        fmt(by_ssim), *cells, f"{train_seconds:.0f}",
+        "AUROC 0.18 (SSIM), 0.44 (MSE)",
+        f"AUROC {fmt(by_ssim)} (SSIM), {fmt(by_mse)} (MSE)",
+        fmt(by_ssim),
+        *cells,
+        f"{train_seconds:.0f}",
     ]
 
 
-def fashion_row(title: str, config: ExperimentConfig, settings: Settings, data: ExperimentData, cells: list[str]) -> list[str]:
+def fashion_row(
+    title: str, config: ExperimentConfig, settings: Settings, data: ExperimentData, cells: list[str]
+) -> list[str]:
     result = run_preset(config, settings, data)
     met = "met" if result.metrics["auroc"] >= FASHION_TARGET else "missed"
     this_run = f"AUROC {fmt(result.metrics['auroc'])} ({config.score.error.upper()}, target {met})"
     if config.score.error != "mse":
         this_run += f", {fmt(auroc(data.labels, reconstruction_errors(result.model, data.x_score, 'mse')))} (MSE)"
     return [
-        title, describe_model(config, data), f"target AUROC ≥ {FASHION_TARGET}", this_run,
-        fmt(result.metrics["auroc"]), *cells, f"{result.history.seconds:.0f}",
+        title,
+        describe_model(config, data),
+        f"target AUROC ≥ {FASHION_TARGET}",
+        this_run,
+        fmt(result.metrics["auroc"]),
+        *cells,
+        f"{result.history.seconds:.0f}",
     ]
 
 
@@ -191,10 +241,20 @@ def fashion_rows(settings: Settings) -> list[list[str]]:
     _, cells = baseline_cells(data, preset.seed)
     return [
         tutorial_row(preset, data, cells),
-        fashion_row(f"… preset fashion_vs_mnist_ssim ({len(data.x_score) - n_digits:,} Fashion + {n_digits:,} digits)",
-                    preset, settings, data, cells),
-        fashion_row("… proposed change to that preset: dense code of 8, MSE loss and score",
-                    with_sections(preset, FASHION_PROPOSAL), settings, data, cells),
+        fashion_row(
+            f"… preset fashion_vs_mnist_ssim ({len(data.x_score) - n_digits:,} Fashion + {n_digits:,} digits)",
+            preset,
+            settings,
+            data,
+            cells,
+        ),
+        fashion_row(
+            "… proposed change to that preset: dense code of 8, MSE loss and score",
+            with_sections(preset, FASHION_PROPOSAL),
+            settings,
+            data,
+            cells,
+        ),
     ]
 
 
@@ -204,10 +264,14 @@ def fashion_rows(settings: Settings) -> list[list[str]]:
 def presets_table(settings: Settings) -> Table:
     rows = [shoe_row(settings), ones_threes_row(settings), *ecg_rows(settings), *fashion_rows(settings)]
     return Table(
-        "Quality: presets beside their published numbers", COLUMNS, rows,
+        "Quality: presets beside their published numbers",
+        COLUMNS,
+        rows,
         notes=[
             "Each preset runs through `core.experiment.run_experiment`, as `python -m core run presets/NAME.json` does; "
-            "the ECG conv1d row is the ECG preset with model " + ", ".join(f"{k} {v}" for k, v in ECG_CONV1D.items()) + ".",
+            "the ECG conv1d row is the ECG preset with model "
+            + ", ".join(f"{k} {v}" for k, v in ECG_CONV1D.items())
+            + ".",
             f"PCA: reconstruction error with the components explaining {PCA_VARIANCE:.0%} of the training variance. "
             "IForest: scikit-learn IsolationForest, 100 trees, seeded. Both fit on the same training samples "
             "and score the same samples as the autoencoder.",

@@ -15,8 +15,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
 import keras
 import numpy as np
@@ -90,7 +90,9 @@ def bare_training(config: ExperimentConfig, x: np.ndarray, epochs: int) -> Calla
 
     def fit(model: keras.Model) -> None:
         keras.utils.set_random_seed(config.seed)
-        model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate), loss=losses.per_sample(config.train.loss))
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.train.learning_rate), loss=losses.per_sample(config.train.loss)
+        )
         model.fit(x, x, epochs=epochs, batch_size=config.train.batch_size, shuffle=True, verbose=0)
 
     def run() -> float:
@@ -107,7 +109,10 @@ def training_row(name: str, settings: Settings) -> list[str]:
     x = samples(config, settings, count)
     return paired_row(
         f"training throughput, samples/s ({describe(config)}, {len(x):,} samples × {epochs} ep)",
-        core_training(config, x, epochs), bare_training(config, x, epochs), settings.repeats(5), target=0.95,
+        core_training(config, x, epochs),
+        bare_training(config, x, epochs),
+        settings.repeats(5),
+        target=0.95,
     )
 
 
@@ -117,8 +122,12 @@ def paired_row(label: str, core_run, bare_run, repeats: int, target: float) -> l
     core_rates, bare_rates = interleaved(core_run, bare_run, repeats)
     ratio = median_ratio(core_rates, bare_rates)
     return [
-        label, f"{statistics.median(core_rates):,.0f}", f"{statistics.median(bare_rates):,.0f}", f"{ratio:.3f}",
-        f"≥ {target}", verdict(ratio >= target),
+        label,
+        f"{statistics.median(core_rates):,.0f}",
+        f"{statistics.median(bare_rates):,.0f}",
+        f"{ratio:.3f}",
+        f"≥ {target}",
+        verdict(ratio >= target),
     ]
 
 
@@ -137,11 +146,16 @@ def scoring_row(name: str, settings: Settings) -> list[str]:
         return len(x) / seconds(lambda: reconstruction_errors(model, x, "mse", batch_size))
 
     def bare_run() -> float:
-        return len(x) / seconds(lambda: np.mean(np.square(x - model.predict(x, batch_size=batch_size, verbose=0)), axis=axes))
+        return len(x) / seconds(
+            lambda: np.mean(np.square(x - model.predict(x, batch_size=batch_size, verbose=0)), axis=axes)
+        )
 
     return paired_row(
         f"scoring throughput (MSE), samples/s ({config.model.kind} model of preset {config.name}, {len(x):,} samples, batch {batch_size})",
-        core_run, bare_run, settings.repeats(7), target=1.0,
+        core_run,
+        bare_run,
+        settings.repeats(7),
+        target=1.0,
     )
 
 
@@ -187,10 +201,22 @@ def threshold_rows(settings: Settings) -> list[list[str]]:
     repeats = settings.repeats(50)
     update_ms, move_ms = median_ms(update, repeats), median_ms(slider_move, repeats)
     return [
-        [f"threshold update: OperatingCurve(scores, labels).at(t) + histogram_bins, {len(scores):,} scores",
-         f"{update_ms:.1f} ms", "", "", "< 50 ms", verdict(update_ms < 50)],
-        ["slider move as the Threshold page does it: cached curve .at(t) + histogram, confusion, ROC and PR figures",
-         f"{move_ms:.1f} ms", "", "", "< 50 ms", verdict(move_ms < 50)],
+        [
+            f"threshold update: OperatingCurve(scores, labels).at(t) + histogram_bins, {len(scores):,} scores",
+            f"{update_ms:.1f} ms",
+            "",
+            "",
+            "< 50 ms",
+            verdict(update_ms < 50),
+        ],
+        [
+            "slider move as the Threshold page does it: cached curve .at(t) + histogram, confusion, ROC and PR figures",
+            f"{move_ms:.1f} ms",
+            "",
+            "",
+            "< 50 ms",
+            verdict(move_ms < 50),
+        ],
     ]
 
 
@@ -219,11 +245,19 @@ def first_loss_row(settings: Settings) -> list[str]:
     if not path.exists():
         return ["Train click → first loss point", f"skipped: {path.name} not found", "", "", "", ""]
     config = ExperimentConfig.load(path)
-    first_loss_seconds(config, str(settings.data_dir))  # warm-up: data cached and TensorFlow loaded, as in a live dashboard
+    first_loss_seconds(
+        config, str(settings.data_dir)
+    )  # warm-up: data cached and TensorFlow loaded, as in a live dashboard
     repeats = 1 if settings.quick else 5
     seconds_taken = statistics.median(first_loss_seconds(config, str(settings.data_dir)) for _ in range(repeats))
-    return [f"Train click → first loss point (core.jobs.TrainingJob, preset {path.stem})", f"{seconds_taken:.2f} s",
-            "", "", "", ""]
+    return [
+        f"Train click → first loss point (core.jobs.TrainingJob, preset {path.stem})",
+        f"{seconds_taken:.2f} s",
+        "",
+        "",
+        "",
+        "",
+    ]
 
 
 def free_port() -> int:
@@ -245,7 +279,7 @@ def wait_for_url(url: str, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def title_seconds(url: str) -> Optional[float]:
+def title_seconds(url: str) -> float | None:
     """Seconds from navigation until the home page shows its title, in headless Chromium; None without a browser."""
     try:
         from playwright.sync_api import sync_playwright
@@ -265,10 +299,20 @@ def title_seconds(url: str) -> Optional[float]:
             browser.close()
 
 
-def home_page_timings() -> tuple[float, Optional[float]]:
+def home_page_timings() -> tuple[float, float | None]:
     """(seconds from `streamlit run app.py` to a healthy server, seconds from navigation to the painted title)."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+    ]
     started = time.perf_counter()
     server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -317,8 +361,13 @@ def peak_rss_mib(module: str, *args: str) -> float:
     """Peak resident memory, in MiB, of `python -m module args` run as a child process."""
     with tempfile.TemporaryDirectory() as folder:
         peak_file = Path(folder) / "peak"
-        done = subprocess.run([sys.executable, "-c", PEAK_PROBE, module, *args], cwd=REPO, capture_output=True, text=True,
-                              env={**os.environ, "BENCH_PEAK_FILE": str(peak_file)})
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK_PROBE, module, *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "BENCH_PEAK_FILE": str(peak_file)},
+        )
         if done.returncode != 0:
             raise RuntimeError(f"python -m {module} {' '.join(args)} failed: {done.stderr[-2000:]}")
         return int(peak_file.read_text()) / 1024
@@ -327,7 +376,9 @@ def peak_rss_mib(module: str, *args: str) -> float:
 def memory_rows(settings: Settings) -> list[list[str]]:
     progress("speed: peak memory")
     config = load_config("fashion_vs_mnist_ssim")
-    config = config.replace(data=with_fields(config.data, limit=settings.limit), train=with_fields(config.train, epochs=1))
+    config = config.replace(
+        data=with_fields(config.data, limit=settings.limit), train=with_fields(config.train, epochs=1)
+    )
     with tempfile.TemporaryDirectory() as folder:
         path, run = Path(folder) / "config.json", Path(folder) / "run"
         config.save(path)
@@ -335,8 +386,15 @@ def memory_rows(settings: Settings) -> list[list[str]]:
         metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     imports = peak_rss_mib("core.experiment")
     return [
-        [f"peak resident memory, `python -m core run` of preset {config.name}: {metrics['n_train']:,} images trained "
-         f"(1 epoch), {metrics['n_scored']:,} scored, thresholded, saved", f"{peak:,.0f} MiB", "", "", "", ""],
+        [
+            f"peak resident memory, `python -m core run` of preset {config.name}: {metrics['n_train']:,} images trained "
+            f"(1 epoch), {metrics['n_scored']:,} scored, thresholded, saved",
+            f"{peak:,.0f} MiB",
+            "",
+            "",
+            "",
+            "",
+        ],
         ["… of which importing the engine (TensorFlow, Keras, core)", f"{imports:,.0f} MiB", "", "", "", ""],
     ]
 
@@ -349,7 +407,9 @@ def speed_table(settings: Settings) -> Table:
     rows += [scoring_row(name, settings) for name in THROUGHPUT_PRESETS]
     rows += threshold_rows(settings) + [first_loss_row(settings)] + home_page_rows(settings) + memory_rows(settings)
     return Table(
-        "Speed and memory", COLUMNS, rows,
+        "Speed and memory",
+        COLUMNS,
+        rows,
         notes=[
             "Throughputs: medians over interleaved repeats (core, bare, core, bare, ...) after one warm-up each; the ratio "
             "is the median of the paired ratios. Each repeat builds a fresh model; the time covers compile + fit.",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core import fields
+from core.data.registry import builtin_kind
 from core.errors import ConfigError
+from core.fields import BUILTIN_DATASETS, FIELDS, USER_FILE_SUFFIXES, get, name
 
 Label = int | str
 
@@ -155,8 +157,8 @@ def _build(cls: type, raw: Any, where: str) -> Any:
         if (
             isinstance(value, int)
             and not isinstance(value, bool)
-            and fields.FIELDS.get(path, None) is not None
-            and fields.FIELDS[path].type == "float"
+            and FIELDS.get(path) is not None
+            and FIELDS[path].type == "float"
         ):
             value = float(value)  # JSON writes 10.0 as 10; the field is a number all the same
         values[key] = value
@@ -166,6 +168,108 @@ def _build(cls: type, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def _fail(path: str, message: str) -> None:
+    raise ConfigError(f"{path} ({FIELDS[path].label}) {message}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_field(path: str, value: Any) -> None:
+    """Raise ConfigError naming `path` when `value` breaks its type, limits or choices."""
+    spec = FIELDS[path]
+    if value is None:
+        if not spec.optional:
+            _fail(path, "must be set (got null)")
+        return
+    if spec.type == "int":
+        if not isinstance(value, int) or isinstance(value, bool) or not spec.low <= value <= spec.high:
+            _fail(path, f"must be a whole number in {spec.limits} (got {value!r})")
+    elif spec.type == "float":
+        in_range = spec.low is None or (_is_number(value) and spec.low <= value <= spec.high)
+        if not _is_number(value) or not in_range:
+            where = f" in {spec.limits}" if spec.low is not None else ""
+            _fail(path, f"must be a finite number{where} (got {value!r})")
+    elif spec.type == "choice":
+        if value not in spec.choices:
+            _fail(path, f"must be one of {', '.join(repr(c) for c in spec.choices)} (got {value!r})")
+    elif spec.type == "str":
+        if not isinstance(value, str):
+            _fail(path, f"must be {'null or ' if spec.optional else ''}a string (got {value!r})")
+    elif spec.type == "labels":
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in value)
+        ):
+            _fail(path, f"must be null or a non-empty list of class labels (integers or strings), got {value!r}")
+    elif spec.type == "sizes":
+        if not isinstance(value, list) or not all(
+            isinstance(s, int) and not isinstance(s, bool) and spec.low <= s <= spec.high for s in value
+        ):
+            _fail(path, f"must be a list of whole numbers in {spec.limits} (got {value!r})")
+    elif spec.type == "dataset":
+        _check_dataset(path, value)
+
+
+def _check_dataset(path: str, value: Any) -> None:
+    allowed = f"must be one of {', '.join(BUILTIN_DATASETS)} or a path to a .npz, .csv, .zip or image folder"
+    if not isinstance(value, str) or not value:
+        _fail(path, f"{allowed} (got {value!r})")
+    if value in BUILTIN_DATASETS:
+        return
+    looks_like_path = any(sep in value for sep in ("/", "\\")) or Path(value).suffix.lower() in USER_FILE_SUFFIXES
+    if not looks_like_path:
+        _fail(path, f"{allowed} (got {value!r})")
+
+
 def validate(config: ExperimentConfig, data_kind: str | None = None) -> None:
-    """Raise ConfigError for the first invalid field (see core.fields, where each field is described)."""
-    fields.validate(config, data_kind)
+    """Raise ConfigError for the first invalid field, as its description in core.fields says.
+
+    data_kind: "image" or "series" when known (a loaded user file); built-in datasets know their own.
+    """
+    for path in FIELDS:
+        if path.startswith("data.inject.") and config.data.inject is None:
+            continue
+        check_field(path, get(config, path))
+
+    data, model, train, threshold = config.data, config.model, config.train, config.threshold
+    if data.normal_classes is not None and data.anomaly_classes is not None:
+        overlap = set(map(str, data.normal_classes)) & set(map(str, data.anomaly_classes))
+        if overlap:
+            _fail(
+                "data.anomaly_classes",
+                f"must not share classes with {name('data.normal_classes')} (both have {sorted(overlap)})",
+            )
+    if model.kind in ("conv", "conv1d") and not model.filters:
+        _fail("model.filters", f"needs at least one entry for the {FIELDS['model.kind'].label_of(model.kind)} model")
+    if train.early_stopping_patience is not None and train.validation_fraction == 0:
+        _fail(
+            "train.early_stopping_patience",
+            f"needs {name('train.validation_fraction')} above 0 to watch a validation loss",
+        )
+    if threshold.method == "value" and threshold.value is None:
+        _fail("threshold.value", "must be a finite number when the method is manual ('value')")
+    check_kind(config, data_kind or builtin_kind(data.dataset))
+
+
+def check_kind(config: Any, kind: str | None) -> None:
+    """Raise ConfigError when a choice does not fit data of `kind` (e.g. SSIM for series); nothing when kind is None."""
+    if kind is None:
+        return
+    for path, spec in FIELDS.items():
+        if spec.kinds and get(config, path) not in spec.choices_for(kind):
+            allowed = ", ".join(f"'{choice}'" for choice in spec.choices_for(kind))
+            _fail(path, f"'{get(config, path)}' does not fit {kind} data ({config.data.dataset}); use {allowed}")
+
+
+def fit_to_kind(section: Any, kind: str, prefix: str) -> dict[str, Any]:
+    """The fields of config section `prefix` ("model", "train", "score") whose choice does not fit `kind`,
+    mapped to the first choice that does: what a switch from images to series (or back) must change."""
+    changes = {}
+    for path, spec in FIELDS.items():
+        section_name, _, field_name = path.partition(".")
+        if section_name == prefix and spec.kinds and getattr(section, field_name) not in spec.choices_for(kind):
+            changes[field_name] = spec.choices_for(kind)[0]
+    return changes

@@ -93,20 +93,25 @@ def run_experiment(
     """
     if data is None:
         data = build_experiment_data(config.data, config.seed, data_dir)
-    warning = bottleneck_warning(config.model, data.sample_shape)
     detector = detector_for(config, data).fit(data.x_train, listener, stop_event)
+    warnings = [w for w in (bottleneck_warning(config.model, data.sample_shape), detector.history_.warning) if w]
     started = time.perf_counter()
     scores = detector.train_scores_ if data.x_score is data.x_train else detector.score_samples(data.x_score)
     score_seconds = time.perf_counter() - started
     threshold = detector.infer_threshold(scores, data.labels)
-    metrics = summarize(scores, data, threshold, detector.history_, score_seconds)
-    return ExperimentResult(config, data, detector, scores, threshold, metrics, [warning] if warning else [])
+    metrics = summarize(scores, data, threshold, detector.history_, score_seconds, warnings)
+    return ExperimentResult(config, data, detector, scores, threshold, metrics, warnings)
 
 
 def summarize(
-    scores: np.ndarray, data: ExperimentData, threshold: ThresholdChoice, history: History, score_seconds: float
+    scores: np.ndarray,
+    data: ExperimentData,
+    threshold: ThresholdChoice,
+    history: History,
+    score_seconds: float,
+    warnings: list[str],
 ) -> dict:
-    """metrics.json's content: the evaluation at the threshold plus how the run went."""
+    """metrics.json's content: the evaluation at the threshold plus how the run went, warnings included."""
     return evaluate(scores, data.labels, threshold.value) | {
         "threshold_method": threshold.method,
         "threshold_explanation": threshold.explanation,
@@ -115,4 +120,5 @@ def summarize(
         "stopped": history.stopped,
         "train_seconds": round(history.seconds, 3),
         "score_seconds": round(score_seconds, 3),
+        "warnings": warnings,
     }

@@ -46,6 +46,7 @@ class History:
     stopped: str = "completed"  # or "early_stopping", "stopped", "diverged"
     best_epoch: int | None = None
     seconds: float = 0.0
+    warning: str | None = None  # what went wrong without ending training: a divergence survived, a collapse
 
     @property
     def epochs_run(self) -> int:
@@ -60,6 +61,7 @@ class History:
             "stopped": self.stopped,
             "best_epoch": self.best_epoch,
             "seconds": self.seconds,
+            "warning": self.warning,
         }
 
     @classmethod
@@ -93,7 +95,9 @@ def train_autoencoder(
     """Fit `model` to reconstruct `x_train` (n, *sample_shape); returns the history.
 
     Setting `stop_event` ends training after the current batch and keeps the weights trained so far
-    (the best ones when early stopping is on). Raises TrainingError when the loss becomes NaN or infinite.
+    (the best ones when early stopping is on). When the loss becomes NaN or infinite, training ends with
+    the weights of the last epoch whose loss was finite and `history.warning` says so; TrainingError when
+    that happens in the first epoch. A model that rebuilds every sample alike gets a warning too.
     """
     keras.utils.set_random_seed(seed)
     x_fit, x_validation = split_validation(np.asarray(x_train, dtype=np.float32), config.validation_fraction, seed)
@@ -120,11 +124,19 @@ def train_autoencoder(
         callbacks=callbacks,
     )
     history.seconds = time.perf_counter() - watcher.started
+    advice = f"Lower the learning rate (now {config.learning_rate:g}) or check the data for extreme values."
     if history.stopped == "diverged":
-        raise TrainingError(
-            f"Training diverged: the loss became {watcher.bad_loss} in epoch {watcher.epoch}. "
-            f"Lower the learning rate (now {config.learning_rate:g}) or check the data for extreme values."
+        if watcher.good_weights is None:
+            raise TrainingError(
+                f"Training diverged: the loss became {watcher.bad_loss} in epoch {watcher.epoch}. {advice}"
+            )
+        model.set_weights(watcher.good_weights)
+        history.warning = (
+            f"Training diverged: the loss became {watcher.bad_loss} in epoch {watcher.epoch}, so the model of epoch "
+            f"{history.epochs_run}, the last with a finite loss, is kept. {advice}"
         )
+    else:
+        history.warning = collapse_warning(model, x_fit, advice)
     if early_stopping is not None:
         if early_stopping.stopped_epoch > 0 and history.stopped == "completed":
             history.stopped = "early_stopping"
@@ -134,6 +146,22 @@ def train_autoencoder(
         curve = history.val_loss if len(history.val_loss) == len(history.loss) else history.loss
         history.best_epoch = int(np.argmin(curve)) + 1
     return history
+
+
+def collapse_warning(model: keras.Model, x: np.ndarray, advice: str, sample_size: int = 512) -> str | None:
+    """A warning when the model rebuilds every sample (nearly) the same way: its errors then measure only the
+    distance to one average sample. x: (n, *sample_shape) training samples; the first `sample_size` are checked."""
+    sample = x[:sample_size]
+    if len(sample) < 2:
+        return None
+    spread_in = float(np.std(sample, axis=0).mean())
+    spread_out = float(np.std(np.asarray(model(sample, training=False)), axis=0).mean())
+    if spread_in == 0 or spread_out >= 0.02 * spread_in:
+        return None
+    return (
+        f"Training collapsed: the model rebuilds every sample alike (its output varies {spread_out / spread_in:.1%} "
+        f"as much as its input), so its scores say little. {advice}"
+    )
 
 
 class _Watcher(keras.callbacks.Callback):
@@ -156,6 +184,7 @@ class _Watcher(keras.callbacks.Callback):
         self.started = time.perf_counter()
         self.epoch = 1
         self.bad_loss: float | None = None
+        self.good_weights: list[np.ndarray] | None = None  # of the last epoch whose loss was finite
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
@@ -199,6 +228,7 @@ class _Watcher(keras.callbacks.Callback):
         if not self._check(loss):
             return
         self.history.loss.append(loss)
+        self.good_weights = self.model.get_weights()
         if "val_loss" in logs:
             self.history.val_loss.append(float(logs["val_loss"]))
         if self.listener is not None:

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import fields, figures
-from core.config import DataConfig, InjectConfig, validate
-from core.data import BUILTIN_DATASETS, ROLE_NAMES, load_dataset
+from core import figures
+from core.config import DataConfig, InjectConfig, fit_to_kind, validate
+from core.data import BUILTIN_DATASETS, ROLE_NAMES, builtin_kind, load_dataset
 from core.errors import ConfigError, StudioError
 from core.fields import FIELDS
 from ui import analysis, state, widgets
@@ -43,9 +43,7 @@ def choose_dataset(dataset: str) -> None:
     new_data = dataclasses.replace(
         current, dataset=dataset, normal_classes=None, anomaly_classes=None, contamination=None, inject=inject
     )
-    state.use_config(
-        state.config().replace(data=new_data, **kind_sections(state.config(), fields.builtin_kind(dataset)))
-    )
+    state.use_config(state.config().replace(data=new_data, **kind_sections(state.config(), builtin_kind(dataset))))
 
 
 def kind_sections(config, kind) -> dict:
@@ -53,7 +51,7 @@ def kind_sections(config, kind) -> dict:
     if kind is None:
         return {}
     return {
-        name: dataclasses.replace(getattr(config, name), **fields.fit_to_kind(getattr(config, name), kind, name))
+        name: dataclasses.replace(getattr(config, name), **fit_to_kind(getattr(config, name), kind, name))
         for name in ("model", "train", "score")
     }
 
@@ -104,7 +102,7 @@ if source == SOURCES[0]:
         names,
         index=names.index(data.dataset) if builtin else 0,
         format_func=state.dataset_label,
-        help=fields.FIELDS["data.dataset"].help,
+        help=FIELDS["data.dataset"].help,
     )
     folder = folder_column.text_input(
         "Data folder (local copies of MNIST, Fashion-MNIST, ECG5000)",

@@ -18,8 +18,23 @@ from core.experiment import run_experiment
 
 REPO = Path(__file__).resolve().parents[1]
 PRESETS = REPO / "presets"
-METRIC_KEYS = {"auroc", "average_precision", "threshold", "threshold_method", "n_scored", "n_flagged", "n_anomalies",
-               "true_positives", "precision", "recall", "f1", "accuracy", "epochs_run", "train_seconds", "score_seconds"}
+METRIC_KEYS = {
+    "auroc",
+    "average_precision",
+    "threshold",
+    "threshold_method",
+    "n_scored",
+    "n_flagged",
+    "n_anomalies",
+    "true_positives",
+    "precision",
+    "recall",
+    "f1",
+    "accuracy",
+    "epochs_run",
+    "train_seconds",
+    "score_seconds",
+}
 
 
 def digits_config(**train) -> ExperimentConfig:
@@ -28,8 +43,14 @@ def digits_config(**train) -> ExperimentConfig:
 
 
 def cli(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "core", *map(str, args)], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "core", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +60,7 @@ def digits_result():
 
 def test_digits_experiment_separates_unseen_digits(digits_result):
     metrics = digits_result.metrics
-    assert METRIC_KEYS <= set(metrics)
+    assert set(metrics) >= METRIC_KEYS
     assert metrics["n_scored"] == len(digits_result.data.x_score) == len(digits_result.scores)
     assert metrics["auroc"] > 0.75
     anomalies = digits_result.data.labels == 1
@@ -49,18 +70,24 @@ def test_digits_experiment_separates_unseen_digits(digits_result):
 
 def test_run_folder_round_trips(digits_result, tmp_path):
     folder = runs.save_run(digits_result, tmp_path / "run")
-    assert {"config.json", "model.keras", "history.json", "scores.npz", "metrics.json", "run.json"} <= {p.name for p in folder.iterdir()}
+    assert {"config.json", "model.keras", "history.json", "scores.npz", "metrics.json", "run.json"} <= {
+        p.name for p in folder.iterdir()
+    }
     reopened = runs.load_run(folder)
     np.testing.assert_array_equal(reopened.scores, digits_result.scores)
     np.testing.assert_array_equal(reopened.data.labels, digits_result.data.labels)
     assert reopened.config == digits_result.config
     assert reopened.threshold == digits_result.threshold
     assert reopened.history.loss == digits_result.history.loss
-    np.testing.assert_allclose(reopened.detector.score_samples(reopened.data.x_score[:20]), digits_result.scores[:20], rtol=1e-5)
+    np.testing.assert_allclose(
+        reopened.detector.score_samples(reopened.data.x_score[:20]), digits_result.scores[:20], rtol=1e-5
+    )
     with np.load(folder / "scores.npz", allow_pickle=False) as stored:
         assert stored["indices"].shape == digits_result.scores.shape
     summaries = runs.list_runs(tmp_path)
-    assert [s.name for s in summaries] == ["run"] and summaries[0].auroc == pytest.approx(digits_result.metrics["auroc"])
+    assert [s.name for s in summaries] == ["run"] and summaries[0].auroc == pytest.approx(
+        digits_result.metrics["auroc"]
+    )
     with pytest.raises(RunError, match="exists already"):
         runs.save_run(digits_result, folder)
     runs.delete_run(folder)
@@ -91,11 +118,12 @@ def test_cli_run_then_score(tmp_path):
     assert "epoch 1/2" in done.stdout and "epoch 2/2" in done.stdout
     assert "AUROC" in done.stdout.strip().splitlines()[-1]
     metrics = json.loads((out / "metrics.json").read_text())
-    assert METRIC_KEYS <= set(metrics) and metrics["epochs_run"] == 2
+    assert set(metrics) >= METRIC_KEYS and metrics["epochs_run"] == 2
     # The saved run reopens from Python as well.
     assert runs.load_config(out) == digits_config(epochs=2)
 
     from sklearn.datasets import load_digits
+
     images = (load_digits().images[:25] * 16).astype(np.uint8)  # 0..255 like a user's image file
     np.savez(tmp_path / "new.npz", x=images)
     scored = cli("score", "--run", out, tmp_path / "new.npz")
@@ -119,7 +147,10 @@ def test_cli_run_then_score(tmp_path):
         ('{"seed": 1, "train": {"epochs": "many"}}', "train.epochs"),
         ('{"seed": 1,', "not valid JSON"),
         ('{"data": {"dataset": "no/such/file.npz"}}', "file.npz"),
-        ('{"model": {"kind": "dense"}, "threshold": {"method": "best_f1"}, "data": {"dataset": "digits", "normal_classes": [0], "anomaly_classes": [42]}}', "42"),
+        (
+            '{"model": {"kind": "dense"}, "threshold": {"method": "best_f1"}, "data": {"dataset": "digits", "normal_classes": [0], "anomaly_classes": [42]}}',
+            "42",
+        ),
     ],
 )
 def test_cli_bad_configs_exit_2_with_one_line(tmp_path, content, message):
@@ -135,12 +166,20 @@ def test_cli_bad_configs_exit_2_with_one_line(tmp_path, content, message):
 def test_cli_missing_dataset_offline_is_one_line(tmp_path):
     config = tmp_path / "config.json"
     config.write_text('{"data": {"dataset": "fashion_mnist"}, "train": {"epochs": 1}}')
-    done = cli("run", config, "--out", tmp_path / "out", "--data-dir", tmp_path / "empty",
-               env={"KERAS_HOME": str(tmp_path / "keras")})
+    done = cli(
+        "run",
+        config,
+        "--out",
+        tmp_path / "out",
+        "--data-dir",
+        tmp_path / "empty",
+        env={"KERAS_HOME": str(tmp_path / "keras")},
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "fashion" in done.stderr and "ANOMALY_STUDIO_DATA" in done.stderr
 
 
+@pytest.mark.slow  # trains on the real ECG5000 data
 def test_cli_score_of_raw_ecg_rows_equals_the_run_scores(tmp_path, shared_data_dir):
     """The saved detector scales raw series itself: scoring the rows as they are in ecg.csv gives the run's scores."""
     out = tmp_path / "run"
@@ -163,3 +202,26 @@ def test_cli_score_of_raw_ecg_rows_equals_the_run_scores(tmp_path, shared_data_d
 def test_cli_score_rejects_a_folder_that_is_not_a_run(tmp_path):
     done = cli("score", "--run", tmp_path, tmp_path / "x.npz")
     assert done.returncode == 2 and "not a saved run" in done.stderr
+
+
+def test_cli_warns_about_a_collapsed_training_and_keeps_the_warning_in_the_run(tmp_path):
+    config_path = tmp_path / "collapse.json"
+    config = digits_config(epochs=2, learning_rate=1)
+    config.save(config_path)
+    done = cli("run", config_path, "--out", tmp_path / "run")
+    assert done.returncode == 0, done.stderr
+    assert "warning: Training collapsed" in done.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert any("collapsed" in warning for warning in metrics["warnings"])
+    assert any("collapsed" in warning for warning in runs.load_run(tmp_path / "run").warnings)
+
+
+def test_cli_refuses_a_learning_rate_past_its_limit_in_one_line(tmp_path):
+    raw = json.loads((PRESETS / "digits_quick.json").read_text())
+    raw["train"]["learning_rate"] = 10
+    (tmp_path / "fast.json").write_text(json.dumps(raw))
+    done = cli("run", tmp_path / "fast.json", "--out", tmp_path / "run")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: train.learning_rate (Learning rate) must be a finite number in [1e-06, 1] (got 10.0)"
+    ]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core import fields
-from core.config import ExperimentConfig, InjectConfig
+from core.config import ExperimentConfig, InjectConfig, fit_to_kind, validate
 from core.errors import ConfigError
 from core.fields import FIELDS
 
@@ -37,11 +37,13 @@ def test_the_readme_config_table_is_generated_from_the_descriptions():
     assert block, "README.md lost its config-table markers"
     assert block.group(1).strip() == fields.markdown_table(), (
         "README's config table is stale: paste the output of "
-        "`python -c 'from core.fields import markdown_table; print(markdown_table())'` between the markers")
+        "`python -c 'from core.fields import markdown_table; print(markdown_table())'` between the markers"
+    )
 
 
-@pytest.mark.parametrize("path", [path for path, spec in FIELDS.items() if spec.type in ("int", "float")
-                                  and spec.low is not None])
+@pytest.mark.parametrize(
+    "path", [path for path, spec in FIELDS.items() if spec.type in ("int", "float") and spec.low is not None]
+)
 def test_number_limits_are_enforced_exactly(path):
     """The limits a widget shows are accepted, and one step past them is refused naming the field."""
     spec = FIELDS[path]
@@ -70,12 +72,13 @@ def test_a_whole_number_is_a_number_where_a_float_is_expected():
 
 
 def test_choices_that_do_not_fit_the_data_kind_are_refused_for_user_files_too():
-    config = ExperimentConfig.from_dict({"data": {"dataset": "uploads/waves.csv"}, "model": {"kind": "conv"},
-                                         "train": {"loss": "ssim"}})
-    fields.validate(config, "image")
+    config = ExperimentConfig.from_dict(
+        {"data": {"dataset": "uploads/waves.csv"}, "model": {"kind": "conv"}, "train": {"loss": "ssim"}}
+    )
+    validate(config, "image")
     with pytest.raises(ConfigError, match=r"^model.kind \(Architecture\) 'conv' does not fit series data"):
-        fields.validate(config, "series")
-    fitted = fields.fit_to_kind(config.model, "series", "model") | fields.fit_to_kind(config.train, "series", "train")
+        validate(config, "series")
+    fitted = fit_to_kind(config.model, "series", "model") | fit_to_kind(config.train, "series", "train")
     assert fitted == {"kind": "conv1d", "loss": "mse"}
 
 

@@ -5,12 +5,15 @@ import gc
 import weakref
 from pathlib import Path
 
+import pytest
+
 from core.config import ExperimentConfig
 from core.experiment import run_experiment
 
 PRESET = Path(__file__).resolve().parents[1] / "presets" / "digits_quick.json"
 
 
+@pytest.mark.slow
 def test_dropped_models_are_freed_after_scoring():
     config = ExperimentConfig.load(PRESET)
     config = config.replace(

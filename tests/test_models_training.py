@@ -24,7 +24,14 @@ def digits():
 
 @pytest.mark.parametrize(
     "kind, shape",
-    [("dense", (28, 28, 1)), ("conv", (28, 28, 1)), ("conv", (8, 8, 1)), ("conv", (30, 27, 3)), ("conv1d", (140,)), ("conv1d", (37,))],
+    [
+        ("dense", (28, 28, 1)),
+        ("conv", (28, 28, 1)),
+        ("conv", (8, 8, 1)),
+        ("conv", (30, 27, 3)),
+        ("conv1d", (140,)),
+        ("conv1d", (37,)),
+    ],
 )
 def test_autoencoders_reconstruct_their_input_shape(kind, shape):
     model = build_autoencoder(ModelConfig(kind=kind, latent_dim=5, filters=[8, 16], hidden=[32]), shape)
@@ -100,7 +107,9 @@ def test_early_stopping_restores_the_best_weights(digits):
     x, _ = digits
     model = build_autoencoder(ModelConfig(kind="dense", latent_dim=8, hidden=[]), x.shape[1:])
     # A learning rate this high makes the validation loss bounce, so patience runs out early.
-    history = train_autoencoder(model, x, TrainConfig(epochs=40, batch_size=32, learning_rate=0.3, early_stopping_patience=2), 0)
+    history = train_autoencoder(
+        model, x, TrainConfig(epochs=40, batch_size=32, learning_rate=0.3, early_stopping_patience=2), 0
+    )
     assert history.stopped == "early_stopping" and history.epochs_run < 40
     best = min(history.val_loss)
     assert history.val_loss[history.best_epoch - 1] == best
@@ -111,6 +120,42 @@ def test_nan_loss_stops_with_a_clear_message(digits):
     model = build_autoencoder(ModelConfig(kind="dense", latent_dim=8, hidden=[]), x.shape[1:])
     with pytest.raises(TrainingError, match="diverged.*learning rate"):
         train_autoencoder(model, x * 1e30, TrainConfig(epochs=3, learning_rate=5.0), 0)
+
+
+def test_a_later_divergence_keeps_the_last_good_model(digits, monkeypatch):
+    """The loss turns NaN in epoch 2: training ends with epoch 1's weights and says so."""
+    import tensorflow as tf
+
+    from core import losses, training
+
+    steps = tf.Variable(0)
+    healthy = losses.per_sample
+
+    def poisoned(name):
+        error = healthy(name)
+
+        def loss(x, x_hat):
+            steps.assign_add(1)
+            return error(x, x_hat) + tf.where(steps > 60, float("nan"), 0.0)
+
+        return loss
+
+    monkeypatch.setattr(training.losses, "per_sample", poisoned)
+    x, _ = digits
+    model = build_autoencoder(ModelConfig(kind="dense", latent_dim=8, hidden=[]), x.shape[1:], 0)
+    history = train_autoencoder(model, x, TrainConfig(epochs=5, batch_size=32, validation_fraction=0.0), 0)
+    assert history.stopped == "diverged" and history.epochs_run == 1
+    assert "epoch 2" in history.warning and "model of epoch 1" in history.warning
+    assert np.isfinite(np.asarray(model(x[:50]))).all(), "the kept weights must be the last finite ones"
+
+
+def test_a_collapsed_training_is_named(digits):
+    """A learning rate far too high makes the model rebuild every digit alike; a healthy one does not."""
+    x, _ = digits
+    for learning_rate, collapsed in ((1.0, True), (0.002, False)):
+        model = build_autoencoder(ModelConfig(kind="dense", latent_dim=8, hidden=[64]), x.shape[1:], 0)
+        history = train_autoencoder(model, x, TrainConfig(epochs=3, batch_size=32, learning_rate=learning_rate), 0)
+        assert (history.warning is not None and "collapsed" in history.warning) == collapsed, learning_rate
 
 
 def test_training_is_reproducible_with_the_seed(digits):
@@ -147,7 +192,9 @@ def test_scores_match_a_plain_numpy_computation(digits, error):
 
 def test_ssim_is_refused_for_series():
     series = np.random.default_rng(0).random((50, 140), dtype=np.float32)
-    detector = AutoencoderDetector(ModelConfig(kind="dense"), TrainConfig(loss="ssim", epochs=1), ScoreConfig(error="ssim"))
+    detector = AutoencoderDetector(
+        ModelConfig(kind="dense"), TrainConfig(loss="ssim", epochs=1), ScoreConfig(error="ssim")
+    )
     with pytest.raises(ConfigError, match="ssim"):
         detector.fit(series)
 
@@ -155,8 +202,11 @@ def test_ssim_is_refused_for_series():
 def test_detector_flags_digits_unlike_its_training_class_and_round_trips(digits, tmp_path):
     x, y = digits
     detector = AutoencoderDetector(
-        ModelConfig(kind="conv", latent_dim=8, filters=[16, 32]), TrainConfig(epochs=15, batch_size=16),
-        ScoreConfig(error="mse"), ThresholdConfig(method="quantile", q=0.95), seed=1,
+        ModelConfig(kind="conv", latent_dim=8, filters=[16, 32]),
+        TrainConfig(epochs=15, batch_size=16),
+        ScoreConfig(error="mse"),
+        ThresholdConfig(method="quantile", q=0.95),
+        seed=1,
     ).fit(x[y == 0])
     assert detector.kind_ == "image" and detector.scaler_ is None
     detector.infer_threshold()
@@ -183,8 +233,13 @@ def test_detector_flags_digits_unlike_its_training_class_and_round_trips(digits,
 def test_unfitted_detector_says_so_in_one_sentence(tmp_path):
     detector = AutoencoderDetector(ModelConfig(kind="dense", hidden=[8], latent_dim=2), TrainConfig(epochs=1))
     x = np.random.default_rng(0).random((20, 6), dtype=np.float32)
-    for call in (lambda: detector.score_samples(x), lambda: detector.predict(x), lambda: detector.reconstruct(x),
-                 lambda: detector.save(tmp_path), lambda: detector.infer_threshold()):
+    for call in (
+        lambda: detector.score_samples(x),
+        lambda: detector.predict(x),
+        lambda: detector.reconstruct(x),
+        lambda: detector.save(tmp_path),
+        lambda: detector.infer_threshold(),
+    ):
         with pytest.raises(NotFittedError, match="not fitted yet") as caught:
             call()
         assert isinstance(caught.value, StudioError) and "\n" not in str(caught.value)
@@ -199,8 +254,14 @@ def test_series_detector_scales_raw_samples_itself_and_round_trips(tmp_path):
     rng = np.random.default_rng(3)
     steps = np.linspace(0, 2 * np.pi, 40, dtype=np.float32)
     raw = (50 + 20 * np.sin(steps + rng.uniform(0, 6, (120, 1))) + rng.normal(0, 1, (120, 40))).astype(np.float32)
-    detector = AutoencoderDetector(ModelConfig(kind="dense", hidden=[16], latent_dim=4), TrainConfig(epochs=3), ScoreConfig(),
-                                   ThresholdConfig(method="max"), seed=2, kind="series").fit(raw[:100])
+    detector = AutoencoderDetector(
+        ModelConfig(kind="dense", hidden=[16], latent_dim=4),
+        TrainConfig(epochs=3),
+        ScoreConfig(),
+        ThresholdConfig(method="max"),
+        seed=2,
+        kind="series",
+    ).fit(raw[:100])
     low, high = float(raw[:100].min()), float(raw[:100].max())
     assert detector.scaler_ == {"min": low, "max": high}
     scaled = (raw - np.float32(low)) / np.float32(high - low)
@@ -221,7 +282,9 @@ def test_series_detector_scales_raw_samples_itself_and_round_trips(tmp_path):
 
 def test_detector_json_without_kind_still_loads(tmp_path, digits):
     x, _ = digits
-    detector = AutoencoderDetector(ModelConfig(kind="dense", hidden=[8], latent_dim=4), TrainConfig(epochs=1)).fit(x[:60])
+    detector = AutoencoderDetector(ModelConfig(kind="dense", hidden=[8], latent_dim=4), TrainConfig(epochs=1)).fit(
+        x[:60]
+    )
     detector.infer_threshold()
     detector.save(tmp_path)
     state = json.loads((tmp_path / "detector.json").read_text())

@@ -182,10 +182,24 @@ def test_settings_pages_show_and_keep_a_presets_config(preset, request):
     shown = shown_settings(at)
     assert not at.error, at.error[0].value
     assert workspace(at).config == expected
-    for path in ("data.protocol", "data.split", "data.test_fraction", "data.limit", "data.contamination",
-                 "model.kind", "model.latent_dim", "model.kernel_size", "train.loss", "train.epochs", "train.batch_size",
-                 "train.learning_rate", "train.validation_fraction", "train.early_stopping_patience", "score.error",
-                 "seed"):
+    for path in (
+        "data.protocol",
+        "data.split",
+        "data.test_fraction",
+        "data.limit",
+        "data.contamination",
+        "model.kind",
+        "model.latent_dim",
+        "model.kernel_size",
+        "train.loss",
+        "train.epochs",
+        "train.batch_size",
+        "train.learning_rate",
+        "train.validation_fraction",
+        "train.early_stopping_patience",
+        "score.error",
+        "seed",
+    ):
         assert shown[FIELDS[path].label] == fields.get(expected, path), path
     assert shown["Hidden layers"] == ", ".join(map(str, expected.model.hidden))
 
@@ -200,7 +214,7 @@ def test_every_widget_limit_is_the_limit_validation_enforces():
     seen = {}
     for page in ("pages/dataset.py", "pages/train.py", "pages/threshold.py"):
         go(at, page)
-        for method in (["quantile", "mean_std", "contamination"] if page.endswith("threshold.py") else [None]):
+        for method in ["quantile", "mean_std", "contamination"] if page.endswith("threshold.py") else [None]:
             if method:
                 labelled(at.selectbox, FIELDS["threshold.method"].label).set_value(method).run()
             for widget in at.number_input:
