@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 import threading
+import zipfile
 from pathlib import Path
 
 import keras
@@ -164,6 +165,10 @@ class AutoencoderDetector:
             detector.train_scores_ = np.asarray(state["train_scores"], dtype=np.float32)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RunError(f"{folder} holds no readable detector ({DETECTOR_FILE}): {exc}") from None
+        if not (folder / MODEL_FILE).is_file():
+            raise RunError(f"{folder} has no {MODEL_FILE}; the run is incomplete")
+        if not zipfile.is_zipfile(folder / MODEL_FILE):  # Keras would then look for a SavedModel: "File not found"
+            raise RunError(f"{folder / MODEL_FILE} is damaged: it is not a Keras model archive")
         try:
             detector.model_ = keras.saving.load_model(folder / MODEL_FILE, compile=False, safe_mode=True)
         except Exception as exc:  # Keras raises many kinds for a damaged or foreign file

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import threading
 from dataclasses import dataclass
 
@@ -12,15 +13,65 @@ from core.errors import StudioError
 from core.experiment import ExperimentResult, run_experiment
 from core.training import History, Progress
 
+MAX_TRAININGS_ENV = "ANOMALY_STUDIO_MAX_TRAININGS"
+
 
 @dataclass
 class JobSnapshot:
-    """status: 'running', 'done', 'stopped' (ended by the user, model kept) or 'failed' (see `error`)."""
+    """status: 'queued' (`ahead` trainings before it), 'running', 'done', 'stopped' (ended by the user, model
+    kept) or 'failed' (see `error`)."""
 
     status: str
     progress: Progress | None
     history: History
     error: str | None
+    ahead: int = 0
+
+
+class TrainingQueue:
+    """Trainings in one process take turns: at most `limit` run at once, the others wait in arrival order.
+
+    TensorFlow already spreads one training over every core, so more at once only slows each of them.
+    The limit is $ANOMALY_STUDIO_MAX_TRAININGS, else half the CPU cores (at least 1).
+    """
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._waiting: list[object] = []
+        self._running = 0
+
+    @staticmethod
+    def limit() -> int:
+        raw = os.environ.get(MAX_TRAININGS_ENV, "")
+        return int(raw) if raw.isdigit() and int(raw) > 0 else max(1, (os.cpu_count() or 2) // 2)
+
+    def enter(self, job: object, cancelled: threading.Event) -> bool:
+        """Wait for `job`'s turn; False when `cancelled` was set while it waited (it then leaves the queue)."""
+        with self._changed:
+            self._waiting.append(job)
+            while self._waiting[0] is not job or self._running >= self.limit():
+                if cancelled.is_set():
+                    self._waiting.remove(job)
+                    self._changed.notify_all()
+                    return False
+                self._changed.wait(0.2)
+            self._waiting.pop(0)
+            self._running += 1
+            self._changed.notify_all()
+            return True
+
+    def leave(self) -> None:
+        with self._changed:
+            self._running -= 1
+            self._changed.notify_all()
+
+    def ahead_of(self, job: object) -> int | None:
+        """How many trainings wait before `job`, or None when it is not waiting."""
+        with self._changed:
+            return self._waiting.index(job) if job in self._waiting else None
+
+
+QUEUE = TrainingQueue()
 
 
 class TrainingJob:
@@ -66,15 +117,21 @@ class TrainingJob:
             setattr(history, name, list(getattr(history, name)))
         n = min(len(history.batch_loss), len(history.batch_epoch))
         history.batch_loss, history.batch_epoch = history.batch_loss[:n], history.batch_epoch[:n]
-        if self.running:
+        ahead = QUEUE.ahead_of(self)
+        if ahead is not None:
+            status = "queued"
+        elif self.running:
             status = "running"
         elif self.error is not None:
             status = "failed"
         else:
             status = "stopped" if self._stop.is_set() else "done"
-        return JobSnapshot(status, progress, history, self.error)
+        return JobSnapshot(status, progress, history, self.error, ahead or 0)
 
     def _run(self) -> None:
+        if not QUEUE.enter(self, self._stop):
+            self.error = "Training was cancelled before its turn came; nothing was trained."
+            return
         try:
             self.result = run_experiment(
                 self.config, self.data_dir, listener=self, stop_event=self._stop, data=self.data
@@ -85,3 +142,5 @@ class TrainingJob:
             self.error = str(exc)
         except Exception as exc:  # shown in the UI as one line; the thread must never die silently
             self.error = f"Training failed unexpectedly: {type(exc).__name__}: {exc}"
+        finally:
+            QUEUE.leave()

@@ -185,6 +185,7 @@ class _Watcher(keras.callbacks.Callback):
         self.epoch = 1
         self.bad_loss: float | None = None
         self.good_weights: list[np.ndarray] | None = None  # of the last epoch whose loss was finite
+        self.first_step: tuple[int, float] | None = None  # (step, time) of the first report
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
@@ -193,11 +194,15 @@ class _Watcher(keras.callbacks.Callback):
         self.epoch = epoch + 1
 
     def _progress(self, batch: int, loss: float) -> Progress:
-        elapsed = time.perf_counter() - self.started
-        done = ((self.epoch - 1) * self.batches_per_epoch + batch) / (self.epochs * self.batches_per_epoch)
-        eta = elapsed * (1 - done) / done if done > 0 else None
+        now = time.perf_counter()
+        step = (self.epoch - 1) * self.batches_per_epoch + batch
+        if self.first_step is None:  # the first step includes tracing the training graph: time the ETA after it
+            self.first_step = (step, now)
+        done_since, seconds_since = step - self.first_step[0], now - self.first_step[1]
+        remaining = self.epochs * self.batches_per_epoch - step
+        eta = seconds_since / done_since * remaining if done_since > 0 else None
         val_loss = self.history.val_loss[-1] if self.history.val_loss else None
-        return Progress(self.epoch, self.epochs, batch, self.batches_per_epoch, loss, val_loss, elapsed, eta)
+        return Progress(self.epoch, self.epochs, batch, self.batches_per_epoch, loss, val_loss, now - self.started, eta)
 
     def _check(self, loss: float) -> bool:
         if not math.isfinite(loss):

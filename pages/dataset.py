@@ -23,14 +23,23 @@ NO_INJECTION = ""
 
 
 def store_upload() -> None:
-    """Uploader callback: save the file once, under a content-hash name, and point the config at it."""
+    """Uploader callback: save the file once, under a content-hash name, check it, and point the config at it.
+
+    A file that cannot be used is removed again, and its message names the file as the user knows it.
+    """
     uploaded = st.session_state[UPLOAD]
     if uploaded is None:
         return
     try:
         path = data_cache.save_upload(uploaded.name, uploaded.getvalue())
     except OSError as exc:
-        st.session_state[UPLOAD_ERROR] = f"{uploaded.name} could not be saved on the server: {exc}"
+        st.session_state[UPLOAD_ERROR] = f"{uploaded.name} could not be saved on the server: {exc.strerror or exc}"
+        return
+    try:
+        load_dataset(str(path))
+    except StudioError as exc:
+        path.unlink(missing_ok=True)
+        st.session_state[UPLOAD_ERROR] = str(exc).replace(str(path), uploaded.name)
         return
     st.session_state.pop(UPLOAD_ERROR, None)
     choose_dataset(str(path))

@@ -133,7 +133,13 @@ def live_training() -> None:
         st.rerun()
     snapshot = job.snapshot()
     progress = snapshot.progress
-    if progress is None:
+    if snapshot.status == "queued":
+        st.progress(
+            0.0,
+            text=f"Queued: the server is busy with other trainings ({snapshot.ahead} more waiting before this one); "
+            "it starts by itself when its turn comes.",
+        )
+    elif progress is None:
         st.progress(0.0, text="Preparing the data and building the model…")
     else:
         val = f" · validation {progress.val_loss:.4g}" if progress.val_loss is not None else ""

@@ -2,6 +2,7 @@
 
 import gzip
 import io
+import os
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -469,3 +470,34 @@ def test_unlabelled_data_has_unknown_roles_and_refuses_classes(tmp_path):
 )
 def test_configs_that_do_not_fit_the_data(config, message, shared_data_dir):
     assert message in data_error(build_experiment_data, config, 0, shared_data_dir)
+
+
+def test_an_image_bomb_in_a_small_zip_is_refused_from_its_header(tmp_path, monkeypatch):
+    """A tiny PNG that declares 9000×9000 pixels is refused before a pixel is inflated."""
+    monkeypatch.setenv("ANOMALY_STUDIO_MAX_FILE_MB", "64")
+    buffer = io.BytesIO()
+    Image.new("L", (9_000, 9_000)).save(buffer, "PNG", optimize=True)
+    assert len(buffer.getvalue()) < 2**20
+    with zipfile.ZipFile(tmp_path / "bomb.zip", "w") as archive:
+        for i in range(12):
+            archive.writestr(f"{i}.png", png(np.zeros((4, 4), np.uint8)))
+        archive.writestr("big.png", buffer.getvalue())
+    message = data_error(load_dataset, tmp_path / "bomb.zip")
+    assert "9000×9000 pixels" in message and "bomb.zip" in message and "BytesIO" not in message
+
+
+def test_an_oversized_npz_array_is_refused_from_its_header(tmp_path, monkeypatch):
+    """The .npy header's shape and dtype are read first: 80 MB of float64 zeros compress to almost nothing."""
+    monkeypatch.setenv("ANOMALY_STUDIO_MAX_FILE_MB", "100")
+    np.savez_compressed(tmp_path / "big.npz", x=np.zeros((10_000, 1_000)))
+    assert (tmp_path / "big.npz").stat().st_size < 2**20
+    message = data_error(load_dataset, tmp_path / "big.npz")
+    assert "would take" in message and "big.npz" in message
+
+
+def test_the_default_limit_follows_the_machines_memory(monkeypatch):
+    from core.data import files
+
+    monkeypatch.delenv("ANOMALY_STUDIO_MAX_FILE_MB", raising=False)
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert files.max_file_bytes() == physical // files.MEMORY_SHARE

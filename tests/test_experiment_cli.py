@@ -140,6 +140,11 @@ def test_cli_run_then_score(tmp_path):
     wrong = cli("score", "--run", out, tmp_path / "wrong.npz")
     assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "Traceback" not in wrong.stderr
 
+    (out / "model.keras").write_bytes(np.random.default_rng(0).bytes(4096))  # a damaged model file
+    damaged = cli("score", "--run", out, tmp_path / "new.npz")
+    assert damaged.returncode == 2 and damaged.stderr.count("\n") == 1
+    assert "model.keras is damaged" in damaged.stderr and "not found" not in damaged.stderr.lower()
+
 
 @pytest.mark.parametrize(
     "content, message",

@@ -293,3 +293,16 @@ def test_detector_json_without_kind_still_loads(tmp_path, digits):
     loaded = AutoencoderDetector.load(tmp_path)
     assert loaded.kind_ == "image" and loaded.scaler_ is None
     np.testing.assert_allclose(loaded.score_samples(x[:10]), detector.score_samples(x[:10]), rtol=1e-5)
+
+
+def test_the_eta_leaves_out_the_first_steps_tracing(monkeypatch):
+    """A first step of 10 s (tracing the graph) then 1 s a step: the ETA counts 1 s for each step left."""
+    from core import training
+
+    clock = iter([0.0, 0.0, 10.0, 11.0, 12.0])  # created, training begins, then three steps
+    monkeypatch.setattr(training.time, "perf_counter", lambda: next(clock))
+    watcher = training._Watcher(TrainConfig(epochs=2, batch_size=10), 100, training.History(), None, None)
+    watcher.on_train_begin()
+    first, second, third = (watcher._progress(step, 0.1) for step in (1, 2, 3))
+    assert first.eta_s is None and first.elapsed_s == 10.0
+    assert second.eta_s == pytest.approx(18.0) and third.eta_s == pytest.approx(17.0)

@@ -9,6 +9,11 @@ initialisers, core.models), so that cleanup cannot disturb a training running me
 """
 
 import gc
+import os
+import threading
+
+WARM_UP_ENV = "ANOMALY_STUDIO_WARM_UP"  # "0" keeps the engine unloaded until a page needs it
+_warming = threading.Lock()
 
 
 def load() -> None:
@@ -18,3 +23,10 @@ def load() -> None:
     import core.runs  # noqa: F401
 
     gc.freeze()
+
+
+def warm_up() -> None:
+    """Load the engine in a background thread, once per server, so the first visit to Train finds it loaded."""
+    if os.environ.get(WARM_UP_ENV, "1") == "0" or not _warming.acquire(blocking=False):
+        return
+    threading.Thread(target=load, name="anomaly-studio-warm-up", daemon=True).start()

@@ -31,6 +31,8 @@ from core.errors import ConfigError
 WORKSPACE = "workspace"
 QUERY_KEY = "session"
 IDLE_SECONDS = 6 * 3600  # a workspace untouched this long, with nothing training, is dropped from memory
+HEARTBEAT_SECONDS = 10  # every open page touches its workspace this often (the sidebar's summary)
+ORPHAN_SECONDS = 90  # a training whose workspace no page has touched this long is stopped: nobody watches it
 
 HOME_PAGE = "pages/home.py"
 DATASET_PAGE = "pages/dataset.py"
@@ -116,9 +118,19 @@ def workspace() -> Workspace:
             _drop_idle(workspaces)
             found = workspaces[workspace_id] = _restore(workspace_id)
         found.touched = time.monotonic()
+        _stop_orphans(workspaces)
     if st.query_params.get(QUERY_KEY) != workspace_id:
         st.query_params[QUERY_KEY] = workspace_id
     return found
+
+
+def _stop_orphans(workspaces: dict[str, Workspace]) -> None:
+    """Stop trainings no open page has asked about for ORPHAN_SECONDS (the tab was closed): each keeps the model
+    trained so far, which the session finds if it comes back."""
+    now = time.monotonic()
+    for ws in workspaces.values():
+        if ws.training and now - ws.touched > ORPHAN_SECONDS:
+            ws.job.stop()
 
 
 def _drop_idle(workspaces: dict[str, Workspace]) -> None:
@@ -257,23 +269,29 @@ def sidebar_summary() -> None:
     """The model this session inspects, and whether one is training, in the sidebar.
 
     Drawn before the page runs, so it shows what changes before that: a finished training, an opened run.
+    Redrawn every HEARTBEAT_SECONDS on its own, which tells the server that this session is still open.
     """
-    ws = workspace()
     with st.sidebar:
-        st.caption("This session")
-        lines = []
-        if ws.training:
-            lines.append(":material/model_training: **Training…**")
-        current = ws.result
-        if current is None:
-            lines.append("No model trained yet")
-        else:
-            auroc = current.metrics.get("auroc")
-            lines += [
-                f"**Model** · {current.config.model.kind} autoencoder",
-                f"**Data** · {dataset_label(current.config.data.dataset)}",
-                f"**AUROC** · {auroc:.3f}" if auroc is not None else "**AUROC** · no labels",
-            ]
-            if ws.saved_run:
-                lines.append(f"**Saved** · {Path(ws.saved_run).name}")
-        st.markdown("  \n".join(lines))
+        _session_summary()
+
+
+@st.fragment(run_every=HEARTBEAT_SECONDS)
+def _session_summary() -> None:
+    ws = workspace()
+    st.caption("This session")
+    lines = []
+    if ws.training:
+        lines.append(":material/model_training: **Training…**")
+    current = ws.result
+    if current is None:
+        lines.append("No model trained yet")
+    else:
+        auroc = current.metrics.get("auroc")
+        lines += [
+            f"**Model** · {current.config.model.kind} autoencoder",
+            f"**Data** · {dataset_label(current.config.data.dataset)}",
+            f"**AUROC** · {auroc:.3f}" if auroc is not None else "**AUROC** · no labels",
+        ]
+        if ws.saved_run:
+            lines.append(f"**Saved** · {Path(ws.saved_run).name}")
+    st.markdown("  \n".join(lines))

@@ -8,14 +8,14 @@ unpacked archives over $ANOMALY_STUDIO_MAX_FILE_MB (default 1024) are refused; n
 from __future__ import annotations
 
 import functools
-import io
 import math
 import os
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ from core.data.types import IMAGE, SERIES, Dataset
 from core.errors import DataError, reason
 
 MAX_FILE_MB_ENV = "ANOMALY_STUDIO_MAX_FILE_MB"
-DEFAULT_MAX_FILE_MB = 1024
+MEMORY_SHARE = 8  # by default a file may take an eighth of the machine's memory once decoded
 MIN_SAMPLES = 10
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -33,13 +33,14 @@ _GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"
 
 
 def max_file_bytes() -> int:
-    """The largest user file, folder or unpacked archive that is read, in bytes.
+    """The most bytes a user file may take: on disk, unpacked, and decoded as float32 samples.
 
-    $ANOMALY_STUDIO_MAX_FILE_MB, default 1024 MB.
+    $ANOMALY_STUDIO_MAX_FILE_MB, else an eighth of the machine's physical memory. Every check runs on sizes
+    read from headers (zip directories, .npy headers, image headers) before anything is decompressed.
     """
     raw = os.environ.get(MAX_FILE_MB_ENV, "").strip()
     if not raw:
-        return DEFAULT_MAX_FILE_MB * 2**20
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MEMORY_SHARE
     try:
         megabytes = float(raw)
     except ValueError:
@@ -100,7 +101,7 @@ def _read_user_file(path: Path, min_samples: int, image_shape: tuple | None = No
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and _is_image_name(p.relative_to(path).as_posix()))
         _check_size(sum(p.stat().st_size for p in files), path, "holds")
-        members = [(p.relative_to(path).as_posix(), p.read_bytes()) for p in files]
+        members = [(p.relative_to(path).as_posix(), functools.partial(p.open, "rb")) for p in files]
         return _image_dataset(path, members, min_samples, image_shape)
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".csv", ".zip"):
@@ -110,7 +111,11 @@ def _read_user_file(path: Path, min_samples: int, image_shape: tuple | None = No
         return _npz_dataset(path, min_samples)
     if suffix == ".csv":
         return _csv_dataset(path, min_samples)
-    return _image_dataset(path, _zip_image_members(path), min_samples, image_shape)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _image_dataset(path, _zip_image_members(archive, path), min_samples, image_shape)
+    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"{path} is not a readable zip file ({reason(exc)})") from None
 
 
 def _check_size(n_bytes: int, path: Path, verb: str) -> None:
@@ -127,11 +132,41 @@ def _check_unpacked_size(archive: zipfile.ZipFile, path: Path) -> None:
     _check_size(sum(info.file_size for info in archive.infolist()), path, "unpacks to")
 
 
+def _check_decoded_size(n_values: int, bytes_per_value: int, path: Path) -> None:
+    """Refuse, before decoding, data that would take more than the limit as float32 samples (plus its source)."""
+    _check_size(n_values * (4 + bytes_per_value), path, "would take")
+
+
+def _check_npz_arrays(archive: zipfile.ZipFile, path: Path) -> None:
+    """Read each .npy header (shape, dtype) without loading its data: refuse objects and oversized arrays."""
+    total = 0
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            continue
+        with archive.open(info) as stream:
+            try:
+                version = np.lib.format.read_magic(stream)
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+                if version not in read_header:
+                    raise ValueError(f".npy format version {version} is not supported")
+                shape, _, dtype = read_header[version](stream)
+            except ValueError as exc:
+                raise DataError(f"array '{info.filename[:-4]}' of {path} is unreadable ({reason(exc)})") from None
+        if dtype.hasobject:
+            raise DataError(
+                f"array '{info.filename[:-4]}' of {path} holds Python objects, which are never unpickled; "
+                "save plain numeric arrays"
+            )
+        total += math.prod(shape) * (4 + dtype.itemsize)
+    _check_size(total, path, "would take")
+
+
 def _npz_dataset(path: Path, min_samples: int) -> Dataset:
     """Arrays `x` and optional `y`, or `x_train`, `y_train`, `x_test`, `y_test` (an official split). Never unpickles."""
     try:
         with zipfile.ZipFile(path) as archive:
             _check_unpacked_size(archive, path)
+            _check_npz_arrays(archive, path)
         with np.load(path, allow_pickle=False) as archive:
             keys = ("x", "y") if "x" in archive.files else ("x_train", "y_train", "x_test", "y_test")
             if keys[0] not in archive.files:
@@ -218,26 +253,20 @@ def _is_image_name(name: str) -> bool:
     )
 
 
-def _zip_image_members(path: Path) -> list[tuple[str, bytes]]:
-    """(name, bytes) of the zip's images, read in memory: nothing is extracted to disk."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            _check_unpacked_size(archive, path)
-            infos = [
-                info
-                for info in archive.infolist()
-                if not info.is_dir() and _is_image_name(info.filename.replace("\\", "/"))
-            ]
-            return [
-                (info.filename.replace("\\", "/"), archive.read(info))
-                for info in sorted(infos, key=lambda i: i.filename)
-            ]
-    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as exc:
-        raise DataError(f"{path} is not a readable zip file ({reason(exc)})") from None
+def _zip_image_members(archive: zipfile.ZipFile, path: Path) -> list[tuple[str, Callable[[], BinaryIO]]]:
+    """(name, opener) of the zip's images, in name order; each is read when decoded, nothing goes to disk."""
+    _check_unpacked_size(archive, path)
+    infos = [
+        info for info in archive.infolist() if not info.is_dir() and _is_image_name(info.filename.replace("\\", "/"))
+    ]
+    return [
+        (info.filename.replace("\\", "/"), functools.partial(archive.open, info))
+        for info in sorted(infos, key=lambda i: i.filename)
+    ]
 
 
 def _image_dataset(
-    path: Path, members: list[tuple[str, bytes]], min_samples: int, image_shape: tuple | None
+    path: Path, members: list[tuple[str, Callable[[], BinaryIO]]], min_samples: int, image_shape: tuple | None
 ) -> Dataset:
     """Images named by their path inside the zip or folder; class = first sub-folder when every image has one."""
     if not members:
@@ -257,37 +286,48 @@ def _image_dataset(
     return _user_dataset(str(path), images, labels, None, None, min_samples)
 
 
-def _decode_images(members: list[tuple[str, bytes]], source: Path, image_shape: tuple | None) -> np.ndarray:
+def _decode_images(
+    members: list[tuple[str, Callable[[], BinaryIO]]], source: Path, image_shape: tuple | None
+) -> np.ndarray:
     """uint8 (n, h, w, c): grayscale unless every image is colour, all resized to the most common size.
 
-    `image_shape` (h, w, c) imposes the size and channel count instead.
+    `image_shape` (h, w, c) imposes the size and channel count instead. A first pass reads only the image
+    headers, so an image too large to decode (a decompression bomb) is refused before any pixel is inflated.
     """
     sizes, colour = [], []
-    for name, data in members:
-        image = _open_image(name, data, source)
-        sizes.append(image.size)
-        colour.append(image.mode not in _GRAY_MODES)
+    for name, opener in members:
+        with opener() as stream:
+            image = _open_image(name, stream, source)
+            sizes.append(image.size)
+            colour.append(image.mode not in _GRAY_MODES)
+    largest = max(sizes, key=lambda size: size[0] * size[1])
+    _check_size(largest[0] * largest[1] * 4, source, f"holds an image of {largest[0]}×{largest[1]} pixels, which")
     if image_shape is None:
         width, height = Counter(sizes).most_common(1)[0][0]
         channels = 3 if all(colour) else 1
     else:
         height, width, channels = image_shape
+    _check_decoded_size(len(members) * height * width * channels, 1, source)
     out = np.empty((len(members), height, width, channels), dtype=np.uint8)
-    for i, (name, data) in enumerate(members):
-        image = _open_image(name, data, source)
-        try:
-            image = image.convert("RGB" if channels == 3 else "L")
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{name} in {source} is not a readable image ({reason(exc)})") from None
+    for i, (name, opener) in enumerate(members):
+        with opener() as stream:
+            image = _open_image(name, stream, source)
+            try:
+                image = image.convert("RGB" if channels == 3 else "L")
+            except (OSError, ValueError, Image.DecompressionBombError) as exc:
+                raise DataError(f"{name} in {source} is not a readable image ({reason(exc)})") from None
         if image.size != (width, height):
             image = image.resize((width, height), Image.Resampling.BILINEAR)
         out[i] = np.asarray(image).reshape(height, width, channels)
     return out
 
 
-def _open_image(name: str, data: bytes, source: Path) -> Image.Image:
+def _open_image(name: str, stream: BinaryIO, source: Path) -> Image.Image:
+    """The image's header (its pixels are decoded later, on convert)."""
     try:
-        return Image.open(io.BytesIO(data))
+        return Image.open(stream)
+    except Image.UnidentifiedImageError:
+        raise DataError(f"{name} in {source} is not a readable image (not a PNG or JPEG file)") from None
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise DataError(f"{name} in {source} is not a readable image ({reason(exc)})") from None
 
