@@ -39,6 +39,10 @@ class DataConfig:
     split: str = "train"
     limit: int | None = None
     test_fraction: float = 0.2
+    window: int = 288
+    stride: int = 1
+    train_span: float | None = None
+    train_dataset: str | None = None
 
 
 @dataclass
@@ -65,6 +69,7 @@ class TrainConfig:
 class ScoreConfig:
     error: str = "mse"
     batch_size: int = 1024
+    aggregate: str = "mean"
 
 
 @dataclass
