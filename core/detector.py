@@ -146,6 +146,18 @@ class AutoencoderDetector:
                 error_maps = error_maps * (span**2 if self.score.error == "mse" else span)
         return x_hat, error_maps
 
+    def worst_window(self, series: np.ndarray, index: int) -> tuple[int, np.ndarray]:
+        """Of the windows of a raw series (n_timestamps, channels) that cover timestamp `index`, the one rebuilt
+        worst: its start and its reconstruction (window, channels) in raw units (time-series detectors only)."""
+        self._check_is_fitted("worst_window")
+        series = _check_samples(series)
+        starts = timeseries.window_starts(len(series), self.window, self.stride)
+        starts = starts[timeseries.covering(index, starts, self.window)]
+        windows = timeseries.as_samples(np.stack([series[start : start + self.window] for start in starts]))
+        x_hat, error_maps = self.reconstruct(windows)
+        worst = int(np.argmax(error_maps.reshape(len(starts), -1).mean(axis=1)))
+        return int(starts[worst]), x_hat[worst].reshape(self.window, -1)
+
     def save(self, folder: Path) -> None:
         """Write model.keras and detector.json into an existing folder."""
         self._check_is_fitted("save")

@@ -194,6 +194,7 @@ def _timeseries_data(dataset: Dataset, config: DataConfig, data_dir) -> Experime
         timestamps=dataset.timestamps,
         train_timestamps=source.timestamps[:n_train],
         stride=config.stride,
+        channels=dataset.channels,
         notices=tuple(dict.fromkeys(dataset.notices + source.notices)),
     )
 

@@ -74,7 +74,8 @@ class ExperimentData:
     Time series ("timeseries"): x_train (n_train_timestamps, channels) and x_score (n_timestamps, channels) are
     raw series, not windows; the detector cuts them into windows of `sample_shape` ((window,) for one channel,
     else (window, channels)) every `stride` steps and scores each timestamp, so labels, roles and indices are
-    per timestamp. `timestamps` / `train_timestamps` are datetime64[ns]; `notices` come from reading the files.
+    per timestamp. `timestamps` / `train_timestamps` are datetime64[ns]; `channels` names the value columns;
+    `notices` come from reading the files.
     """
 
     kind: str
@@ -90,6 +91,7 @@ class ExperimentData:
     timestamps: np.ndarray | None = None
     train_timestamps: np.ndarray | None = None
     stride: int = 1
+    channels: tuple = ()
     notices: tuple = ()
 
     @property
