@@ -17,14 +17,14 @@ from pathlib import Path  # noqa: E402
 
 from bench.common import OUTPUT_DIR, Settings, default_data_dir  # noqa: E402
 
-SUITES = ("quality", "one_class", "speed")
+SUITES = ("quality", "one_class", "speed", "timeseries")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny slices, 1 epoch, 2 classes, fewer repeats (minutes)")
     parser.add_argument("--only", choices=SUITES, action="append", help="run only this suite (repeatable)")
-    parser.add_argument("--data-dir", help="folder with mnist/, fashion-mnist/, ecg5000/ (default: $ANOMALY_STUDIO_DATA, "
+    parser.add_argument("--data-dir", help="folder with mnist/, fashion-mnist/, ecg5000/, nab/ (default: $ANOMALY_STUDIO_DATA, "
                                            "else ../shared/datasets beside the repository)")
     parser.add_argument("--out", type=Path, help="folder for the SUITE.md files (default: bench-output/, bench-output/quick/ with --quick)")
     return parser.parse_args(argv)

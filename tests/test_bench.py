@@ -18,6 +18,7 @@ TABLES = {
     "quality.md": ["### Quality: presets beside their published numbers"],
     "one_class.md": ["### One-class AUROC, MNIST", "### One-class AUROC, Fashion-MNIST"],
     "speed.md": ["### Speed and memory"],
+    "timeseries.md": ["### Time series: NAB, point and event level"],
 }
 
 
