@@ -9,6 +9,7 @@ import streamlit as st
 from core import events, fields, figures
 from core.config import DataConfig, InjectConfig, validate
 from core.data import BUILTIN_DATASETS, OFFERED_DATASETS, ROLE_NAMES, TIMESERIES, builtin_spec, load_dataset
+from core.data.experiment import SAMPLE_ONLY
 from core.errors import ConfigError, StudioError
 from core.fields import FIELDS
 from ui import analysis, state, widgets
@@ -202,6 +203,10 @@ if any(fitted[name] != getattr(config, name) for name in fitted):
     state.update_config(**fitted)  # e.g. a series file after image settings: conv1d instead of conv
     st.rerun()
 
+if base.kind == TIMESERIES and any(getattr(data, key) is not None for key in SAMPLE_ONLY):
+    # Classes, contamination, injection and sample limits mean nothing for one long series.
+    state.update_config(data=dataclasses.replace(data, **dict.fromkeys(SAMPLE_ONLY)))
+    st.rerun()
 if base.kind == TIMESERIES:
     for notice in base.notices:
         st.warning(notice, icon=":material/warning:")

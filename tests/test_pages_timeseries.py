@@ -2,7 +2,17 @@
 
 import numpy as np
 import pytest
-from test_pages import go, metric, navigation_runs_app_py, start_app, train, workspace  # noqa: F401 (autouse fixture)
+from test_pages import (  # noqa: F401 (navigation_runs_app_py: an autouse fixture)
+    button,
+    go,
+    labelled,
+    metric,
+    navigation_runs_app_py,
+    start_app,
+    train,
+    upload,
+    workspace,
+)
 
 
 def charts_with(at, text: str) -> list:
@@ -35,3 +45,23 @@ def test_the_art_daily_demo_draws_a_timeline_whose_events_follow_the_threshold(s
     go(at, "pages/flagged.py")
     assert at.title[0].value == "Flagged events"
     assert at.dataframe and charts_with(at, "reconstruction")
+
+
+def test_an_uploaded_time_series_shows_its_notices_timeline_and_a_too_long_window():
+    times = np.datetime64("2024-01-01") + np.arange(300) * np.timedelta64(1, "h")
+    rows = [f"{str(t).replace('T', ' ')},{np.sin(i / 8):.4f},{int(200 <= i < 210)}" for i, t in enumerate(times)]
+    rows[10], rows[11] = rows[11], rows[10]
+    at = upload(start_app(), "sensor.csv", ("timestamp,value,label\n" + "\n".join(rows) + "\n").encode())
+    assert any("not in time order" in warning.value for warning in at.warning)
+    assert "shorter than one window of 288" in at.error[0].value  # 15 % of 300 timestamps: the default is too long
+    assert workspace(at).config.model.kind == "conv1d"
+
+    labelled(at.number_input, "Window length").set_value(24)
+    button(at, "Apply").click().run()
+    assert not at.error, at.error[0].value
+    assert charts_with(at, "labelled anomaly windows")
+
+    labelled(at.number_input, "Window length").set_value(400)
+    button(at, "Apply").click().run()
+    assert not at.exception, at.exception[0].message
+    assert "fewer than one window" in at.error[0].value
