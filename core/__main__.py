@@ -121,7 +121,7 @@ def _events_text(events: dict | None) -> str:
         return ""
     if events["total"] is None:
         return f" timestamps ({events['flagged']} flagged events, no labels)"
-    delay = "" if events["mean_delay_s"] is None else f", mean delay {events['mean_delay_s'] / 60:.0f} min"
+    delay = "" if events["mean_delay_s"] is None else f", mean delay {events['mean_delay_s'] / 3600:.1f} h"
     return (
         f" timestamps  events {events['detected']}/{events['total']} detected, "
         f"{events['false_alarms']} false alarms{delay}"
