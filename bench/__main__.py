@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import OUTPUT_DIR, Settings, default_data_dir
 
-SUITES = ("quality", "one_class", "speed")
+SUITES = ("quality", "one_class", "speed", "timeseries")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -26,7 +26,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", choices=SUITES, action="append", help="run only this suite (repeatable)")
     parser.add_argument(
         "--data-dir",
-        help="folder with mnist/, fashion-mnist/, ecg5000/ (default: $ANOMALY_STUDIO_DATA, "
+        help="folder with mnist/, fashion-mnist/, ecg5000/, nab/ (default: $ANOMALY_STUDIO_DATA, "
         "else ../shared/datasets beside the repository)",
     )
     parser.add_argument(

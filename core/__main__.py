@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("config", help="experiment config (JSON)")
     run.add_argument("--out", required=True, help="folder to save the run in (must not hold a run already)")
     run.add_argument(
-        "--data-dir", help="local folder with mnist/, fashion-mnist/, ecg5000/ (default: $ANOMALY_STUDIO_DATA)"
+        "--data-dir", help="local folder with mnist/, fashion-mnist/, ecg5000/, nab/ (default: $ANOMALY_STUDIO_DATA)"
     )
     run.add_argument("--epochs", type=int, help="override train.epochs")
     score = commands.add_parser("score", help="score new samples with a saved run; one JSON line per sample")
@@ -106,13 +106,26 @@ def command_run(args) -> int:
     folder = save_run(result, out)
     m = result.metrics
     print(
-        f"AUROC {_fmt(m['auroc'])}  flagged {m['n_flagged']}/{m['n_scored']}"
+        f"AUROC {_fmt(m['auroc'])}  flagged {m['n_flagged']}/{m['n_scored']}{_events_text(m.get('events'))}"
         f"  precision {_fmt(m['precision'])}  recall {_fmt(m['recall'])}"
         f"  threshold {m['threshold']:.5g} ({m['threshold_method']})"
         f"  epochs {m['epochs_run']} ({m['stopped']})  train {m['train_seconds']:.1f}s  → {folder}",
         flush=True,
     )
     return 0
+
+
+def _events_text(events: dict | None) -> str:
+    """The event counts of a time-series run, for the summary line; empty for other runs."""
+    if events is None:
+        return ""
+    if events["total"] is None:
+        return f" timestamps ({events['flagged']} flagged events, no labels)"
+    delay = "" if events["mean_delay_s"] is None else f", mean delay {events['mean_delay_s'] / 3600:.1f} h"
+    return (
+        f" timestamps  events {events['detected']}/{events['total']} detected, "
+        f"{events['false_alarms']} false alarms{delay}"
+    )
 
 
 def command_score(args) -> int:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.data.registry import builtin_kind
+from core.data.registry import builtin_kind, builtin_spec
+from core.data.types import TIMESERIES
 from core.errors import ConfigError
-from core.fields import BUILTIN_DATASETS, FIELDS, USER_FILE_SUFFIXES, get, name
+from core.fields import BUILTIN_DATASETS, FIELDS, NAB_NAMES, USER_FILE_SUFFIXES, get, name
 
 Label = int | str
 
@@ -41,6 +42,10 @@ class DataConfig:
     split: str = "train"
     limit: int | None = None
     test_fraction: float = 0.2
+    window: int = 288
+    stride: int = 1
+    train_span: float | None = None
+    train_dataset: str | None = None
 
 
 @dataclass
@@ -67,6 +72,7 @@ class TrainConfig:
 class ScoreConfig:
     error: str = "mse"
     batch_size: int = 1024
+    aggregate: str = "mean"
 
 
 @dataclass
@@ -214,10 +220,12 @@ def check_field(path: str, value: Any) -> None:
 
 
 def _check_dataset(path: str, value: Any) -> None:
-    allowed = f"must be one of {', '.join(BUILTIN_DATASETS)} or a path to a .npz, .csv, .zip or image folder"
+    allowed = (
+        f"must be one of {', '.join(BUILTIN_DATASETS)}, {NAB_NAMES} or a path to a .npz, .csv, .zip or image folder"
+    )
     if not isinstance(value, str) or not value:
         _fail(path, f"{allowed} (got {value!r})")
-    if value in BUILTIN_DATASETS:
+    if builtin_spec(value) is not None:
         return
     looks_like_path = any(sep in value for sep in ("/", "\\")) or Path(value).suffix.lower() in USER_FILE_SUFFIXES
     if not looks_like_path:
@@ -255,13 +263,23 @@ def validate(config: ExperimentConfig, data_kind: str | None = None) -> None:
 
 
 def check_kind(config: Any, kind: str | None) -> None:
-    """Raise ConfigError when a choice does not fit data of `kind` (e.g. SSIM for series); nothing when kind is None."""
+    """Raise ConfigError when a setting does not fit data of `kind` (e.g. SSIM for series); nothing when kind is None."""
     if kind is None:
         return
     for path, spec in FIELDS.items():
         if spec.kinds and get(config, path) not in spec.choices_for(kind):
             allowed = ", ".join(f"'{choice}'" for choice in spec.choices_for(kind))
             _fail(path, f"'{get(config, path)}' does not fit {kind} data ({config.data.dataset}); use {allowed}")
+    if kind != TIMESERIES:
+        return
+    if config.data.stride > config.data.window:
+        _fail(
+            "data.stride",
+            f"must be at most {name('data.window')} ({config.data.window}) so that windows cover every timestamp "
+            f"(got {config.data.stride})",
+        )
+    if config.data.train_dataset is not None and builtin_kind(config.data.train_dataset) not in (None, TIMESERIES):
+        _fail("data.train_dataset", f"must be a time series (got {config.data.train_dataset!r})")
 
 
 def fit_to_kind(section: Any, kind: str, prefix: str) -> dict[str, Any]:

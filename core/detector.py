@@ -2,7 +2,9 @@
 
 The detector owns its preprocessing: it takes raw samples everywhere (`fit`, `score_samples`, `predict`,
 `reconstruct`), min-max scales series with statistics fitted on the training samples, and maps
-reconstructions back to raw units. Saved as a folder: `model.keras` (loaded with safe_mode=True, never
+reconstructions back to raw units. For a time series it also cuts the series into sliding windows and
+spreads the window errors back onto the timestamps (core.timeseries), so its scores are per timestamp.
+Saved as a folder: `model.keras` (loaded with safe_mode=True, never
 unpickled) and `detector.json` (settings, kind, sample shape, series scaler and the threshold inferred from data).
 """
 
@@ -18,8 +20,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from core import timeseries
 from core.config import ModelConfig, ScoreConfig, ThresholdConfig, TrainConfig
-from core.data import IMAGE, SERIES
+from core.data import IMAGE, SERIES, TIMESERIES
 from core.errors import ConfigError, DataError, NotFittedError, RunError
 from core.models import build_autoencoder
 from core.scoring import reconstruct, reconstruction_errors
@@ -34,11 +37,19 @@ class AutoencoderDetector:
     """Autoencoder reconstruction-error detector, in the shape of a scikit-learn estimator.
 
     Parameters are the experiment config's sections, and `kind`: "image" (samples (h, w, c) in [0, 1], used
-    as they are) or "series" (samples (length,) of raw values, min-max scaled with the minimum and maximum of
-    the training samples); None infers it at `fit` from the sample rank (3: image, else series).
+    as they are), "series" (samples (length,) of raw values, min-max scaled with the minimum and maximum of
+    the training samples) or "timeseries"; None infers it at `fit` from the sample rank (3: image, else series).
+
+    A "timeseries" detector takes whole series (n_timestamps, channels) of raw values in `fit` and
+    `score_samples`: each channel is min-max scaled with the training series' minimum and maximum (the
+    decoder ends in a sigmoid, so [0, 1] is what it can rebuild; values beyond the training range cannot be
+    rebuilt and score high), cut into windows of `window` steps every `stride` steps, and each timestamp
+    scored by the `score.aggregate` ("mean" or "max") of the errors of the windows covering it.
+    `reconstruct` takes windows (n, window) or (n, window, channels).
 
     Fitted attributes: `model_`, `history_`, `kind_`, `sample_shape_`, `scaler_` ({"min", "max"} for series,
-    else None), `train_scores_` (n_train,). `infer_threshold` sets `threshold_` (ThresholdChoice).
+    per-channel lists for time series, else None), `train_scores_` (n_train,) per sample or per training
+    timestamp. `infer_threshold` sets `threshold_` (ThresholdChoice).
     """
 
     def __init__(
@@ -49,6 +60,8 @@ class AutoencoderDetector:
         threshold: ThresholdConfig = ThresholdConfig(),
         seed: int = 42,
         kind: str | None = None,
+        window: int | None = None,
+        stride: int = 1,
     ):
         self.model = model
         self.train = train
@@ -56,6 +69,8 @@ class AutoencoderDetector:
         self.threshold = threshold
         self.seed = seed
         self.kind = kind
+        self.window = window
+        self.stride = stride
 
     def fit(
         self, x: np.ndarray, listener: TrainingListener | None = None, stop_event: threading.Event | None = None
@@ -69,13 +84,19 @@ class AutoencoderDetector:
             raise ConfigError("the 'ssim' error compares images; use 'mse', 'mae' or 'bce' for series or tables")
         keras.utils.set_random_seed(self.seed)
         self.kind_ = self.kind or (IMAGE if x.ndim == 4 else SERIES)
-        self.sample_shape_ = tuple(x.shape[1:])
-        self.scaler_ = {"min": float(x.min()), "max": float(x.max())} if self.kind_ == SERIES else None
         self.__dict__.pop("threshold_", None)  # a threshold of an earlier fit does not apply to this model
-        x = self._scale(x)
+        if self.kind_ == TIMESERIES:
+            self.sample_shape_ = (self.window,) if x.shape[1] == 1 else (self.window, x.shape[1])
+            self.scaler_ = {"min": x.min(axis=0).tolist(), "max": x.max(axis=0).tolist()}
+            samples = self._windows(x)
+        else:
+            self.sample_shape_ = tuple(x.shape[1:])
+            self.scaler_ = {"min": float(x.min()), "max": float(x.max())} if self.kind_ == SERIES else None
+            samples = self._scale(x)
         self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed)
-        self.history_: History = train_autoencoder(self.model_, x, self.train, self.seed, listener, stop_event)
-        self.train_scores_ = reconstruction_errors(self.model_, x, self.score.error, self.score.batch_size)
+        self.history_: History = train_autoencoder(self.model_, samples, self.train, self.seed, listener, stop_event)
+        errors = reconstruction_errors(self.model_, samples, self.score.error, self.score.batch_size)
+        self.train_scores_ = self._per_timestamp(errors, len(x)) if self.kind_ == TIMESERIES else errors
         return self
 
     def infer_threshold(self, scores: np.ndarray | None = None, labels: np.ndarray | None = None) -> ThresholdChoice:
@@ -94,7 +115,13 @@ class AutoencoderDetector:
         """Reconstruction errors (n,) of raw samples; higher = more anomalous.
 
         x: (n, *sample_shape); also (n, h, w) for single-channel images and flat (n, prod(sample_shape)) rows.
+        A time-series detector takes a series (n_timestamps, channels) and scores each timestamp: (n_timestamps,).
         """
+        if getattr(self, "kind_", None) == TIMESERIES:
+            self._check_is_fitted("score_samples")
+            x = _check_samples(x)
+            errors = reconstruction_errors(self.model_, self._windows(x), self.score.error, self.score.batch_size)
+            return self._per_timestamp(errors, len(x))
         x = self._prepare(x, "score_samples")
         return reconstruction_errors(self.model_, x, self.score.error, self.score.batch_size)
 
@@ -115,10 +142,22 @@ class AutoencoderDetector:
         x_hat, error_maps = reconstruct(self.model_, x, self.score.error, self.score.batch_size)
         if self.scaler_ is not None:
             span = self._span()
-            x_hat = x_hat * np.float32(span) + np.float32(self.scaler_["min"])
+            x_hat = x_hat * span + np.asarray(self.scaler_["min"], np.float32)
             if self.score.error in ("mse", "mae"):
-                error_maps = error_maps * np.float32(span**2 if self.score.error == "mse" else span)
+                error_maps = error_maps * (span**2 if self.score.error == "mse" else span)
         return x_hat, error_maps
+
+    def worst_window(self, series: np.ndarray, index: int) -> tuple[int, np.ndarray]:
+        """Of the windows of a raw series (n_timestamps, channels) that cover timestamp `index`, the one rebuilt
+        worst: its start and its reconstruction (window, channels) in raw units (time-series detectors only)."""
+        self._check_is_fitted("worst_window")
+        series = _check_samples(series)
+        starts = timeseries.window_starts(len(series), self.window, self.stride)
+        starts = starts[timeseries.covering(index, starts, self.window)]
+        windows = timeseries.as_samples(np.stack([series[start : start + self.window] for start in starts]))
+        x_hat, error_maps = self.reconstruct(windows)
+        worst = int(np.argmax(error_maps.reshape(len(starts), -1).mean(axis=1)))
+        return int(starts[worst]), x_hat[worst].reshape(self.window, -1)
 
     def save(self, folder: Path) -> None:
         """Write model.keras and detector.json into an existing folder."""
@@ -133,6 +172,8 @@ class AutoencoderDetector:
             "threshold": dataclasses.asdict(self.threshold),
             "seed": self.seed,
             "kind": self.kind_,
+            "window": self.window,
+            "stride": self.stride,
             "scaler": self.scaler_,
             "sample_shape": list(self.sample_shape_),
             "threshold_choice": None if threshold is None else dataclasses.asdict(threshold),
@@ -156,9 +197,11 @@ class AutoencoderDetector:
                 ThresholdConfig(**state["threshold"]),
                 state["seed"],
                 kind,
+                state.get("window"),
+                state.get("stride", 1),
             )
             detector.kind_ = kind
-            detector.scaler_ = None if scaler is None else {"min": float(scaler["min"]), "max": float(scaler["max"])}
+            detector.scaler_ = None if scaler is None else {"min": scaler["min"], "max": scaler["max"]}
             detector.sample_shape_ = tuple(state["sample_shape"])
             if state["threshold_choice"] is not None:
                 detector.threshold_ = ThresholdChoice(**state["threshold_choice"])
@@ -198,17 +241,31 @@ class AutoencoderDetector:
         return self._scale(x)
 
     def _scale(self, x: np.ndarray) -> np.ndarray:
-        """Series min-max scaled with the fitted scaler, as a new float32 array; other samples as they are."""
+        """Series min-max scaled with the fitted scaler (per channel, last axis, for time series), as a new float32
+        array; other samples as they are."""
         if self.scaler_ is None:
             return x
         scaled = np.array(x, dtype=np.float32)
-        scaled -= np.float32(self.scaler_["min"])
-        scaled /= np.float32(self._span())
+        scaled -= np.asarray(self.scaler_["min"], np.float32)
+        scaled /= self._span()
         return scaled
 
-    def _span(self) -> float:
-        span = self.scaler_["max"] - self.scaler_["min"]
-        return span if span > 0 else 1.0
+    def _span(self) -> np.ndarray:
+        """max − min of the scaler, 1 where that is 0: a float32 scalar, or (channels,) for time series."""
+        span = np.asarray(self.scaler_["max"], np.float32) - np.asarray(self.scaler_["min"], np.float32)
+        return np.where(span > 0, span, np.float32(1)).astype(np.float32)
+
+    def _windows(self, series: np.ndarray) -> np.ndarray:
+        """The scaled windows (n_windows, *sample_shape) of a raw series (n_timestamps, channels)."""
+        channels = 1 if len(self.sample_shape_) == 1 else self.sample_shape_[-1]
+        if series.ndim != 2 or series.shape[1] != channels:
+            raise DataError(f"expected a series of shape (n_timestamps, {channels}), got {series.shape}")
+        windows = timeseries.sliding_windows(self._scale(series), self.window, self.stride)
+        return np.ascontiguousarray(timeseries.as_samples(windows))
+
+    def _per_timestamp(self, errors: np.ndarray, n: int) -> np.ndarray:
+        starts = timeseries.window_starts(n, self.window, self.stride)
+        return timeseries.per_timestamp(errors, starts, self.window, n, self.score.aggregate)
 
 
 def _check_samples(x: np.ndarray) -> np.ndarray:

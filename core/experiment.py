@@ -14,6 +14,7 @@ import numpy as np
 from core.config import ExperimentConfig
 from core.data import ExperimentData, build_experiment_data
 from core.detector import AutoencoderDetector
+from core.events import event_metrics
 from core.metrics import evaluate
 from core.models import bottleneck_warning
 from core.thresholds import ThresholdChoice
@@ -66,6 +67,7 @@ class ExperimentResult:
         metrics = {
             **self.metrics,
             **evaluate(self.scores, self.data.labels, choice.value),
+            **timeline_metrics(self.scores, self.data, choice.value),
             "threshold_method": choice.method,
             "threshold_explanation": choice.explanation,
         }
@@ -75,8 +77,10 @@ class ExperimentResult:
 
 
 def detector_for(config: ExperimentConfig, data: ExperimentData) -> AutoencoderDetector:
-    """An unfitted detector for `config`, preprocessing samples of `data.kind`."""
-    return AutoencoderDetector(config.model, config.train, config.score, config.threshold, config.seed, data.kind)
+    """An unfitted detector for `config`, preprocessing samples of `data.kind` (windows of time series)."""
+    return AutoencoderDetector(
+        config.model, config.train, config.score, config.threshold, config.seed, data.kind, data.window, data.stride
+    )
 
 
 def run_experiment(
@@ -112,13 +116,24 @@ def summarize(
     warnings: list[str],
 ) -> dict:
     """metrics.json's content: the evaluation at the threshold plus how the run went, warnings included."""
-    return evaluate(scores, data.labels, threshold.value) | {
-        "threshold_method": threshold.method,
-        "threshold_explanation": threshold.explanation,
-        "n_train": int(len(data.x_train)),
-        "epochs_run": history.epochs_run,
-        "stopped": history.stopped,
-        "train_seconds": round(history.seconds, 3),
-        "score_seconds": round(score_seconds, 3),
-        "warnings": warnings,
-    }
+    return (
+        evaluate(scores, data.labels, threshold.value)
+        | timeline_metrics(scores, data, threshold.value)
+        | {
+            "threshold_method": threshold.method,
+            "threshold_explanation": threshold.explanation,
+            "n_train": int(len(data.x_train)),
+            "epochs_run": history.epochs_run,
+            "stopped": history.stopped,
+            "train_seconds": round(history.seconds, 3),
+            "score_seconds": round(score_seconds, 3),
+            "warnings": warnings,
+        }
+    )
+
+
+def timeline_metrics(scores: np.ndarray, data: ExperimentData, threshold: float) -> dict:
+    """{"events": core.events.event_metrics(...)} for a time series (scores per timestamp), else {}."""
+    if data.timestamps is None:
+        return {}
+    return {"events": event_metrics(scores, data.labels, threshold, data.timestamps)}

@@ -5,7 +5,9 @@ widgets (their limits, options, labels and help), the model-kind / loss compatib
 and series, the README's config table (`markdown_table`) and every message that names a field
 (`name`) all read `FIELDS`. Adding a field is one entry here plus its use.
 
-Data kinds: "image" (h, w, c) samples and "series" (length,) samples.
+Data kinds: "image" (h, w, c) samples, "series" (length,) samples, and "timeseries" (one long series whose
+sliding windows are the samples). A field with `applies_to` only means something for those kinds: the
+dashboard shows its widget only there.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.data.registry import BUILTIN_DATASETS
-from core.data.types import IMAGE, SERIES
+from core.data.registry import BUILTIN_DATASETS, FAMILIES
+from core.data.types import IMAGE, SERIES, TIMESERIES
 
 USER_FILE_SUFFIXES = (".npz", ".csv", ".zip")
 
@@ -27,6 +29,7 @@ class Field:
     low / high: inclusive limits of a number, or of each entry of "sizes".
     choices: the allowed values of a "choice", in the order the dashboard offers them, with `choice_labels`.
     kinds: for a "choice", which values fit which data kind (missing kind = all choices fit).
+    applies_to: the data kinds the field is used for (empty: every kind).
     optional: null is allowed (and means what `null_means` says).
     step / format: how the dashboard's number widget steps and prints it.
     """
@@ -40,6 +43,7 @@ class Field:
     choices: tuple = ()
     choice_labels: dict = field(default_factory=dict)
     kinds: dict = field(default_factory=dict)
+    applies_to: tuple = ()
     optional: bool = False
     null_means: str = ""
     step: float | None = None
@@ -66,6 +70,10 @@ class Field:
 
         return f"[{shown(self.low)}, {shown(self.high)}]"
 
+    def applies(self, kind: str | None) -> bool:
+        """Whether the field is used for data of `kind` (True when the kind is unknown)."""
+        return not self.applies_to or kind is None or kind in self.applies_to
+
 
 ERROR_LABELS = {
     "mse": "MSE (squared error)",
@@ -73,7 +81,13 @@ ERROR_LABELS = {
     "bce": "Binary cross-entropy",
     "ssim": "1 − SSIM (structure)",
 }
-ERRORS_BY_KIND = {IMAGE: ("mse", "mae", "bce", "ssim"), SERIES: ("mse", "mae", "bce")}
+ERRORS_BY_KIND = {
+    IMAGE: ("mse", "mae", "bce", "ssim"),
+    SERIES: ("mse", "mae", "bce"),
+    TIMESERIES: ("mse", "mae", "bce"),
+}
+SAMPLE_KINDS = (IMAGE, SERIES)  # kinds made of separate samples, with classes to choose from
+NAB_NAMES = ", ".join(f"{family}/<file stem>" for family in FAMILIES)
 
 _FIELDS = (
     Field(
@@ -96,7 +110,8 @@ _FIELDS = (
         "data.dataset",
         "Dataset",
         "dataset",
-        f"A built-in dataset ({', '.join(BUILTIN_DATASETS)}) or the path of a .npz, .csv, .zip or image folder.",
+        f"A built-in dataset ({', '.join(BUILTIN_DATASETS)}, {NAB_NAMES} such as nab/nyc_taxi) or the path of "
+        "a .npz, .csv, .zip or image folder; a .csv with a timestamp column is a time series.",
     ),
     Field(
         "data.normal_classes",
@@ -105,6 +120,7 @@ _FIELDS = (
         "Classes treated as normal.",
         optional=True,
         null_means="every class not listed as anomalous",
+        applies_to=SAMPLE_KINDS,
     ),
     Field(
         "data.anomaly_classes",
@@ -113,6 +129,7 @@ _FIELDS = (
         "Classes treated as anomalies.",
         optional=True,
         null_means="none",
+        applies_to=SAMPLE_KINDS,
     ),
     Field(
         "data.contamination",
@@ -125,8 +142,15 @@ _FIELDS = (
         null_means="every sample of the anomaly classes",
         step=0.005,
         format="%.3f",
+        applies_to=SAMPLE_KINDS,
     ),
-    Field("data.inject.dataset", "Inject from", "dataset", "Another dataset of the same sample shape."),
+    Field(
+        "data.inject.dataset",
+        "Inject from",
+        "dataset",
+        "Another dataset of the same sample shape.",
+        applies_to=SAMPLE_KINDS,
+    ),
     Field(
         "data.inject.classes",
         "Classes to inject",
@@ -136,13 +160,20 @@ _FIELDS = (
         null_means="any class",
     ),
     Field(
-        "data.inject.count", "How many to inject", "int", "Injected samples, scored as anomalies.", low=1, high=100_000
+        "data.inject.count",
+        "How many to inject",
+        "int",
+        "Injected samples, scored as anomalies.",
+        low=1,
+        high=100_000,
+        applies_to=SAMPLE_KINDS,
     ),
     Field(
         "data.protocol",
         "Protocol",
         "choice",
-        "Inductive: train on one part, score a held-out part. Transductive: train on and score the same samples.",
+        "Inductive: train on one part, score a held-out part (time series: train on the first part, "
+        "score all of it). Transductive: train on and score the same samples.",
         choices=("inductive", "transductive"),
         choice_labels={"inductive": "Inductive", "transductive": "Transductive"},
     ),
@@ -153,6 +184,48 @@ _FIELDS = (
         "The official split a transductive run uses, on datasets that have one.",
         choices=("train", "test", "all"),
         choice_labels={"train": "Training split", "test": "Test split", "all": "Both splits"},
+        applies_to=SAMPLE_KINDS,
+    ),
+    Field(
+        "data.window",
+        "Window length",
+        "int",
+        "Time steps per window: the samples the autoencoder sees are the series' sliding windows.",
+        low=2,
+        high=10_000,
+        applies_to=(TIMESERIES,),
+    ),
+    Field(
+        "data.stride",
+        "Window stride",
+        "int",
+        "Time steps from one window's start to the next; at most the window length.",
+        low=1,
+        high=10_000,
+        applies_to=(TIMESERIES,),
+    ),
+    Field(
+        "data.train_span",
+        "Training span",
+        "float",
+        "Share of the series, from its start, that trains the model; the whole series is scored.",
+        low=0.01,
+        high=1.0,
+        optional=True,
+        null_means="inductive: the first 15 % (NAB's probationary period); transductive: all of it",
+        step=0.05,
+        format="%.2f",
+        applies_to=(TIMESERIES,),
+    ),
+    Field(
+        "data.train_dataset",
+        "Train on",
+        "dataset",
+        "Another time series (built-in name or CSV path) whose training span trains the model; "
+        "the dataset above is then only scored.",
+        optional=True,
+        null_means="the scored series itself",
+        applies_to=(TIMESERIES,),
     ),
     Field(
         "data.limit",
@@ -164,6 +237,7 @@ _FIELDS = (
         optional=True,
         null_means="all samples",
         step=1000,
+        applies_to=SAMPLE_KINDS,
     ),
     Field(
         "data.test_fraction",
@@ -174,6 +248,7 @@ _FIELDS = (
         high=0.99,
         step=0.05,
         format="%.2f",
+        applies_to=SAMPLE_KINDS,
     ),
     Field(
         "model.kind",
@@ -182,7 +257,7 @@ _FIELDS = (
         "Dense layers, or stride-2 convolutions for images or series.",
         choices=("conv", "conv1d", "dense"),
         choice_labels={"conv": "Convolutional (2-D)", "conv1d": "Convolutional (1-D)", "dense": "Dense"},
-        kinds={IMAGE: ("conv", "dense"), SERIES: ("conv1d", "dense")},
+        kinds={IMAGE: ("conv", "dense"), SERIES: ("conv1d", "dense"), TIMESERIES: ("conv1d", "dense")},
     ),
     Field(
         "model.latent_dim",
@@ -268,6 +343,15 @@ _FIELDS = (
         kinds=ERRORS_BY_KIND,
     ),
     Field("score.batch_size", "Scoring batch size", "int", "Samples scored at once.", low=1, high=65_536),
+    Field(
+        "score.aggregate",
+        "Score per timestamp",
+        "choice",
+        "A timestamp's score: the mean or the max of the errors of the windows that cover it.",
+        choices=("mean", "max"),
+        choice_labels={"mean": "Mean of covering windows", "max": "Max of covering windows"},
+        applies_to=(TIMESERIES,),
+    ),
     Field(
         "threshold.method",
         "How to choose it",
@@ -365,7 +449,9 @@ def markdown_table() -> str:
             allowed = "built-in name or file path"
         else:
             allowed = "string"
+        only = f" Only for {' and '.join(spec.applies_to)} data." if spec.applies_to else ""
         rows.append(
-            f"| `{spec.path}` | {spec.label}: {spec.help} | {allowed} | {spec.null_means if spec.optional else '—'} |"
+            f"| `{spec.path}` | {spec.label}: {spec.help}{only} | {allowed} | "
+            f"{spec.null_means if spec.optional else '—'} |"
         )
     return "\n".join(rows)

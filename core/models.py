@@ -2,7 +2,8 @@
 
 Each returns a Keras model `autoencoder` whose `encoder` and `decoder` sub-models stay reachable
 (`model.get_layer("encoder")`, `model.get_layer("decoder")`). Inputs are batches of samples of
-`sample_shape`: (h, w, c) images in [0, 1] or (length,) series; outputs have the same shape, through a sigmoid.
+`sample_shape`: (h, w, c) images in [0, 1], (length,) series or (length, channels) multichannel windows;
+outputs have the same shape, through a sigmoid.
 """
 
 from __future__ import annotations
@@ -83,9 +84,9 @@ def build_autoencoder(config: ModelConfig, sample_shape: tuple, seed: int | None
         encoder = _conv_encoder(config, sample_shape, layers.Conv2D, make)
         decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make)
     elif config.kind == "conv1d":
-        if len(sample_shape) != 1:
+        if len(sample_shape) not in (1, 2):
             raise ConfigError(
-                f"{fields.name('model.kind')} 'conv1d' needs series of shape (length,), "
+                f"{fields.name('model.kind')} 'conv1d' needs series of shape (length,) or (length, channels), "
                 f"got samples of shape {sample_shape}; use 'conv' or 'dense'"
             )
         encoder = _conv_encoder(config, sample_shape, layers.Conv1D, make)
@@ -117,7 +118,8 @@ def _dense_decoder(config: ModelConfig, sample_shape: tuple, make: _Layers) -> k
 def _conv_encoder(config: ModelConfig, sample_shape: tuple, conv: type, make: _Layers) -> keras.Model:
     """Conv (stride 2) → LeakyReLU(0.2) → BatchNorm per entry of `filters`, then a dense code."""
     inputs = keras.Input(sample_shape, name="encoder_input")
-    x = layers.Reshape(sample_shape + (1,), name="add_channel")(inputs) if conv is layers.Conv1D else inputs
+    one_channel = conv is layers.Conv1D and len(sample_shape) == 1
+    x = layers.Reshape(sample_shape + (1,), name="add_channel")(inputs) if one_channel else inputs
     for filters in config.filters:
         x = make.conv(conv, filters, config.kernel_size, strides=2, padding="same")(x)
         x = make.activation_and_norm(x)
@@ -128,9 +130,9 @@ def _conv_encoder(config: ModelConfig, sample_shape: tuple, conv: type, make: _L
 
 def _conv_decoder(config: ModelConfig, sample_shape: tuple, feature_shape: tuple, make: _Layers) -> keras.Model:
     """Dense → reshape to the encoder's feature map, mirrored transposed convs, sigmoid conv, crop to the input size."""
-    series = len(sample_shape) == 1
+    series = len(sample_shape) <= 2
     transpose, conv = (layers.Conv1DTranspose, layers.Conv1D) if series else (layers.Conv2DTranspose, layers.Conv2D)
-    channels = 1 if series else sample_shape[-1]
+    channels = 1 if len(sample_shape) == 1 else sample_shape[-1]
     code = keras.Input((config.latent_dim,), name="decoder_input")
     x = make.dense(math.prod(feature_shape))(code)
     x = layers.Reshape(tuple(feature_shape), name="to_feature_map")(x)

@@ -6,9 +6,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import figures
+from core import events, figures
 from core.config import DataConfig, InjectConfig, fit_to_kind, validate
-from core.data import BUILTIN_DATASETS, ROLE_NAMES, builtin_kind, load_dataset
+from core.data import (
+    BUILTIN_DATASETS,
+    OFFERED_DATASETS,
+    ROLE_NAMES,
+    TIMESERIES,
+    builtin_kind,
+    builtin_spec,
+    load_dataset,
+)
+from core.data.experiment import SAMPLE_ONLY
 from core.errors import ConfigError, StudioError
 from core.fields import FIELDS
 from ui import analysis, state, widgets
@@ -49,6 +58,8 @@ def choose_dataset(dataset: str) -> None:
     """A new dataset has other classes: the scenario starts over, on the protocol and limits chosen so far."""
     current = state.config().data
     inject = current.inject if current.inject is not None and current.inject.dataset != dataset else None
+    if builtin_kind(dataset) == TIMESERIES:
+        inject = None
     new_data = dataclasses.replace(
         current, dataset=dataset, normal_classes=None, anomaly_classes=None, contamination=None, inject=inject
     )
@@ -63,6 +74,53 @@ def kind_sections(config, kind) -> dict:
         name: dataclasses.replace(getattr(config, name), **fit_to_kind(getattr(config, name), kind, name))
         for name in ("model", "train", "score")
     }
+
+
+def timeseries_scenario(data, base) -> None:
+    """The windows and training span of a time series, applied together."""
+    with st.form(state.form_key("scenario")):
+        st.markdown("**Windows and training span**")
+        protocol_column, window_column, stride_column, span_column, train_column = st.columns(5)
+        protocol = widgets.choice("data.protocol", data.protocol, container=protocol_column)
+        window = widgets.number("data.window", data.window, window_column)
+        stride = widgets.number("data.stride", data.stride, stride_column)
+        train_span = widgets.number("data.train_span", data.train_span, span_column)
+        spec = FIELDS["data.train_dataset"]
+        train_dataset = train_column.text_input(
+            spec.label, data.train_dataset or "", placeholder=spec.null_means, help=spec.help
+        )
+        applied = st.form_submit_button("Apply", type="primary", icon=":material/check:")
+    if applied:
+        new_data = dataclasses.replace(
+            data,
+            protocol=protocol,
+            window=window,
+            stride=stride,
+            train_span=train_span,
+            train_dataset=train_dataset.strip() or None,
+        )
+        if state.update_config(data=new_data):
+            st.rerun()
+
+
+def timeseries_preview(experiment_data) -> None:
+    train_end = experiment_data.train_timestamps[-1]
+    trained = (
+        "all of it"
+        if experiment_data.x_train is experiment_data.x_score
+        else f"{len(experiment_data.x_train):,} timestamps up to {train_end}"
+    )
+    source = "" if config.data.train_dataset is None else f" of {state.dataset_label(config.data.train_dataset)}"
+    st.caption(
+        f"{len(experiment_data.x_score):,} timestamps, {experiment_data.x_score.shape[1]} value column(s); "
+        f"windows of {experiment_data.window} steps every {experiment_data.stride}; trains on {trained}{source}."
+    )
+    labelled = [] if experiment_data.labels is None else events.runs(experiment_data.labels == 1)
+    figure = figures.timeline(
+        experiment_data.timestamps, experiment_data.x_score, labelled=labelled, channels=experiment_data.channels
+    )
+    st.plotly_chart(figure, key="preview")
+    st.page_link(state.TRAIN_PAGE, label="Next: train", icon=":material/arrow_forward:")
 
 
 def class_formatter(class_names: dict):
@@ -98,14 +156,14 @@ def preview_groups(experiment_data, inject) -> tuple[list[np.ndarray], list[str]
 st.title("Dataset")
 config = state.config()
 data = config.data
-builtin = data.dataset in BUILTIN_DATASETS
+builtin = builtin_spec(data.dataset) is not None
 
 source_column, dataset_column, folder_column = st.columns([1, 1, 2], vertical_alignment="bottom")
 source = source_column.segmented_control(
     "Source", SOURCES, required=True, key=state.form_key("data_source"), default=SOURCES[0] if builtin else SOURCES[1]
 )
 if source == SOURCES[0]:
-    names = list(BUILTIN_DATASETS)
+    names = list(OFFERED_DATASETS) + ([data.dataset] if builtin and data.dataset not in OFFERED_DATASETS else [])
     dataset_name = dataset_column.selectbox(
         "Dataset",
         names,
@@ -114,10 +172,11 @@ if source == SOURCES[0]:
         help=FIELDS["data.dataset"].help,
     )
     folder = folder_column.text_input(
-        "Data folder (local copies of MNIST, Fashion-MNIST, ECG5000)",
+        "Data folder (local copies of MNIST, Fashion-MNIST, ECG5000, NAB)",
         state.data_dir() or "",
         placeholder="download when missing",
-        help="A folder holding mnist/, fashion-mnist/ or ecg5000/ as downloaded. Defaults to $ANOMALY_STUDIO_DATA.",
+        help="A folder holding mnist/, fashion-mnist/, ecg5000/ or nab/ as downloaded. "
+        "Defaults to $ANOMALY_STUDIO_DATA.",
     )
     state.set_data_dir(folder)
 else:
@@ -136,7 +195,8 @@ else:
     if not dataset_name:
         st.info(
             "Upload a file, or type the path of a file or image folder on the server. A .npz holds x (and "
-            "optionally y, x_test, y_test); a .csv has one sample per row and an optional label column; a .zip "
+            "optionally y, x_test, y_test); a .csv has one sample per row and an optional label column, or is a "
+            "time series with a timestamp column, value columns and an optional 0/1 label column; a .zip "
             "holds PNG or JPEG images, in one folder per class when labelled."
         )
         st.stop()
@@ -157,6 +217,25 @@ fitted = kind_sections(config, base.kind)
 if any(fitted[name] != getattr(config, name) for name in fitted):
     state.update_config(**fitted)  # e.g. a series file after image settings: conv1d instead of conv
     st.rerun()
+
+if base.kind == TIMESERIES and any(getattr(data, key) is not None for key in SAMPLE_ONLY):
+    # Classes, contamination, injection and sample limits mean nothing for one long series.
+    state.update_config(data=dataclasses.replace(data, **dict.fromkeys(SAMPLE_ONLY)))
+    st.rerun()
+if base.kind == TIMESERIES:
+    for notice in base.notices:
+        st.warning(notice, icon=":material/warning:")
+    timeseries_scenario(data, base)
+    try:
+        validate(state.config(), base.kind)
+        experiment_data = data_cache.experiment_data(state.config())
+    except StudioError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+    st.subheader("What the model sees")
+    config = state.config()
+    timeseries_preview(experiment_data)
+    st.stop()
 
 classes = base.all_labels().tolist() if base.is_labeled else []
 format_class = class_formatter(base.class_names)

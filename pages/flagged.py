@@ -4,8 +4,9 @@ import math
 
 import streamlit as st
 
-from core import figures
-from ui import analysis, saving, state
+from core import events, figures
+from core.data import TIMESERIES
+from ui import analysis, saving, state, timeline
 
 PER_PAGE = 12
 PER_ROW = 2
@@ -17,6 +18,63 @@ data = result.data
 threshold = state.threshold()
 summary = analysis.summary(result)
 flagged = summary.flagged(threshold.value)
+EVENT = "flagged_event"
+
+
+def show_events() -> None:
+    """Time series: the flagged events by peak score; the chosen one's worst window beside its reconstruction."""
+    found = events.flagged_events(result.scores, threshold.value)
+    st.title("Flagged events")
+    st.caption(
+        f"{len(found):,} runs of timestamps with a score above {threshold.value:.4g} "
+        f"({len(flagged):,} of {len(result.scores):,} timestamps). {threshold.explanation}"
+    )
+    saving.save_controls()
+    if not found:
+        st.info("Nothing is flagged at this threshold. Lower it to see where the model rebuilds the series worst.")
+        st.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
+        st.stop()
+    table = timeline.event_table(result, found)
+    st.dataframe(table, hide_index=True, height=240)
+    rank = st.selectbox(
+        "Event",
+        table["rank"].tolist(),
+        format_func=lambda r: (
+            f"#{r} · {table['start'][r - 1]} → {table['end'][r - 1]} · peak {found[r - 1].peak_score:.4g}"
+        ),
+        key=EVENT,
+    )
+    event = found[rank - 1]
+    start, reconstruction = result.detector.worst_window(data.x_score, event.peak)
+    stop = start + len(reconstruction)
+    st.markdown(
+        f"**The window around the peak ({data.timestamps[event.peak]}) that the model rebuilds worst**, "
+        "the event's flagged span shaded"
+    )
+    st.plotly_chart(
+        figures.window_overlay(
+            data.timestamps[start:stop],
+            data.x_score[start:stop],
+            reconstruction,
+            (max(event.start, start) - start, min(event.stop, stop) - start),
+            data.channels,
+        ),
+        key="event_window",
+    )
+    st.download_button(
+        "Download events (CSV)",
+        lambda: table.to_csv(index=False),
+        file_name="flagged_events.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    st.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
+    st.stop()
+
+
+if data.kind == TIMESERIES:
+    show_events()
 
 st.title("Flagged samples")
 st.caption(

@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import ExperimentConfig
+from core.data import TIMESERIES, builtin_kind
 from core.errors import ConfigError
 from ui import engine, state
 
@@ -16,6 +17,8 @@ TITLES = {
     "mnist_ones_threes": "MNIST 1s with 1% 3s",
     "fashion_vs_mnist_ssim": "Fashion-MNIST vs MNIST, with SSIM",
     "ecg5000": "ECG5000 heartbeats",
+    "nab_art_daily": "Time series: find the jump (NAB art_daily)",
+    "nab_nyc_taxi": "Time series: NYC taxi demand events",
 }
 
 STEPS = [
@@ -53,6 +56,12 @@ def classes_text(classes) -> str:
 def describe(config: ExperimentConfig) -> str:
     """One line saying what a preset sets up: data, anomalies, model."""
     data = config.data
+    if builtin_kind(data.dataset) == TIMESERIES:
+        trained = "itself" if data.train_dataset is None else state.dataset_label(data.train_dataset)
+        return (
+            f"{state.dataset_label(data.dataset)} · trained on {trained} · windows of {data.window} steps · "
+            f"{config.model.kind} autoencoder, {config.train.epochs} epochs · timeline of flagged events"
+        )
     parts = [state.dataset_label(data.dataset)]
     parts.append(f"normal: {classes_text(data.normal_classes)}" if data.normal_classes else "normal: all classes")
     if data.anomaly_classes:

@@ -11,11 +11,12 @@ import streamlit as st
 
 from core import figures
 from core.config import ThresholdConfig
+from core.data import TIMESERIES
 from core.errors import ConfigError
 from core.fields import FIELDS, LABELLED_METHODS
 from core.metrics import confusion_matrix
 from core.thresholds import choose_threshold
-from ui import analysis, saving, state
+from ui import analysis, saving, state, timeline
 
 PARAMETERS = {"quantile": "q", "mean_std": "k", "contamination": "rate", "fpr": "rate"}  # method -> its field
 WIDGET = "threshold:"
@@ -75,7 +76,8 @@ methods = [m for m in method_field.choices if labels is not None or m not in LAB
 st.title("Threshold")
 st.caption(
     f"{state.dataset_label(result.config.data.dataset)} · {result.config.model.kind} autoencoder · "
-    f"{len(scores):,} scored samples" + ("" if labels is not None else " · no labels, so only counts are shown")
+    f"{len(scores):,} scored {'timestamps' if result.data.kind == TIMESERIES else 'samples'}"
+    + ("" if labels is not None else " · no labels, so only counts are shown")
 )
 
 if st.session_state.get(SHOWN) is not choice or SLIDER not in st.session_state:
@@ -142,6 +144,10 @@ if labels is not None:
         help="Accuracy on anomalies: the share flagged (the recall).",
     )
 
+if result.data.kind == TIMESERIES:
+    timeline.event_cards(result, threshold)
+    timeline.timeline_chart(result, threshold)
+
 log_x_column, log_y_column, _ = st.columns([1, 1, 4])
 log_x = log_x_column.toggle("Log-scale errors", key="histogram_log_x")
 log_y = log_y_column.toggle("Log-scale counts", key="histogram_log_y")
@@ -179,4 +185,5 @@ if labels is not None:
         roc_column.info("ROC and precision–recall curves need both normal samples and anomalies among the scored ones.")
 
 saving.save_controls()
-st.page_link(state.FLAGGED_PAGE, label=f"Inspect the {point['n_flagged']:,} flagged samples", icon=":material/flag:")
+flagged_what = "flagged events" if result.data.kind == TIMESERIES else f"{point['n_flagged']:,} flagged samples"
+st.page_link(state.FLAGGED_PAGE, label=f"Inspect the {flagged_what}", icon=":material/flag:")

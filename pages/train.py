@@ -78,6 +78,9 @@ def settings_form(config, data) -> None:
             validation_fraction = widgets.number("train.validation_fraction", config.train.validation_fraction)
             patience = widgets.number("train.early_stopping_patience", config.train.early_stopping_patience)
             error = widgets.choice("score.error", config.score.error, kind)
+            aggregate = config.score.aggregate
+            if FIELDS["score.aggregate"].applies(kind):
+                aggregate = widgets.choice("score.aggregate", config.score.aggregate, kind)
             seed = widgets.number("seed", config.seed)
         train_column, _ = st.columns([1, 5])
         submitted = train_column.form_submit_button(
@@ -105,7 +108,7 @@ def settings_form(config, data) -> None:
                 validation_fraction=validation_fraction,
                 early_stopping_patience=patience,
             ),
-            score=dataclasses.replace(config.score, error=error),
+            score=dataclasses.replace(config.score, error=error, aggregate=aggregate),
         )
         validate(new_config, data.kind)
     except ConfigError as exc:
@@ -162,10 +165,17 @@ except StudioError as exc:
     st.page_link(state.DATASET_PAGE, label="Choose another dataset", icon=":material/dataset:")
     st.stop()
 
-st.caption(
-    f"{state.dataset_label(config.data.dataset)} · trains on {len(data.x_train):,} samples of shape "
-    f"{tuple(data.sample_shape)} and scores {len(data.x_score):,}."
-)
+if data.timestamps is not None:
+    st.caption(
+        f"{state.dataset_label(config.data.dataset)} · trains on the windows of {len(data.x_train):,} timestamps "
+        f"(windows of shape {tuple(data.sample_shape)}, every {data.stride} steps) and scores "
+        f"{len(data.x_score):,} timestamps."
+    )
+else:
+    st.caption(
+        f"{state.dataset_label(config.data.dataset)} · trains on {len(data.x_train):,} samples of shape "
+        f"{tuple(data.sample_shape)} and scores {len(data.x_score):,}."
+    )
 
 if running:
     # Read-only while a model trains: edits could not reach the running job.

@@ -24,6 +24,7 @@ TABLES = {
     "quality.md": ["### Quality: presets beside their published numbers"],
     "one_class.md": ["### One-class AUROC, MNIST", "### One-class AUROC, Fashion-MNIST"],
     "speed.md": ["### Speed and memory"],
+    "timeseries.md": ["### Time series: NAB, point and event level"],
 }
 QUALITY_AUROCS = ("AUROC AE", "AUROC PCA", "AUROC IForest")
 DIGITS_ROW = "Ankle boot among"  # bench.quality.shoe_row: preset shoe_among_digits, one boot among MNIST test digits

@@ -82,7 +82,8 @@ def class_names(data, inject, indices: np.ndarray) -> np.ndarray:
 
 
 def sample_table(result, indices: np.ndarray, threshold: float) -> pd.DataFrame:
-    """One row per scored sample in `indices`: rank by error, index in its dataset, error, flagged, truth, class."""
+    """One row per scored sample in `indices`: rank by error, index in its dataset (and time, for a time series),
+    error, flagged, truth, class."""
     data = result.data
     errors = result.scores[indices]
     table = pd.DataFrame(
@@ -94,6 +95,8 @@ def sample_table(result, indices: np.ndarray, threshold: float) -> pd.DataFrame:
             "truth": pd.Series(data.roles[indices]).map(ROLE_NAMES).to_numpy(),
         }
     )
+    if data.timestamps is not None:
+        table.insert(2, "time", data.timestamps[indices])
     if data.classes is not None:
         table["class"] = class_names(data, result.config.data.inject, indices)
     return table

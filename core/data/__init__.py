@@ -2,7 +2,7 @@
 
 Modules: `types` (Dataset, ExperimentData, sample roles and kinds), `registry` (the table of built-in
 datasets, the data folder, `load_dataset`), `builtin` (their loaders and downloads), `files` (user files,
-`load_samples`) and `experiment` (`build_experiment_data`).
+`load_samples`), `timeseries` (time-series CSVs) and `experiment` (`build_experiment_data`).
 
 Two layers:
 
@@ -21,8 +21,10 @@ from core.data.registry import (
     BUILTIN_DATASETS,
     BUILTINS,
     DATA_DIR_ENV,
+    OFFERED_DATASETS,
     BuiltinSpec,
     builtin_kind,
+    builtin_spec,
     dataset_label,
     load_dataset,
     resolve_data_dir,
@@ -35,6 +37,7 @@ from core.data.types import (
     NORMAL,
     ROLE_NAMES,
     SERIES,
+    TIMESERIES,
     UNKNOWN,
     Dataset,
     ExperimentData,
@@ -52,12 +55,15 @@ __all__ = [
     "INJECTED",
     "KINDS",
     "MAX_FILE_MB_ENV",
+    "OFFERED_DATASETS",
     "NORMAL",
     "ROLE_NAMES",
     "SERIES",
+    "TIMESERIES",
     "UNKNOWN",
     "build_experiment_data",
     "builtin_kind",
+    "builtin_spec",
     "dataset_label",
     "load_dataset",
     "load_samples",

@@ -2,7 +2,8 @@
 
 Each loader is called as `loader(spec, root)` with its entry of the registry's table (name, sub-folder,
 file names, class names) and the data folder (None: download). It returns the `Dataset` as published:
-images float32 (n, h, w, 1) in [0, 1], series float32 (n, length) raw values.
+images float32 (n, h, w, 1) in [0, 1], series float32 (n, length) raw values, NAB time series float32
+(n_timestamps, 1) raw values with their timestamps and per-timestamp labels.
 
 TensorFlow (Keras' `get_file`) is imported only to download a missing dataset.
 """
@@ -10,6 +11,7 @@ TensorFlow (Keras' `get_file`) is imported only to download a missing dataset.
 from __future__ import annotations
 
 import gzip
+import json
 import math
 import zipfile
 import zlib
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.data.timeseries import read_timeseries_csv
 from core.data.types import IMAGE, SERIES, Dataset
 from core.errors import DataError, reason
 
@@ -27,6 +30,45 @@ if TYPE_CHECKING:
 KERAS_MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 MNIST_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 ECG_URL = "http://storage.googleapis.com/download.tensorflow.org/data/ecg.csv"
+NAB_URL = "https://raw.githubusercontent.com/numenta/NAB/master/"
+NAB_WINDOWS_FILE = "combined_windows.json"
+# NAB's data/<category>/ of the series that can be downloaded by name (any stem is read from a local copy).
+NAB_CATEGORIES = {
+    **dict.fromkeys(
+        (
+            "ambient_temperature_system_failure",
+            "cpu_utilization_asg_misconfiguration",
+            "ec2_request_latency_system_failure",
+            "machine_temperature_system_failure",
+            "nyc_taxi",
+            "rogue_agent_key_hold",
+            "rogue_agent_key_updown",
+        ),
+        "realKnownCause",
+    ),
+    **dict.fromkeys(
+        ("art_daily_no_noise", "art_daily_perfect_square_wave", "art_daily_small_noise", "art_flatline", "art_noisy"),
+        "artificialNoAnomaly",
+    ),
+    **dict.fromkeys(
+        (
+            "art_daily_flatmiddle",
+            "art_daily_jumpsdown",
+            "art_daily_jumpsup",
+            "art_daily_nojump",
+            "art_increase_spike_density",
+            "art_load_balancer_spikes",
+        ),
+        "artificialWithAnomaly",
+    ),
+}
+NAB_OFFERED = (
+    "art_daily_small_noise",
+    "art_daily_jumpsup",
+    "nyc_taxi",
+    "ambient_temperature_system_failure",
+    "machine_temperature_system_failure",
+)
 
 
 class DownloadFailed(Exception):
@@ -95,6 +137,40 @@ def load_ecg5000(spec: BuiltinSpec, root: Path | None) -> Dataset:
         table[:, :-1].astype(np.float32),
         table[:, -1].astype(np.int64),
         class_names=dict(spec.class_names),
+    )
+
+
+def load_nab(spec: BuiltinSpec, root: Path | None) -> Dataset:
+    """A NAB series (spec.files: "<stem>.csv", "combined_windows.json"), labelled 1 inside its anomaly windows."""
+    series_file, windows_file = spec.files
+    stem = series_file.removesuffix(".csv")
+    local = local_files(root, spec)
+    if local is not None:
+        series_path, windows_path = local[series_file], local[windows_file]
+    else:
+        if stem not in NAB_CATEGORIES:
+            raise DownloadFailed(f"{stem} is not one of the NAB series known by name ({', '.join(NAB_CATEGORIES)})")
+        series_path, windows_path = _download(
+            [
+                (series_file, f"{NAB_URL}data/{NAB_CATEGORIES[stem]}/{series_file}", None, "datasets/nab"),
+                (windows_file, f"{NAB_URL}labels/{windows_file}", None, "datasets/nab"),
+            ]
+        )
+    try:
+        all_windows = json.loads(Path(windows_path).read_text(encoding="utf-8"))
+        windows = next((w for key, w in all_windows.items() if key.rsplit("/", 1)[-1] == series_file), [])
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DataError(f"{windows_path} is not NAB's {windows_file} ({reason(exc)}); replace it") from None
+    dataset = read_timeseries_csv(Path(series_path), windows)
+    return Dataset(
+        spec.name,
+        dataset.kind,
+        dataset.x_train,
+        dataset.y_train,
+        class_names=dataset.class_names,
+        timestamps=dataset.timestamps,
+        channels=dataset.channels,
+        notices=dataset.notices,
     )
 
 

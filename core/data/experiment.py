@@ -16,13 +16,19 @@ import numpy as np
 
 from core import fields
 from core.data.registry import load_dataset
-from core.data.types import ANOMALY, INJECTED, NORMAL, UNKNOWN, Dataset, ExperimentData
+from core.data.types import ANOMALY, INJECTED, NORMAL, TIMESERIES, UNKNOWN, Dataset, ExperimentData
 from core.errors import DataError
 
 if TYPE_CHECKING:  # core.config imports this package, so the config types are for annotations only
     from core.config import DataConfig, InjectConfig
 
 _GATHER_CHUNK = 4096
+# DataConfig fields, and the field that names them, that only samples of images or series use.
+SAMPLE_ONLY = {
+    key: f"data.{key}{'.dataset' if key == 'inject' else ''}"
+    for key in ("normal_classes", "anomaly_classes", "contamination", "inject", "limit")
+}
+PROBATIONARY_SHARE = 0.15  # NAB's probationary period: the first 15 % of a series, where a detector learns
 
 
 @dataclass
@@ -74,6 +80,13 @@ def build_experiment_data(config: DataConfig, seed: int, data_dir: str | os.Path
     Raises DataError when the dataset cannot be loaded or the config does not fit it.
     """
     dataset = load_dataset(config.dataset, data_dir)
+    if dataset.kind == TIMESERIES:
+        return _timeseries_data(dataset, config, data_dir)
+    if config.train_dataset is not None:
+        raise DataError(
+            f"{fields.name('data.train_dataset')} trains on another time series, but {dataset.name} is not one; "
+            "leave it null"
+        )
     rng = np.random.default_rng(seed)
     normal, anomaly = _class_selection(dataset, config)
     if config.contamination and anomaly is None:
@@ -124,6 +137,65 @@ def build_experiment_data(config: DataConfig, seed: int, data_dir: str | os.Path
         indices=score.indices,
         train_roles=train.roles,
         class_names=dict(dataset.class_names),
+    )
+
+
+def _timeseries_data(dataset: Dataset, config: DataConfig, data_dir) -> ExperimentData:
+    """One long series: train on the training span (of `config.train_dataset` when set), score every timestamp.
+
+    The training span is `config.train_span` of the training series from its start; null means the first
+    PROBATIONARY_SHARE for the inductive protocol and all of it otherwise (or with another training series).
+    """
+    for key, path in SAMPLE_ONLY.items():
+        if getattr(config, key) is not None:
+            raise DataError(
+                f"{fields.name(path)} does not apply to the time series {dataset.name}, whose anomalies are its "
+                "labelled windows; leave it null"
+            )
+    source = dataset if config.train_dataset is None else load_dataset(config.train_dataset, data_dir)
+    if source.kind != TIMESERIES:
+        raise DataError(
+            f"{fields.name('data.train_dataset')} must be a time series; {source.name} is {source.kind} data"
+        )
+    channels = dataset.x_train.shape[1]
+    if source.x_train.shape[1] != channels:
+        raise DataError(
+            f"{source.name} has {source.x_train.shape[1]} value columns and {dataset.name} {channels}; "
+            f"the series that trains ({fields.name('data.train_dataset')}) and the scored one need the same columns"
+        )
+    if len(dataset.x_train) < config.window:
+        raise DataError(
+            f"{dataset.name} has {len(dataset.x_train)} timestamps, fewer than one window; "
+            f"lower {fields.name('data.window')} (now {config.window})"
+        )
+    default_span = PROBATIONARY_SHARE if config.protocol == "inductive" and source is dataset else 1.0
+    span = config.train_span if config.train_span is not None else default_span
+    n_train = int(round(span * len(source.x_train)))
+    if n_train < config.window:
+        raise DataError(
+            f"the training span ({span:g} of {source.name}: {n_train} timestamps) is shorter than one window of "
+            f"{config.window}; raise {fields.name('data.train_span')} or lower {fields.name('data.window')}"
+        )
+    x_score = dataset.x_train
+    x_train = x_score if source is dataset and n_train == len(x_score) else source.x_train[:n_train]
+    labels = None if dataset.y_train is None else dataset.y_train.astype(np.int8)
+    train_labels = None if source.y_train is None else source.y_train[:n_train]
+    return ExperimentData(
+        kind=TIMESERIES,
+        sample_shape=(config.window,) if channels == 1 else (config.window, channels),
+        x_train=x_train,
+        x_score=x_score,
+        labels=labels,
+        classes=None,
+        roles=np.full(len(x_score), UNKNOWN, np.int8) if labels is None else labels.copy(),
+        indices=np.arange(len(x_score), dtype=np.int64),
+        train_roles=np.full(n_train, UNKNOWN, np.int8) if train_labels is None else train_labels.astype(np.int8),
+        class_names=dict(dataset.class_names),
+        timestamps=dataset.timestamps,
+        train_timestamps=source.timestamps[:n_train],
+        stride=config.stride,
+        channels=dataset.channels,
+        notices=tuple(dict.fromkeys(dataset.notices + source.notices)),
     )
 
 

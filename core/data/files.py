@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from core.data.types import IMAGE, SERIES, Dataset
+from core.data.timeseries import is_timeseries_csv, read_timeseries_csv
+from core.data.types import IMAGE, SERIES, TIMESERIES, Dataset
 from core.errors import DataError, reason
 
 MAX_FILE_MB_ENV = "ANOMALY_STUDIO_MAX_FILE_MB"
@@ -64,6 +65,8 @@ def load_samples(path: str | os.PathLike, sample_shape: Sequence[int], kind: str
     The detector scales series itself.
     """
     sample_shape = tuple(int(size) for size in sample_shape)
+    if kind == TIMESERIES:
+        return _timeseries_samples(Path(path).expanduser(), sample_shape)
     dataset = _read_user_file(
         Path(path).expanduser(), min_samples=1, image_shape=sample_shape if kind == IMAGE else None
     )
@@ -75,6 +78,18 @@ def load_samples(path: str | os.PathLike, sample_shape: Sequence[int], kind: str
     return x
 
 
+def _timeseries_samples(path: Path, sample_shape: tuple) -> np.ndarray:
+    """The values (n_timestamps, channels) of a time-series CSV, for a model of windows of `sample_shape`."""
+    if path.suffix.lower() != ".csv" or not is_timeseries_csv(path):
+        raise DataError(f"{path} is not a time-series CSV (a timestamp column and columns of values)")
+    _check_size(path.stat().st_size, path, "is")
+    x = read_timeseries_csv(path).x_train
+    channels = 1 if len(sample_shape) == 1 else sample_shape[-1]
+    if x.shape[1] != channels:
+        raise DataError(f"{path} has {x.shape[1]} value columns; the model was trained on {channels}")
+    return x
+
+
 @functools.lru_cache(maxsize=2)
 def _load_user_file(path: str, fingerprint: tuple) -> Dataset:
     """Cached by path and `fingerprint`, so an edited file is read again."""
@@ -82,7 +97,7 @@ def _load_user_file(path: str, fingerprint: tuple) -> Dataset:
 
 
 def read_only(dataset: Dataset) -> Dataset:
-    for array in (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test):
+    for array in (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, dataset.timestamps):
         if array is not None:
             array.flags.writeable = False
     return dataset
@@ -110,7 +125,7 @@ def _read_user_file(path: Path, min_samples: int, image_shape: tuple | None = No
     if suffix == ".npz":
         return _npz_dataset(path, min_samples)
     if suffix == ".csv":
-        return _csv_dataset(path, min_samples)
+        return read_timeseries_csv(path) if is_timeseries_csv(path) else _csv_dataset(path, min_samples)
     try:
         with zipfile.ZipFile(path) as archive:
             return _image_dataset(path, _zip_image_members(archive, path), min_samples, image_shape)

@@ -1,7 +1,9 @@
 """The built-in datasets in one table, the local data folder, and `load_dataset` for built-in names and user paths.
 
-Each entry of `BUILTINS` says how a name is loaded and shown: its loader, kind ("image" or "series"), a
-readable label, class names, and the sub-folder and official file names of its local copy in the data folder.
+Each entry of `BUILTINS` says how a name is loaded and shown: its loader, kind ("image", "series" or
+"timeseries"), a readable label, class names, and the sub-folder and official file names of its local copy in
+the data folder. A family entry ("nab") stands for every name `<family>/<file stem>` (e.g. `nab/nyc_taxi`):
+`builtin_spec` makes the member's entry, with the member's file added to the family's files.
 The data folder is resolved here only (`resolve_data_dir`: argument, else $ANOMALY_STUDIO_DATA).
 
 This module must not import `core.config`: the config reads `BUILTIN_DATASETS` from here.
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.data import builtin, files
-from core.data.types import IMAGE, SERIES, Dataset
+from core.data.types import IMAGE, SERIES, TIMESERIES, Dataset
 from core.errors import DataError
 
 DATA_DIR_ENV = "ANOMALY_STUDIO_DATA"
@@ -49,6 +51,7 @@ class BuiltinSpec:
     """One built-in dataset: `loader(spec, data_folder_or_None)` returns its `Dataset`.
 
     folder: the sub-folder of the data folder holding `files` (None: bundled, the data folder is not read).
+    family: the entry stands for the names `<name>/<file stem>`; `offered` lists the stems the dashboard offers.
     """
 
     name: str
@@ -58,6 +61,8 @@ class BuiltinSpec:
     class_names: Mapping
     folder: str | None = None
     files: tuple = ()
+    family: bool = False
+    offered: tuple = ()
 
 
 BUILTINS: dict[str, BuiltinSpec] = {
@@ -77,20 +82,47 @@ BUILTINS: dict[str, BuiltinSpec] = {
         BuiltinSpec(
             "ecg5000", SERIES, "ECG5000 heartbeats", builtin.load_ecg5000, ECG_CLASSES, "ecg5000", ("ecg.csv",)
         ),
+        BuiltinSpec(
+            "nab",
+            TIMESERIES,
+            "NAB",
+            builtin.load_nab,
+            {},
+            "nab",
+            (builtin.NAB_WINDOWS_FILE,),
+            family=True,
+            offered=builtin.NAB_OFFERED,
+        ),
     )
 }
-BUILTIN_DATASETS = tuple(BUILTINS)
+# The names that are built-in datasets themselves; a family's members are `<family>/<stem>`.
+BUILTIN_DATASETS = tuple(name for name, spec in BUILTINS.items() if not spec.family)
+FAMILIES = tuple(name for name, spec in BUILTINS.items() if spec.family)
+# What the dashboard offers: the built-in datasets, then the members each family offers.
+OFFERED_DATASETS = BUILTIN_DATASETS + tuple(f"{name}/{stem}" for name in FAMILIES for stem in BUILTINS[name].offered)
+
+
+def builtin_spec(name: str) -> BuiltinSpec | None:
+    """The entry of a built-in name, a family member's included (`nab/nyc_taxi`); None for a user path."""
+    spec = BUILTINS.get(name)
+    if spec is not None:
+        return None if spec.family else spec
+    family, _, stem = name.partition("/")
+    spec = BUILTINS.get(family)
+    if spec is None or not spec.family or not stem or not all(c.isalnum() or c in "_-." for c in stem):
+        return None
+    return dataclasses.replace(spec, name=name, label=f"{spec.label} {stem}", files=(f"{stem}.csv", *spec.files))
 
 
 def builtin_kind(name: str) -> str | None:
-    """ "image" or "series" for a built-in dataset; None for a user path, whose kind is known only once loaded."""
-    spec = BUILTINS.get(name)
+    """ "image", "series" or "timeseries" for a built-in name; None for a user path, whose kind is known once loaded."""
+    spec = builtin_spec(name)
     return None if spec is None else spec.kind
 
 
 def dataset_label(name: str) -> str:
     """A readable name: the label of a built-in dataset, or the file or folder name of a user path."""
-    spec = BUILTINS.get(name)
+    spec = builtin_spec(name)
     if spec is not None:
         return spec.label
     return os.path.basename(name.rstrip("/\\")) or name
@@ -103,14 +135,14 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
 
 
 def load_dataset(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> Dataset:
-    """Load a built-in dataset ("digits", "mnist", "fashion_mnist", "ecg5000") or a user file.
+    """Load a built-in dataset ("digits", "mnist", "fashion_mnist", "ecg5000", "nab/<stem>") or a user file.
 
     User files are a .npz, a .csv, or a .zip or folder of PNG/JPEG images. The arrays are cached in-process and
     read-only, so callers share them and must not modify them. Raises DataError, with one readable sentence,
     on any problem.
     """
     name = str(name_or_path)
-    spec = BUILTINS.get(name)
+    spec = builtin_spec(name)
     if spec is not None:
         root = resolve_data_dir(data_dir) if spec.folder is not None else None
         cached = _load_builtin(name, None if root is None else str(root))
@@ -118,7 +150,8 @@ def load_dataset(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | 
         path = Path(name).expanduser()
         if not path.exists():
             raise DataError(
-                f"{name} is neither a built-in dataset ({', '.join(BUILTIN_DATASETS)}) nor an existing file or folder"
+                f"{name} is neither a built-in dataset ({', '.join(BUILTIN_DATASETS)}, "
+                f"{', '.join(f'{family}/<file stem>' for family in FAMILIES)}) nor an existing file or folder"
             )
         cached = files.load_user_file(path)
     # A fresh record over the shared read-only arrays, so a caller that reassigns a field leaves the cache intact.
@@ -127,7 +160,7 @@ def load_dataset(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | 
 
 @functools.lru_cache(maxsize=4)
 def _load_builtin(name: str, data_dir: str | None) -> Dataset:
-    spec = BUILTINS[name]
+    spec = builtin_spec(name)
     root = None if data_dir is None else Path(data_dir)
     try:
         dataset = spec.loader(spec, root)

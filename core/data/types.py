@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# What a sample is; `kind` strings name how samples are shaped and preprocessed.
-IMAGE, SERIES = "image", "series"
-KINDS = (IMAGE, SERIES)
+# What a sample is; `kind` strings name how samples are shaped and preprocessed. "series" are fixed-length
+# samples (one per row); "timeseries" is one long series whose sliding windows are the samples.
+IMAGE, SERIES, TIMESERIES = "image", "series", "timeseries"
+KINDS = (IMAGE, SERIES, TIMESERIES)
 
 # The role of a scored sample in an experiment.
 NORMAL, ANOMALY, INJECTED, UNKNOWN = 0, 1, 2, -1
@@ -22,6 +23,11 @@ class Dataset:
     `x_train` holds every sample when the dataset has no official split (`x_test` is None then). Images are
     float32 (n, height, width, channels) in [0, 1]; series are float32 (n, length) raw values, not scaled.
     Labels are (n,) int64 when all are integral numbers, else str; None for unlabeled data.
+
+    A time series ("timeseries") is one long series: `x_train` float32 (n_timestamps, channels) raw values in
+    time order, `timestamps` datetime64[ns] (n_timestamps,), `y_train` (n_timestamps,) 0/1 (1 inside a labelled
+    anomaly window) or None, `channels` the value columns' names and `notices` what reading it found and
+    reported rather than fixed (rows sorted, duplicate timestamps, gaps).
     """
 
     name: str
@@ -31,6 +37,9 @@ class Dataset:
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
     class_names: dict = field(default_factory=dict)
+    timestamps: np.ndarray | None = None
+    channels: tuple = ()
+    notices: tuple = ()
 
     @property
     def sample_shape(self) -> tuple:
@@ -61,6 +70,12 @@ class ExperimentData:
     roles / train_roles: int8, 0 normal class, 1 anomaly class, 2 injected, -1 unknown (unlabeled).
     indices: (n_score,) int64 index into the split array each scored sample came from (the train array
     followed by the test array for split "all"; the injected dataset's split for injected samples).
+
+    Time series ("timeseries"): x_train (n_train_timestamps, channels) and x_score (n_timestamps, channels) are
+    raw series, not windows; the detector cuts them into windows of `sample_shape` ((window,) for one channel,
+    else (window, channels)) every `stride` steps and scores each timestamp, so labels, roles and indices are
+    per timestamp. `timestamps` / `train_timestamps` are datetime64[ns]; `channels` names the value columns;
+    `notices` come from reading the files.
     """
 
     kind: str
@@ -73,6 +88,16 @@ class ExperimentData:
     indices: np.ndarray
     train_roles: np.ndarray
     class_names: dict
+    timestamps: np.ndarray | None = None
+    train_timestamps: np.ndarray | None = None
+    stride: int = 1
+    channels: tuple = ()
+    notices: tuple = ()
+
+    @property
+    def window(self) -> int | None:
+        """Window length of a time series (its samples' first dimension); None for other kinds."""
+        return self.sample_shape[0] if self.timestamps is not None else None
 
     def counts(self) -> list[dict]:
         """One row per role present: {"role": "normal", "train": 6742, "scored": 6742}."""
