@@ -226,7 +226,7 @@ def test_detector_flags_digits_unlike_its_training_class_and_round_trips(digits,
     reconstructions, error_maps = loaded.reconstruct(x[:3, :, :, 0])
     assert reconstructions.shape == error_maps.shape == (3, 8, 8, 1)
     (tmp_path / "model.keras").write_bytes(b"not a zip file")
-    with pytest.raises(RunError, match="cannot be loaded"):
+    with pytest.raises(RunError, match="model.keras is damaged: it is not a Keras model archive"):
         AutoencoderDetector.load(tmp_path)
 
 
