@@ -291,3 +291,37 @@ def fit_to_kind(section: Any, kind: str, prefix: str) -> dict[str, Any]:
         if section_name == prefix and spec.kinds and getattr(section, field_name) not in spec.choices_for(kind):
             changes[field_name] = spec.choices_for(kind)[0]
     return changes
+
+
+def markdown_table() -> str:
+    """The README's table of config fields, generated from their descriptions (core.fields.FIELDS)."""
+    rows = ["| field | what it is | allowed values | null means |", "| --- | --- | --- | --- |"]
+    for spec in FIELDS.values():
+        if spec.type in ("int", "float") and spec.low is not None:
+            allowed = f"{spec.type.replace('float', 'number').replace('int', 'whole number')} in {spec.limits}"
+        elif spec.type == "float":
+            allowed = "finite number"
+        elif spec.type == "choice":
+            allowed = ", ".join(f"`{c}`" for c in spec.choices)
+            if spec.kinds:
+                allowed += (
+                    " ("
+                    + "; ".join(
+                        f"{kind}: " + ", ".join(f"`{c}`" for c in choices) for kind, choices in spec.kinds.items()
+                    )
+                    + ")"
+                )
+        elif spec.type == "sizes":
+            allowed = f"list of whole numbers in {spec.limits}"
+        elif spec.type == "labels":
+            allowed = "non-empty list of class labels"
+        elif spec.type == "dataset":
+            allowed = "built-in name or file path"
+        else:
+            allowed = "string"
+        only = f" Only for {' and '.join(spec.applies_to)} data." if spec.applies_to else ""
+        rows.append(
+            f"| `{spec.path}` | {spec.label}: {spec.help}{only} | {allowed} | "
+            f"{spec.null_means if spec.optional else '—'} |"
+        )
+    return "\n".join(rows)

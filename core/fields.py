@@ -2,7 +2,7 @@
 
 In the spirit of scikit-learn's `_parameter_constraints`: validation (`validate`), the dashboard's
 widgets (their limits, options, labels and help), the model-kind / loss compatibility with images
-and series, the README's config table (`markdown_table`) and every message that names a field
+and series, the README's config table (core.config.markdown_table) and every message that names a field
 (`name`) all read `FIELDS`. Adding a field is one entry here plus its use.
 
 Data kinds: "image" (h, w, c) samples, "series" (length,) samples, and "timeseries" (one long series whose
@@ -421,37 +421,3 @@ def get(config: Any, path: str) -> Any:
     for part in path.split("."):
         value = getattr(value, part)
     return value
-
-
-def markdown_table() -> str:
-    """The README's table of config fields, generated from FIELDS."""
-    rows = ["| field | what it is | allowed values | null means |", "| --- | --- | --- | --- |"]
-    for spec in _FIELDS:
-        if spec.type in ("int", "float") and spec.low is not None:
-            allowed = f"{spec.type.replace('float', 'number').replace('int', 'whole number')} in {spec.limits}"
-        elif spec.type == "float":
-            allowed = "finite number"
-        elif spec.type == "choice":
-            allowed = ", ".join(f"`{c}`" for c in spec.choices)
-            if spec.kinds:
-                allowed += (
-                    " ("
-                    + "; ".join(
-                        f"{kind}: " + ", ".join(f"`{c}`" for c in choices) for kind, choices in spec.kinds.items()
-                    )
-                    + ")"
-                )
-        elif spec.type == "sizes":
-            allowed = f"list of whole numbers in {spec.limits}"
-        elif spec.type == "labels":
-            allowed = "non-empty list of class labels"
-        elif spec.type == "dataset":
-            allowed = "built-in name or file path"
-        else:
-            allowed = "string"
-        only = f" Only for {' and '.join(spec.applies_to)} data." if spec.applies_to else ""
-        rows.append(
-            f"| `{spec.path}` | {spec.label}: {spec.help}{only} | {allowed} | "
-            f"{spec.null_means if spec.optional else '—'} |"
-        )
-    return "\n".join(rows)

@@ -496,8 +496,8 @@ def test_an_oversized_npz_array_is_refused_from_its_header(tmp_path, monkeypatch
 
 
 def test_the_default_limit_follows_the_machines_memory(monkeypatch):
-    from core.data import files
+    from core.data import limits
 
     monkeypatch.delenv("ANOMALY_STUDIO_MAX_FILE_MB", raising=False)
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    assert files.max_file_bytes() == physical // files.MEMORY_SHARE
+    assert limits.max_file_bytes() == physical // limits.MEMORY_SHARE

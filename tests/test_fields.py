@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core import fields
-from core.config import ExperimentConfig, InjectConfig, fit_to_kind, validate
+from core.config import ExperimentConfig, InjectConfig, fit_to_kind, markdown_table, validate
 from core.errors import ConfigError
 from core.fields import FIELDS
 
@@ -35,9 +35,9 @@ def test_the_readme_config_table_is_generated_from_the_descriptions():
     text = README.read_text(encoding="utf-8")
     block = re.search(r"<!-- config-table:start -->\n(.*?)<!-- config-table:end -->", text, re.S)
     assert block, "README.md lost its config-table markers"
-    assert block.group(1).strip() == fields.markdown_table(), (
+    assert block.group(1).strip() == markdown_table(), (
         "README's config table is stale: paste the output of "
-        "`python -c 'from core.fields import markdown_table; print(markdown_table())'` between the markers"
+        "`python -c 'from core.config import markdown_table; print(markdown_table())'` between the markers"
     )
 
 

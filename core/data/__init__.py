@@ -16,7 +16,8 @@ TensorFlow is imported only to download a missing built-in dataset, so importing
 """
 
 from core.data.experiment import build_experiment_data
-from core.data.files import MAX_FILE_MB_ENV, load_samples, max_file_bytes
+from core.data.files import load_samples
+from core.data.limits import MAX_FILE_MB_ENV, max_file_bytes
 from core.data.registry import (
     BUILTIN_DATASETS,
     BUILTINS,

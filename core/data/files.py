@@ -2,7 +2,7 @@
 
 `load_user_file` reads one as a `Dataset` for an experiment (cached by path, size and modification time;
 arrays read-only); `load_samples` reads new samples to score with a trained detector. Files, folders and
-unpacked archives over $ANOMALY_STUDIO_MAX_FILE_MB (default 1024) are refused; nothing is ever unpickled.
+unpacked archives that would take more than core.data.limits allows are refused; nothing is ever unpickled.
 """
 
 from __future__ import annotations
@@ -12,43 +12,20 @@ import math
 import os
 import zipfile
 import zlib
-from collections import Counter
 from collections.abc import Callable, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
+from core.data.images import fit_images, image_arrays, is_image_name, zip_image_members
+from core.data.limits import check_size, check_unpacked_size
 from core.data.timeseries import is_timeseries_csv, read_timeseries_csv
 from core.data.types import IMAGE, SERIES, TIMESERIES, Dataset
 from core.errors import DataError, reason
 
-MAX_FILE_MB_ENV = "ANOMALY_STUDIO_MAX_FILE_MB"
-MEMORY_SHARE = 8  # by default a file may take an eighth of the machine's memory once decoded
 MIN_SAMPLES = 10
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-_GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
-
-
-def max_file_bytes() -> int:
-    """The most bytes a user file may take: on disk, unpacked, and decoded as float32 samples.
-
-    $ANOMALY_STUDIO_MAX_FILE_MB, else an eighth of the machine's physical memory. Every check runs on sizes
-    read from headers (zip directories, .npy headers, image headers) before anything is decompressed.
-    """
-    raw = os.environ.get(MAX_FILE_MB_ENV, "").strip()
-    if not raw:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MEMORY_SHARE
-    try:
-        megabytes = float(raw)
-    except ValueError:
-        megabytes = math.nan
-    if not (math.isfinite(megabytes) and megabytes > 0):
-        raise DataError(f"{MAX_FILE_MB_ENV} must be a positive number of megabytes (got {raw!r})")
-    return int(megabytes * 2**20)
 
 
 def load_user_file(path: str | os.PathLike) -> Dataset:
@@ -72,7 +49,7 @@ def load_samples(path: str | os.PathLike, sample_shape: Sequence[int], kind: str
     )
     x = dataset.x_train if not dataset.has_official_split else np.concatenate([dataset.x_train, dataset.x_test])
     if kind == IMAGE and dataset.kind == IMAGE:
-        x = _fit_images(x, sample_shape)
+        x = fit_images(x, sample_shape)
     if x.shape[1:] != sample_shape:
         raise DataError(f"expected samples of shape {sample_shape}, got {x.shape[1:]}")
     return x
@@ -82,7 +59,7 @@ def _timeseries_samples(path: Path, sample_shape: tuple) -> np.ndarray:
     """The values (n_timestamps, channels) of a time-series CSV, for a model of windows of `sample_shape`."""
     if path.suffix.lower() != ".csv" or not is_timeseries_csv(path):
         raise DataError(f"{path} is not a time-series CSV (a timestamp column and columns of values)")
-    _check_size(path.stat().st_size, path, "is")
+    check_size(path.stat().st_size, path, "is")
     x = read_timeseries_csv(path).x_train
     channels = 1 if len(sample_shape) == 1 else sample_shape[-1]
     if x.shape[1] != channels:
@@ -114,42 +91,23 @@ def _read_user_file(path: Path, min_samples: int, image_shape: tuple | None = No
     if not path.exists():
         raise DataError(f"{path} does not exist")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_image_name(p.relative_to(path).as_posix()))
-        _check_size(sum(p.stat().st_size for p in files), path, "holds")
+        files = sorted(p for p in path.rglob("*") if p.is_file() and is_image_name(p.relative_to(path).as_posix()))
+        check_size(sum(p.stat().st_size for p in files), path, "holds")
         members = [(p.relative_to(path).as_posix(), functools.partial(p.open, "rb")) for p in files]
         return _image_dataset(path, members, min_samples, image_shape)
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".csv", ".zip"):
         raise DataError(f"{path} is not a supported file: use a .npz, .csv or .zip file or a folder of PNG/JPEG images")
-    _check_size(path.stat().st_size, path, "is")
+    check_size(path.stat().st_size, path, "is")
     if suffix == ".npz":
         return _npz_dataset(path, min_samples)
     if suffix == ".csv":
         return read_timeseries_csv(path) if is_timeseries_csv(path) else _csv_dataset(path, min_samples)
     try:
         with zipfile.ZipFile(path) as archive:
-            return _image_dataset(path, _zip_image_members(archive, path), min_samples, image_shape)
+            return _image_dataset(path, zip_image_members(archive, path), min_samples, image_shape)
     except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataError(f"{path} is not a readable zip file ({reason(exc)})") from None
-
-
-def _check_size(n_bytes: int, path: Path, verb: str) -> None:
-    limit = max_file_bytes()
-    if n_bytes > limit:
-        raise DataError(
-            f"{path} {verb} {n_bytes / 2**20:.1f} MB, over the {limit / 2**20:g} MB limit; "
-            f"set {MAX_FILE_MB_ENV} higher to load it"
-        )
-
-
-def _check_unpacked_size(archive: zipfile.ZipFile, path: Path) -> None:
-    # Checked on the sizes the archive declares; zipfile never inflates a member beyond its declared size.
-    _check_size(sum(info.file_size for info in archive.infolist()), path, "unpacks to")
-
-
-def _check_decoded_size(n_values: int, bytes_per_value: int, path: Path) -> None:
-    """Refuse, before decoding, data that would take more than the limit as float32 samples (plus its source)."""
-    _check_size(n_values * (4 + bytes_per_value), path, "would take")
 
 
 def _check_npz_arrays(archive: zipfile.ZipFile, path: Path) -> None:
@@ -173,14 +131,21 @@ def _check_npz_arrays(archive: zipfile.ZipFile, path: Path) -> None:
                 "save plain numeric arrays"
             )
         total += math.prod(shape) * (4 + dtype.itemsize)
-    _check_size(total, path, "would take")
+    check_size(total, path, "would take")
+
+
+def _image_dataset(
+    path: Path, members: list[tuple[str, Callable[[], BinaryIO]]], min_samples: int, image_shape: tuple | None
+) -> Dataset:
+    images, labels = image_arrays(path, members, image_shape)
+    return _user_dataset(str(path), images, labels, None, None, min_samples)
 
 
 def _npz_dataset(path: Path, min_samples: int) -> Dataset:
     """Arrays `x` and optional `y`, or `x_train`, `y_train`, `x_test`, `y_test` (an official split). Never unpickles."""
     try:
         with zipfile.ZipFile(path) as archive:
-            _check_unpacked_size(archive, path)
+            check_unpacked_size(archive, path)
             _check_npz_arrays(archive, path)
         with np.load(path, allow_pickle=False) as archive:
             keys = ("x", "y") if "x" in archive.files else ("x_train", "y_train", "x_test", "y_test")
@@ -256,95 +221,6 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _is_image_name(name: str) -> bool:
-    """An image file, not a folder, a hidden file or macOS metadata (__MACOSX/, ._name)."""
-    parts = PurePosixPath(name).parts
-    return (
-        bool(parts)
-        and not any(part.startswith(".") or part == "__MACOSX" for part in parts)
-        and PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES
-    )
-
-
-def _zip_image_members(archive: zipfile.ZipFile, path: Path) -> list[tuple[str, Callable[[], BinaryIO]]]:
-    """(name, opener) of the zip's images, in name order; each is read when decoded, nothing goes to disk."""
-    _check_unpacked_size(archive, path)
-    infos = [
-        info for info in archive.infolist() if not info.is_dir() and _is_image_name(info.filename.replace("\\", "/"))
-    ]
-    return [
-        (info.filename.replace("\\", "/"), functools.partial(archive.open, info))
-        for info in sorted(infos, key=lambda i: i.filename)
-    ]
-
-
-def _image_dataset(
-    path: Path, members: list[tuple[str, Callable[[], BinaryIO]]], min_samples: int, image_shape: tuple | None
-) -> Dataset:
-    """Images named by their path inside the zip or folder; class = first sub-folder when every image has one."""
-    if not members:
-        raise DataError(f"{path} holds no PNG or JPEG images")
-    folders = [PurePosixPath(name).parts[:-1] for name, _ in members]
-    common = len(os.path.commonprefix(folders))  # a single wrapping folder names no class
-    if all(len(f) > common for f in folders):
-        labels = np.array([f[common] for f in folders])
-    elif any(len(f) > common for f in folders):
-        raise DataError(
-            f"{path} mixes images in class sub-folders with images outside them; "
-            "put every image in a class folder, or none"
-        )
-    else:
-        labels = None
-    images = _decode_images(members, path, image_shape)
-    return _user_dataset(str(path), images, labels, None, None, min_samples)
-
-
-def _decode_images(
-    members: list[tuple[str, Callable[[], BinaryIO]]], source: Path, image_shape: tuple | None
-) -> np.ndarray:
-    """uint8 (n, h, w, c): grayscale unless every image is colour, all resized to the most common size.
-
-    `image_shape` (h, w, c) imposes the size and channel count instead. A first pass reads only the image
-    headers, so an image too large to decode (a decompression bomb) is refused before any pixel is inflated.
-    """
-    sizes, colour = [], []
-    for name, opener in members:
-        with opener() as stream:
-            image = _open_image(name, stream, source)
-            sizes.append(image.size)
-            colour.append(image.mode not in _GRAY_MODES)
-    largest = max(sizes, key=lambda size: size[0] * size[1])
-    _check_size(largest[0] * largest[1] * 4, source, f"holds an image of {largest[0]}×{largest[1]} pixels, which")
-    if image_shape is None:
-        width, height = Counter(sizes).most_common(1)[0][0]
-        channels = 3 if all(colour) else 1
-    else:
-        height, width, channels = image_shape
-    _check_decoded_size(len(members) * height * width * channels, 1, source)
-    out = np.empty((len(members), height, width, channels), dtype=np.uint8)
-    for i, (name, opener) in enumerate(members):
-        with opener() as stream:
-            image = _open_image(name, stream, source)
-            try:
-                image = image.convert("RGB" if channels == 3 else "L")
-            except (OSError, ValueError, Image.DecompressionBombError) as exc:
-                raise DataError(f"{name} in {source} is not a readable image ({reason(exc)})") from None
-        if image.size != (width, height):
-            image = image.resize((width, height), Image.Resampling.BILINEAR)
-        out[i] = np.asarray(image).reshape(height, width, channels)
-    return out
-
-
-def _open_image(name: str, stream: BinaryIO, source: Path) -> Image.Image:
-    """The image's header (its pixels are decoded later, on convert)."""
-    try:
-        return Image.open(stream)
-    except Image.UnidentifiedImageError:
-        raise DataError(f"{name} in {source} is not a readable image (not a PNG or JPEG file)") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{name} in {source} is not a readable image ({reason(exc)})") from None
 
 
 def _user_dataset(name: str, x, y, x_test, y_test, min_samples: int, sources: tuple | None = None) -> Dataset:
@@ -427,28 +303,3 @@ def _as_labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
         if not np.array_equal(y, np.round(y)):
             return y.astype(str)
     return y.astype(np.int64)
-
-
-def _fit_images(x: np.ndarray, image_shape: tuple) -> np.ndarray:
-    """float32 images (n, h, w, c) resized to (H, W) and converted to C channels, for image_shape (H, W, C)."""
-    height, width, channels = image_shape
-    if x.shape[-1] != channels:
-        x = (
-            np.repeat(x, 3, axis=-1)
-            if channels == 3
-            else (x @ np.array([0.299, 0.587, 0.114], np.float32))[..., np.newaxis]
-        )
-    if x.shape[1:3] != (height, width):
-        x = np.stack(
-            [
-                np.stack(
-                    [
-                        np.asarray(Image.fromarray(sample[:, :, c]).resize((width, height), Image.Resampling.BILINEAR))
-                        for c in range(channels)
-                    ],
-                    axis=-1,
-                )
-                for sample in x
-            ]
-        )
-    return x
