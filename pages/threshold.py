@@ -20,7 +20,7 @@ from ui import analysis, saving, state, timeline
 
 PARAMETERS = {"quantile": "q", "mean_std": "k", "contamination": "rate", "fpr": "rate"}  # method -> its field
 WIDGET = "threshold:"
-SLIDER, METHOD, SHOWN = WIDGET + "value", WIDGET + "method", WIDGET + "shown"
+SLIDER, TYPED, METHOD, SHOWN = WIDGET + "value", WIDGET + "typed", WIDGET + "method", WIDGET + "shown"
 THRESHOLD_ERROR = "threshold_error"
 
 state.require_result()
@@ -35,17 +35,17 @@ def threshold_config(method: str, value: float) -> ThresholdConfig:
     return ThresholdConfig(method=method, value=value, **parameters)
 
 
-def apply_threshold(method: str) -> None:
-    """Callback: choose the threshold the way `method` says, and move the slider there."""
+def apply_threshold(method: str, value: float | None = None) -> None:
+    """Callback: choose the threshold the way `method` says (or at `value`), and move the slider and box there."""
     try:
-        new_config = threshold_config(method, st.session_state[SLIDER])
+        new_config = threshold_config(method, st.session_state[SLIDER] if value is None else value)
         choice = choose_threshold(new_config, scores, result.train_scores, labels)
     except ConfigError as exc:
         st.session_state[THRESHOLD_ERROR] = str(exc)
         return
     st.session_state.pop(THRESHOLD_ERROR, None)
     state.workspace().threshold = choice
-    st.session_state[SLIDER] = choice.value
+    st.session_state[SLIDER] = st.session_state[TYPED] = choice.value
     st.session_state[METHOD] = method
     st.session_state[SHOWN] = choice
     state.update_config(threshold=dataclasses.replace(new_config, value=choice.value))
@@ -59,13 +59,19 @@ def on_slider_move() -> None:
     apply_threshold("value")
 
 
+def on_typed() -> None:
+    if st.session_state[TYPED] is not None:
+        apply_threshold("value", st.session_state[TYPED])
+
+
 def percent(value) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
 def slider_step(span: float) -> tuple[float, str]:
-    """A round step of about a thousandth of `span`, and a format showing its decimals."""
-    decimals = max(0, -math.floor(math.log10(span / 1000))) if span > 0 else 6
+    """A round step of between a 200th and a 2,000th of `span` (one arrow-key press moves a visible amount; the
+    box beside the slider takes any value), and a format showing its decimals."""
+    decimals = max(0, -math.floor(math.log10(span / 200))) if span > 0 else 6
     return 10.0**-decimals, f"%.{decimals}f"
 
 
@@ -83,7 +89,7 @@ st.caption(
 if st.session_state.get(SHOWN) is not choice or SLIDER not in st.session_state:
     # A new result, an opened run, a change made in another tab of this session, or a return to this page:
     # the widgets show the threshold in force.
-    st.session_state[SLIDER] = choice.value
+    st.session_state[SLIDER] = st.session_state[TYPED] = choice.value
     st.session_state[METHOD] = choice.method if choice.method in methods else "value"
     for name in set(PARAMETERS.values()):
         st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
@@ -117,9 +123,14 @@ if THRESHOLD_ERROR in st.session_state:
 
 low, high = min(float(scores.min()), choice.value), max(float(scores.max()), choice.value)
 step, value_format = slider_step(high - low)
-threshold = st.slider(
+slider_column, typed_column = st.columns([5, 1], vertical_alignment="bottom")
+slider_column.slider(
     "Threshold (reconstruction error)", low, high, step=step, format=value_format, key=SLIDER, on_change=on_slider_move
 )
+typed_column.number_input(
+    "Exact value", format="%.6g", key=TYPED, on_change=on_typed, help="Type any threshold; the slider follows."
+)
+threshold = state.threshold().value  # exact, whether it came from the slider, the box or a method
 
 point = summary.curve.at(threshold)
 cards = st.columns(6)

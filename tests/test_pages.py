@@ -408,6 +408,22 @@ def test_a_reload_finds_the_session_and_its_running_training():
     assert "Epochs run" in [m.label for m in reloaded.metric]
 
 
+def test_a_threshold_can_be_typed_exactly_and_the_slider_steps_usefully():
+    at = start_app()
+    [card] = [b for b in at.button if b.key == "preset:digits_quick"]
+    card.click().run()
+    train(at, epochs=1)
+    go(at, "pages/threshold.py")
+    scores = workspace(at).result.scores
+    exact = float(np.sort(scores)[-7]) - 1e-7  # between two scores: exactly 7 above it
+    at.number_input(key="threshold:typed").set_value(exact).run()
+    assert workspace(at).threshold.value == pytest.approx(exact, abs=1e-9)
+    assert flagged_count(at) == 7
+    slider = at.slider(key="threshold:value")
+    assert slider.value == pytest.approx(exact, abs=1e-9)
+    assert (slider.max - slider.min) / 2000 <= slider.step <= (slider.max - slider.min) / 200
+
+
 def test_two_tabs_of_one_session_show_the_same_threshold():
     first = start_app()
     [card] = [b for b in first.button if b.key == "preset:digits_quick"]
