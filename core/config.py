@@ -16,7 +16,7 @@ from typing import Any
 
 from core.data.registry import builtin_kind
 from core.errors import ConfigError
-from core.fields import BUILTIN_DATASETS, FIELDS, USER_FILE_SUFFIXES, get, name
+from core.fields import BASELINES, BUILTIN_DATASETS, FIELDS, USER_FILE_SUFFIXES, get, name
 
 Label = int | str
 
@@ -67,6 +67,7 @@ class TrainConfig:
 class ScoreConfig:
     error: str = "mse"
     batch_size: int = 1024
+    baselines: list[str] = field(default_factory=lambda: list(BASELINES))
 
 
 @dataclass
@@ -194,6 +195,11 @@ def check_field(path: str, value: Any) -> None:
     elif spec.type == "choice":
         if value not in spec.choices:
             _fail(path, f"must be one of {', '.join(repr(c) for c in spec.choices)} (got {value!r})")
+    elif spec.type == "choices":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v in spec.choices for v in value):
+            _fail(path, f"must be a list of {', '.join(repr(c) for c in spec.choices)} (got {value!r})")
+        if len(set(value)) != len(value):
+            _fail(path, f"must name each choice at most once (got {value!r})")
     elif spec.type == "str":
         if not isinstance(value, str):
             _fail(path, f"must be {'null or ' if spec.optional else ''}a string (got {value!r})")

@@ -97,6 +97,13 @@ class AutoencoderDetector:
         x = self._prepare(x, "score_samples")
         return reconstruction_errors(self.model_, x, self.score.error, self.score.batch_size)
 
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Raw samples as the model sees them: float32 (n, *sample_shape), series min-max scaled.
+
+        x: as `score_samples` takes it. What the classical baselines are fitted on, so they see the same scaling.
+        """
+        return self._prepare(x, "transform")
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """1 for raw samples whose error exceeds the threshold, else 0; shape (n,), int8."""
         self._check_is_fitted("predict")

@@ -23,7 +23,8 @@ USER_FILE_SUFFIXES = (".npz", ".csv", ".zip")
 class Field:
     """One config field.
 
-    type: "int", "float", "choice", "str", "labels" (class list), "sizes" (list of positive ints) or "dataset".
+    type: "int", "float", "choice", "choices" (a list of distinct choices, possibly empty), "str",
+        "labels" (class list), "sizes" (list of positive ints) or "dataset".
     low / high: inclusive limits of a number, or of each entry of "sizes".
     choices: the allowed values of a "choice", in the order the dashboard offers them, with `choice_labels`.
     kinds: for a "choice", which values fit which data kind (missing kind = all choices fit).
@@ -73,6 +74,7 @@ ERROR_LABELS = {
     "bce": "Binary cross-entropy",
     "ssim": "1 − SSIM (structure)",
 }
+BASELINES = ("pca", "iforest", "knn", "ecod")  # core.baselines implements each; default: all
 ERRORS_BY_KIND = {IMAGE: ("mse", "mae", "bce", "ssim"), SERIES: ("mse", "mae", "bce")}
 
 _FIELDS = (
@@ -269,6 +271,19 @@ _FIELDS = (
     ),
     Field("score.batch_size", "Scoring batch size", "int", "Samples scored at once.", low=1, high=65_536),
     Field(
+        "score.baselines",
+        "Classical baselines",
+        "choices",
+        "Classical detectors run on the same training and scored samples, for comparison; empty for none.",
+        choices=BASELINES,
+        choice_labels={
+            "pca": "PCA reconstruction",
+            "iforest": "Isolation Forest",
+            "knn": "kNN distance (k = 5)",
+            "ecod": "ECOD",
+        },
+    ),
+    Field(
         "threshold.method",
         "How to choose it",
         "choice",
@@ -357,6 +372,8 @@ def markdown_table() -> str:
                     )
                     + ")"
                 )
+        elif spec.type == "choices":
+            allowed = "list of " + ", ".join(f"`{c}`" for c in spec.choices) + ", each at most once"
         elif spec.type == "sizes":
             allowed = f"list of whole numbers in {spec.limits}"
         elif spec.type == "labels":

@@ -78,6 +78,7 @@ def settings_form(config, data) -> None:
             validation_fraction = widgets.number("train.validation_fraction", config.train.validation_fraction)
             patience = widgets.number("train.early_stopping_patience", config.train.early_stopping_patience)
             error = widgets.choice("score.error", config.score.error, kind)
+            baselines = widgets.choices("score.baselines", config.score.baselines)
             seed = widgets.number("seed", config.seed)
         train_column, _ = st.columns([1, 5])
         submitted = train_column.form_submit_button(
@@ -105,7 +106,7 @@ def settings_form(config, data) -> None:
                 validation_fraction=validation_fraction,
                 early_stopping_patience=patience,
             ),
-            score=dataclasses.replace(config.score, error=error),
+            score=dataclasses.replace(config.score, error=error, baselines=list(baselines)),
         )
         validate(new_config, data.kind)
     except ConfigError as exc:
