@@ -94,7 +94,8 @@ def run_experiment(
     The detector takes the raw samples and scales series itself; the threshold is inferred from the scored
     samples' errors (and labels, for "fpr" and "best_f1"). The classical baselines (`config.score.baselines`)
     are fitted on the same training samples, scaled as the model sees them, and score the same samples:
-    before this returns, or with `baselines_in_background` in a thread of their own (`result.baselines.done`).
+    before this returns (and `metrics["baselines"]` holds their AUROC, AP, seconds and note), or with
+    `baselines_in_background` in a thread of their own (`result.baselines.done`; save_run adds them to metrics).
     """
     if data is None:
         data = build_experiment_data(config.data, config.seed, data_dir)
@@ -106,6 +107,8 @@ def run_experiment(
     threshold = detector.infer_threshold(scores, data.labels)
     metrics = summarize(scores, data, threshold, detector.history_, score_seconds, warnings)
     baselines = start_baselines(config, data, detector, baselines_in_background)
+    if not baselines_in_background:
+        metrics["baselines"] = baselines.summary()  # in the background: added by save_run
     return ExperimentResult(config, data, detector, scores, threshold, metrics, warnings, baselines)
 
 

@@ -158,9 +158,8 @@ def _write_run_files(result: ExperimentResult, partial: Path) -> None:
     _write_json(partial / "history.json", result.history.to_dict())
     metrics = result.metrics
     if result.baselines is not None:
-        baselines = result.baselines.wait()
-        metrics = metrics | {"baselines": {name: r.to_dict() for name, r in baselines.items()}}
-        baseline_files.save_scores(partial, baselines)
+        metrics = metrics | {"baselines": result.baselines.summary()}
+        baseline_files.save_scores(partial, result.baselines.results)
     _write_json(partial / "metrics.json", metrics)
     arrays = {
         "scores": result.scores,

@@ -164,6 +164,10 @@ class BaselineRun:
         self._inputs = None  # the samples are no longer needed
         self._done.set()
 
+    def summary(self) -> dict:
+        """metrics.json's "baselines": {name: {"auroc", "ap", "seconds", "note"}}; waits until they are done."""
+        return {name: r.to_dict() for name, r in self.wait().items()}
+
     def best(self) -> BaselineResult | None:
         """The baseline with the highest AUROC, or None (not done, none, or no labels)."""
         rated = [r for r in (self._results or {}).values() if r.auroc is not None]
