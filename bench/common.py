@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 
+from core.baselines import flatten, score_baselines
+from core.baselines.pca import VARIANCE
 from core.data import resolve_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,7 +22,7 @@ PRESETS = REPO / "presets"
 OUTPUT_DIR = REPO / "bench-output"
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "datasets"
 SEED = 42
-PCA_VARIANCE = 0.9  # PCA keeps the fewest components explaining 90% of the training variance
+PCA_VARIANCE = VARIANCE  # PCA keeps the fewest components explaining 90% of the training variance
 QUICK_LIMIT = 500  # samples per pool (train, scored) in --quick runs
 
 
@@ -127,23 +127,6 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     return float(roc_auc_score(labels, scores)) if len(np.unique(labels)) == 2 else None
 
 
-def _flat(x: np.ndarray) -> np.ndarray:
-    return np.asarray(x, dtype=np.float32).reshape(len(x), -1)
-
-
-def pca_scores(x_train: np.ndarray, x_score: np.ndarray, seed: int) -> np.ndarray:
-    """Mean squared reconstruction error after projecting on the principal components of x_train."""
-    pca = PCA(n_components=PCA_VARIANCE, svd_solver="full", random_state=seed).fit(_flat(x_train))
-    flat = _flat(x_score)
-    return np.mean((flat - pca.inverse_transform(pca.transform(flat))) ** 2, axis=1)
-
-
-def isolation_forest_scores(x_train: np.ndarray, x_score: np.ndarray, seed: int) -> np.ndarray:
-    """Isolation Forest (100 trees, 256 samples each) on raw features; higher = more anomalous."""
-    forest = IsolationForest(n_estimators=100, random_state=seed).fit(_flat(x_train))
-    return -forest.score_samples(_flat(x_score))
-
-
 @dataclass(frozen=True)
 class Baselines:
     pca: np.ndarray
@@ -151,4 +134,7 @@ class Baselines:
 
 
 def classical_baselines(x_train: np.ndarray, x_score: np.ndarray, seed: int) -> Baselines:
-    return Baselines(pca_scores(x_train, x_score, seed), isolation_forest_scores(x_train, x_score, seed))
+    """PCA reconstruction error and Isolation Forest scores of x_score, fitted on x_train: the product's own
+    (core.baselines), on the samples as given."""
+    found = score_baselines(["pca", "iforest"], flatten(x_train), flatten(x_score), None, seed)
+    return Baselines(found["pca"].scores, found["iforest"].scores)

@@ -1,7 +1,8 @@
 """Quality: the four presets, run as the CLI runs them, beside their tutorials' published numbers.
 
-Every row also gives the AUROC of two classical detectors on the same training and scored samples:
-PCA reconstruction error and Isolation Forest (see bench.common).
+Every row also gives the AUROC of the classical baselines the product runs on the same training and scored
+samples (core.baselines: PCA reconstruction error, Isolation Forest, kNN distance, ECOD), from the first
+preset run on each data set.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ from keras import layers
 from bench.common import (
     PCA_VARIANCE,
     PRESETS,
-    Baselines,
     Settings,
     Table,
     auroc,
-    classical_baselines,
     fmt,
     percent,
     progress,
@@ -34,7 +33,19 @@ from core.data import INJECTED, ExperimentData, build_experiment_data
 from core.experiment import ExperimentResult, run_experiment
 from core.scoring import reconstruction_errors
 
-COLUMNS = ["experiment", "setup", "published", "this run", "AUROC AE", "AUROC PCA", "AUROC IForest", "train s"]
+BASELINES = ("pca", "iforest", "knn", "ecod")
+COLUMNS = [
+    "experiment",
+    "setup",
+    "published",
+    "this run",
+    "AUROC AE",
+    "AUROC PCA",
+    "AUROC IForest",
+    "AUROC kNN",
+    "AUROC ECOD",
+    "train s",
+]
 FASHION_TARGET = 0.98
 ECG_CONV1D = {"kind": "conv1d", "filters": [16, 32], "latent_dim": 8, "kernel_size": 7}
 # Proposed for presets/fashion_vs_mnist_ssim.json: SSIM barely tells dark, flat digit backgrounds from a
@@ -56,8 +67,12 @@ def load_preset(name: str, settings: Settings) -> ExperimentConfig:
     )
 
 
-def run_preset(config: ExperimentConfig, settings: Settings, data: ExperimentData) -> ExperimentResult:
+def run_preset(
+    config: ExperimentConfig, settings: Settings, data: ExperimentData, baselines: bool = False
+) -> ExperimentResult:
+    """Run a preset as the CLI does; with `baselines` the classical ones too (once per data set is enough)."""
     progress(f"quality: training {config.name} ({describe_model(config, data)}) on {len(data.x_train):,} samples")
+    config = with_sections(config, {"score": {"baselines": list(BASELINES) if baselines else []}})
     return run_experiment(config, str(settings.data_dir), data=data)
 
 
@@ -65,9 +80,10 @@ def data_for(config: ExperimentConfig, settings: Settings) -> ExperimentData:
     return build_experiment_data(config.data, config.seed, str(settings.data_dir))
 
 
-def baseline_cells(data: ExperimentData, seed: int) -> tuple[Baselines, list[str]]:
-    baselines = classical_baselines(data.x_train, data.x_score, seed)
-    return baselines, [fmt(auroc(data.labels, baselines.pca)), fmt(auroc(data.labels, baselines.isolation_forest))]
+def baseline_cells(result: ExperimentResult) -> list[str]:
+    """The AUROC of each classical baseline the product ran beside `result`'s autoencoder."""
+    found = result.baselines.wait()
+    return [fmt(found[name].auroc) for name in BASELINES]
 
 
 def describe_model(config: ExperimentConfig, data: ExperimentData) -> str:
@@ -93,20 +109,22 @@ def rank_and_ratio(scores: np.ndarray, target: np.ndarray) -> tuple[int, float]:
 def shoe_row(settings: Settings) -> list[str]:
     config = load_preset("shoe_among_digits", settings)
     data = data_for(config, settings)
-    result = run_preset(config, settings, data)
+    result = run_preset(config, settings, data, baselines=True)
     shoe = data.roles == INJECTED
     rank, ratio = rank_and_ratio(result.scores, shoe)
-    baselines, cells = baseline_cells(data, config.seed)
-    pca_rank, _ = rank_and_ratio(baselines.pca, shoe)
-    forest_rank, _ = rank_and_ratio(baselines.isolation_forest, shoe)
+    cells = baseline_cells(result)
+    found = result.baselines.results
+    ranked = [
+        f"{cell} (rank {rank_and_ratio(found[name].scores, shoe)[0]})"
+        for name, cell in zip(BASELINES, cells, strict=True)
+    ]
     return [
         f"Ankle boot among {len(data.x_score):,} MNIST test digits",
         describe_model(config, data),
         "rank 1; 2.39× the next highest error",
         f"rank {rank}; {ratio:.2f}× the highest other error",
         fmt(result.metrics["auroc"], 4),
-        f"{cells[0]} (rank {pca_rank})",
-        f"{cells[1]} (rank {forest_rank})",
+        *ranked,
         f"{result.history.seconds:.0f}",
     ]
 
@@ -117,9 +135,9 @@ def shoe_row(settings: Settings) -> list[str]:
 def ones_threes_row(settings: Settings) -> list[str]:
     config = load_preset("mnist_ones_threes", settings)
     data = data_for(config, settings)
-    result = run_preset(config, settings, data)
+    result = run_preset(config, settings, data, baselines=True)
     m = result.metrics
-    _, cells = baseline_cells(data, config.seed)
+    cells = baseline_cells(result)
     return [
         f"MNIST 1s + 1% 3s ({m['n_anomalies']} of {m['n_scored']:,}), q = {config.threshold.q}",
         describe_model(config, data),
@@ -152,10 +170,10 @@ def ecg_rows(settings: Settings) -> list[list[str]]:
     dense = load_preset("ecg5000", settings)
     conv1d = with_sections(dense, {"model": ECG_CONV1D})
     data = data_for(dense, settings)
-    _, cells = baseline_cells(data, dense.seed)
-    rows = []
+    rows, cells = [], None
     for config, published in ((dense, ECG_PUBLISHED), (conv1d, "as above")):
-        result = run_preset(config, settings, data)
+        result = run_preset(config, settings, data, baselines=cells is None)
+        cells = cells or baseline_cells(result)
         m = result.metrics
         rows.append(
             [
@@ -216,9 +234,11 @@ def tutorial_row(config: ExperimentConfig, data: ExperimentData, cells: list[str
 
 
 def fashion_row(
-    title: str, config: ExperimentConfig, settings: Settings, data: ExperimentData, cells: list[str]
+    title: str, config: ExperimentConfig, settings: Settings, data: ExperimentData, cells: list[str] | None
 ) -> list[str]:
-    result = run_preset(config, settings, data)
+    """A preset row; `cells` None: the baselines run with it and fill its cells."""
+    result = run_preset(config, settings, data, baselines=cells is None)
+    cells = cells or baseline_cells(result)
     met = "met" if result.metrics["auroc"] >= FASHION_TARGET else "missed"
     this_run = f"AUROC {fmt(result.metrics['auroc'])} ({config.score.error.upper()}, target {met})"
     if config.score.error != "mse":
@@ -238,16 +258,17 @@ def fashion_rows(settings: Settings) -> list[list[str]]:
     preset = load_preset("fashion_vs_mnist_ssim", settings)
     data = data_for(preset, settings)
     n_digits = int((data.roles == INJECTED).sum())
-    _, cells = baseline_cells(data, preset.seed)
+    preset_row = fashion_row(
+        f"… preset fashion_vs_mnist_ssim ({len(data.x_score) - n_digits:,} Fashion + {n_digits:,} digits)",
+        preset,
+        settings,
+        data,
+        None,
+    )
+    cells = preset_row[5:-1]
     return [
         tutorial_row(preset, data, cells),
-        fashion_row(
-            f"… preset fashion_vs_mnist_ssim ({len(data.x_score) - n_digits:,} Fashion + {n_digits:,} digits)",
-            preset,
-            settings,
-            data,
-            cells,
-        ),
+        preset_row,
         fashion_row(
             "… proposed change to that preset: dense code of 8, MSE loss and score",
             with_sections(preset, FASHION_PROPOSAL),
@@ -272,9 +293,11 @@ def presets_table(settings: Settings) -> Table:
             "the ECG conv1d row is the ECG preset with model "
             + ", ".join(f"{k} {v}" for k, v in ECG_CONV1D.items())
             + ".",
-            f"PCA: reconstruction error with the components explaining {PCA_VARIANCE:.0%} of the training variance. "
-            "IForest: scikit-learn IsolationForest, 100 trees, seeded. Both fit on the same training samples "
-            "and score the same samples as the autoencoder.",
+            f"Baselines, as the product runs them (core.baselines): PCA reconstruction error with the components "
+            f"explaining {PCA_VARIANCE:.0%} of the training variance; IForest: PyOD IForest, 100 trees, seeded; "
+            "kNN: mean distance to the 5 nearest training samples (PyOD KNN; at most 10,000 drawn with the seed); "
+            "ECOD: PyOD ECOD. All fit on the same training samples, series scaled as the autoencoder sees them, "
+            "and score the same samples; computed once per data set.",
             "The tutorial's network is built with plain Keras in bench/quality.py and trained on the preset's data.",
             "train s: wall-clock training time on this machine, shared with other jobs.",
         ],

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from bench.common import PRESETS, REPO, Settings, Table, interleaved, median_ratio, progress, seconds, with_fields
-from core import figures, losses
+from core import curve_figures, figures, losses
 from core.config import ExperimentConfig
 from core.data import load_dataset
 from core.jobs import TrainingJob
@@ -179,8 +179,8 @@ def page_figures(point: dict, bins, roc, pr, threshold: float) -> None:
     figures.error_histogram(bins, threshold)
     figures.confusion_figure(confusion_matrix(point))
     fpr = point["false_positives"] / (point["false_positives"] + point["true_negatives"])
-    figures.roc_figure(*roc, point=(fpr, point["recall"]))
-    figures.pr_figure(*pr, point=(point["recall"], point["precision"]))
+    curve_figures.roc_figure(*roc, point=(fpr, point["recall"]))
+    curve_figures.pr_figure(*pr, point=(point["recall"], point["precision"]))
 
 
 def threshold_rows(settings: Settings) -> list[list[str]]:

@@ -106,7 +106,8 @@ def command_run(args) -> int:
     folder = save_run(result, out)
     m = result.metrics
     print(
-        f"AUROC {_fmt(m['auroc'])}  flagged {m['n_flagged']}/{m['n_scored']}{_events_text(m.get('events'))}"
+        f"AUROC {_fmt(m['auroc'])}{_best_baseline(result)}  flagged {m['n_flagged']}/{m['n_scored']}"
+        f"{_events_text(m.get('events'))}"
         f"  precision {_fmt(m['precision'])}  recall {_fmt(m['recall'])}"
         f"  threshold {m['threshold']:.5g} ({m['threshold_method']})"
         f"  epochs {m['epochs_run']} ({m['stopped']})  train {m['train_seconds']:.1f}s  → {folder}",
@@ -126,6 +127,12 @@ def _events_text(events: dict | None) -> str:
         f" timestamps  events {events['detected']}/{events['total']} detected, "
         f"{events['false_alarms']} false alarms{delay}"
     )
+
+
+def _best_baseline(result) -> str:
+    """ " (best baseline pca 0.998)" beside the autoencoder's AUROC; "" without baselines or labels."""
+    best = result.baselines.best() if result.baselines is not None else None
+    return "" if best is None else f" (best baseline {best.name} {best.auroc:.3f})"
 
 
 def command_score(args) -> int:

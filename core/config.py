@@ -17,7 +17,7 @@ from typing import Any
 from core.data.registry import builtin_kind, builtin_spec
 from core.data.types import TIMESERIES
 from core.errors import ConfigError
-from core.fields import BUILTIN_DATASETS, FIELDS, NAB_NAMES, USER_FILE_SUFFIXES, get, name
+from core.fields import BASELINES, BUILTIN_DATASETS, FIELDS, NAB_NAMES, USER_FILE_SUFFIXES, get, name
 
 Label = int | str
 
@@ -73,6 +73,7 @@ class ScoreConfig:
     error: str = "mse"
     batch_size: int = 1024
     aggregate: str = "mean"
+    baselines: list[str] = field(default_factory=lambda: list(BASELINES))
 
 
 @dataclass
@@ -200,6 +201,11 @@ def check_field(path: str, value: Any) -> None:
     elif spec.type == "choice":
         if value not in spec.choices:
             _fail(path, f"must be one of {', '.join(repr(c) for c in spec.choices)} (got {value!r})")
+    elif spec.type == "choices":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v in spec.choices for v in value):
+            _fail(path, f"must be a list of {', '.join(repr(c) for c in spec.choices)} (got {value!r})")
+        if len(set(value)) != len(value):
+            _fail(path, f"must name each choice at most once (got {value!r})")
     elif spec.type == "str":
         if not isinstance(value, str):
             _fail(path, f"must be {'null or ' if spec.optional else ''}a string (got {value!r})")
@@ -311,6 +317,8 @@ def markdown_table() -> str:
                     )
                     + ")"
                 )
+        elif spec.type == "choices":
+            allowed = "list of " + ", ".join(f"`{c}`" for c in spec.choices) + ", each at most once"
         elif spec.type == "sizes":
             allowed = f"list of whole numbers in {spec.limits}"
         elif spec.type == "labels":

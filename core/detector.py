@@ -125,6 +125,24 @@ class AutoencoderDetector:
         x = self._prepare(x, "score_samples")
         return reconstruction_errors(self.model_, x, self.score.error, self.score.batch_size)
 
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Raw samples as the model sees them: float32 (n, *sample_shape), series min-max scaled; for a time
+        series (n_timestamps, channels), its scaled windows (n_windows, *sample_shape).
+
+        x: as `score_samples` takes it. What the classical baselines are fitted on, so they see the same samples.
+        """
+        if getattr(self, "kind_", None) == TIMESERIES:
+            self._check_is_fitted("transform")
+            return self._windows(_check_samples(x))
+        return self._prepare(x, "transform")
+
+    def per_item(self, window_scores: np.ndarray, n: int) -> np.ndarray:
+        """Scores of what `transform` gave, as `score_samples` reports them: for a time series of `n` timestamps,
+        each timestamp gets the `score.aggregate` of its windows' scores; other samples' scores as they are."""
+        if getattr(self, "kind_", None) == TIMESERIES:
+            return self._per_timestamp(np.asarray(window_scores), n)
+        return np.asarray(window_scores)
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """1 for raw samples whose error exceeds the threshold, else 0; shape (n,), int8."""
         self._check_is_fitted("predict")

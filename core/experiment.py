@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.baselines import BaselineRun, flatten
 from core.config import ExperimentConfig
 from core.data import ExperimentData, build_experiment_data
 from core.detector import AutoencoderDetector
@@ -33,6 +34,7 @@ class ExperimentResult:
     threshold: ThresholdChoice
     metrics: dict
     warnings: list[str] = field(default_factory=list)
+    baselines: BaselineRun | None = None  # the classical detectors on the same samples; None: not run
 
     @property
     def model(self):
@@ -55,7 +57,7 @@ class ExperimentResult:
         with `method` and `value` taken from `choice`; `detector.threshold_` is `choice`; `metrics` are
         evaluated again at `choice.value`, keeping how the run went (n_train, epochs, seconds, ...).
         The detector is copied shallowly (the Keras model, history and training errors are shared), so
-        this result keeps its own threshold. Raises ConfigError for a value that is not a finite number.
+        this result keeps its own threshold; the baselines are shared as they are. Raises ConfigError for a value that is not a finite number.
         """
         base = threshold_config if threshold_config is not None else self.config.threshold
         config = self.config.replace(
@@ -89,11 +91,15 @@ def run_experiment(
     listener: TrainingListener | None = None,
     stop_event: threading.Event | None = None,
     data: ExperimentData | None = None,
+    baselines_in_background: bool = False,
 ) -> ExperimentResult:
-    """Build the data (unless given), train, score, threshold and evaluate, as `config` says.
+    """Build the data (unless given), train, score, threshold and evaluate, as `config` says; then the baselines.
 
     The detector takes the raw samples and scales series itself; the threshold is inferred from the scored
-    samples' errors (and labels, for "fpr" and "best_f1").
+    samples' errors (and labels, for "fpr" and "best_f1"). The classical baselines (`config.score.baselines`)
+    are fitted on the same training samples, scaled as the model sees them, and score the same samples:
+    before this returns (and `metrics["baselines"]` holds their AUROC, AP, seconds and note), or with
+    `baselines_in_background` in a thread of their own (`result.baselines.done`; save_run adds them to metrics).
     """
     if data is None:
         data = build_experiment_data(config.data, config.seed, data_dir)
@@ -104,7 +110,23 @@ def run_experiment(
     score_seconds = time.perf_counter() - started
     threshold = detector.infer_threshold(scores, data.labels)
     metrics = summarize(scores, data, threshold, detector.history_, score_seconds, warnings)
-    return ExperimentResult(config, data, detector, scores, threshold, metrics, warnings)
+    baselines = start_baselines(config, data, detector, baselines_in_background)
+    if not baselines_in_background:
+        metrics["baselines"] = baselines.summary()  # in the background: added by save_run
+    return ExperimentResult(config, data, detector, scores, threshold, metrics, warnings, baselines)
+
+
+def start_baselines(
+    config: ExperimentConfig, data: ExperimentData, detector: AutoencoderDetector, background: bool
+) -> BaselineRun:
+    """The baselines of `config` on `data`'s rows as `detector` sees them; computed now, or started in a thread."""
+    x_train = flatten(detector.transform(data.x_train))
+    x_score = None if data.x_score is data.x_train else flatten(detector.transform(data.x_score))
+    n_scored = len(data.x_score)
+    run = BaselineRun(
+        config.score.baselines, x_train, x_score, data.labels, config.seed, lambda s: detector.per_item(s, n_scored)
+    )
+    return run.start() if background else run.run()
 
 
 def summarize(

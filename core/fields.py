@@ -25,7 +25,8 @@ USER_FILE_SUFFIXES = (".npz", ".csv", ".zip")
 class Field:
     """One config field.
 
-    type: "int", "float", "choice", "str", "labels" (class list), "sizes" (list of positive ints) or "dataset".
+    type: "int", "float", "choice", "choices" (a list of distinct choices, possibly empty), "str",
+        "labels" (class list), "sizes" (list of positive ints) or "dataset".
     low / high: inclusive limits of a number, or of each entry of "sizes".
     choices: the allowed values of a "choice", in the order the dashboard offers them, with `choice_labels`.
     kinds: for a "choice", which values fit which data kind (missing kind = all choices fit).
@@ -81,6 +82,7 @@ ERROR_LABELS = {
     "bce": "Binary cross-entropy",
     "ssim": "1 − SSIM (structure)",
 }
+BASELINES = ("pca", "iforest", "knn", "ecod")  # core.baselines implements each; default: all
 ERRORS_BY_KIND = {
     IMAGE: ("mse", "mae", "bce", "ssim"),
     SERIES: ("mse", "mae", "bce"),
@@ -351,6 +353,19 @@ _FIELDS = (
         choices=("mean", "max"),
         choice_labels={"mean": "Mean of covering windows", "max": "Max of covering windows"},
         applies_to=(TIMESERIES,),
+    ),
+    Field(
+        "score.baselines",
+        "Classical baselines",
+        "choices",
+        "Classical detectors run on the same training and scored samples, for comparison; empty for none.",
+        choices=BASELINES,
+        choice_labels={
+            "pca": "PCA reconstruction",
+            "iforest": "Isolation Forest",
+            "knn": "kNN distance (k = 5)",
+            "ecod": "ECOD",
+        },
     ),
     Field(
         "threshold.method",

@@ -1,4 +1,5 @@
-"""Plotly figures for the dashboard: loss curves, error histograms, ROC/PR, confusion matrix, samples.
+"""Plotly figures for the dashboard: loss curves, error histograms, confusion matrix, samples (ROC and PR:
+core.curve_figures).
 
 Plain Plotly, no Streamlit. Each figure is built in a single `go.Figure(data, layout)` call, which
 validates once; chains of `add_*`/`update_*` calls cost several times more, and the Threshold page
@@ -199,83 +200,6 @@ def error_histogram(bins: HistogramBins, threshold: float | None = None, log_y: 
             xaxis={"title": {"text": "reconstruction error"}, "type": "log" if bins.log_x else "linear"},
             yaxis={"title": {"text": "samples"}, "type": "log" if log_y else "linear"},
         ),
-    )
-
-
-def _curve_figure(x, y, point, title: str, x_title: str, y_title: str, hover: str, diagonal: bool) -> go.Figure:
-    x, y = _downsample(np.asarray(x, float), np.asarray(y, float))
-    traces = []
-    if diagonal:
-        traces.append(
-            {
-                "type": "scatter",
-                "x": [0, 1],
-                "y": [0, 1],
-                "mode": "lines",
-                "hoverinfo": "skip",
-                "line": {"color": "#bbbbbb", "dash": "dot"},
-            }
-        )
-    traces.append(
-        {
-            "type": "scatter",
-            "x": x,
-            "y": y,
-            "mode": "lines",
-            "line": {"color": NORMAL_COLOR, "width": 2},
-            "hovertemplate": hover + "<extra></extra>",
-        }
-    )
-    if point is not None and None not in point:
-        traces.append(
-            {
-                "type": "scatter",
-                "x": [point[0]],
-                "y": [point[1]],
-                "mode": "markers",
-                "marker": {"color": ANOMALY_COLOR, "size": 12, "line": {"color": "white", "width": 2}},
-                "hovertemplate": hover + "<extra>threshold</extra>",
-            }
-        )
-    return go.Figure(
-        traces,
-        _layout(
-            title,
-            320,
-            showlegend=False,
-            xaxis={"title": {"text": x_title}, "range": [-0.02, 1.02]},
-            yaxis={"title": {"text": y_title}, "range": [-0.02, 1.02]},
-        ),
-    )
-
-
-def roc_figure(
-    fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None = None, auroc: float | None = None
-) -> go.Figure:
-    """ROC curve with the diagonal and the current operating point (fpr, tpr)."""
-    title = "ROC curve" if auroc is None else f"ROC curve · AUROC {auroc:.3f}"
-    return _curve_figure(
-        fpr,
-        tpr,
-        point,
-        title,
-        "false-positive rate",
-        "true-positive rate",
-        "FPR %{x:.3f}<br>TPR %{y:.3f}",
-        diagonal=True,
-    )
-
-
-def pr_figure(
-    precision: np.ndarray,
-    recall: np.ndarray,
-    point: tuple[float, float] | None = None,
-    average_precision: float | None = None,
-) -> go.Figure:
-    """Precision-recall curve with the current operating point (recall, precision)."""
-    title = "Precision–recall" if average_precision is None else f"Precision–recall · AP {average_precision:.3f}"
-    return _curve_figure(
-        recall, precision, point, title, "recall", "precision", "recall %{x:.3f}<br>precision %{y:.3f}", diagonal=False
     )
 
 

@@ -1,4 +1,8 @@
-"""A training run in a background thread, observable while it runs (what the dashboard polls)."""
+"""A training run in a background thread, observable while it runs (what the dashboard polls).
+
+The job ends when the autoencoder's result is ready; the classical baselines then go on in a thread of
+their own (`result.baselines.done`), so they never hold back the threshold pages.
+"""
 
 from __future__ import annotations
 
@@ -134,7 +138,12 @@ class TrainingJob:
             return
         try:
             self.result = run_experiment(
-                self.config, self.data_dir, listener=self, stop_event=self._stop, data=self.data
+                self.config,
+                self.data_dir,
+                listener=self,
+                stop_event=self._stop,
+                data=self.data,
+                baselines_in_background=True,
             )
             with self._lock:
                 self._history = self.result.history

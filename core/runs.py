@@ -1,9 +1,11 @@
 """Saved runs: one folder per run, written atomically, reopened without retraining.
 
 A run folder holds `config.json`, `model.keras`, `detector.json`, `history.json`, `scores.npz`
-(scores, train_scores, and where known labels, roles and indices into the dataset), `metrics.json` and
-`run.json` (the manifest: created, n_scored, and since threshold updates `revision`, `updated` and
-`update_id`; older runs without these keys load as revision 1). Nothing is ever unpickled.
+(scores, train_scores, and where known labels, roles and indices into the dataset), `metrics.json` (with
+the classical baselines' AUROC, AP, seconds and note under "baselines"), `baselines.npz` (their scores;
+absent in runs saved before baselines existed, or with none) and `run.json` (the manifest: created,
+n_scored, and since threshold updates `revision`, `updated` and `update_id`; older runs without these keys
+load as revision 1). Nothing is ever unpickled.
 
 How a run stays whole (the folder machinery is core.folders):
 
@@ -13,7 +15,7 @@ How a run stays whole (the folder machinery is core.folders):
   leaves only a hidden folder, which `list_runs` and `save_run` remove once stale (`clean_leftovers`).
 - `update_run_threshold` is copy-on-write: a complete new folder with new config.json, detector.json,
   metrics.json and run.json (revision + 1, written last) and hard links to the unchanged big files
-  (model.keras, scores.npz, history.json) is swapped with NAME in one step (`folders.swap_in`).
+  (model.keras, scores.npz, baselines.npz, history.json) is swapped with NAME in one step (`folders.swap_in`).
   Replacing the JSON files one by one would let a reader see the new config beside the old metrics; a
   swapped folder is always one complete revision.
 - Readers (`load_run`, `list_runs`) read run.json before and after the other files and read again when
@@ -37,6 +39,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from core import baselines as baseline_files
 from core import folders
 from core.config import ExperimentConfig, ThresholdConfig
 from core.data import build_experiment_data
@@ -123,7 +126,7 @@ def save_run(result: ExperimentResult, folder: str | Path | None = None) -> Path
     """Write `result` to `folder` (default: a new uniquely named folder under runs_root()) and return its path.
 
     What is saved is `result.threshold`: config.json, detector.json and metrics.json are made to agree
-    with it (see ExperimentResult.with_threshold). The files go to a hidden sibling folder first, which
+    with it (see ExperimentResult.with_threshold). Baselines still computing in the background are waited for. The files go to a hidden sibling folder first, which
     is moved into place at the end (see the module docstring), so an interrupted save leaves no folder
     that loads half. A given folder that exists and is not empty is refused with RunError; concurrent
     saves with the default folder each get their own.
@@ -153,7 +156,11 @@ def _write_run_files(result: ExperimentResult, partial: Path) -> None:
     result.config.save(partial / "config.json")
     result.detector.save(partial)
     _write_json(partial / "history.json", result.history.to_dict())
-    _write_json(partial / "metrics.json", result.metrics)
+    metrics = result.metrics
+    if result.baselines is not None:
+        metrics = metrics | {"baselines": result.baselines.summary()}
+        baseline_files.save_scores(partial, result.baselines.results)
+    _write_json(partial / "metrics.json", metrics)
     arrays = {
         "scores": result.scores,
         "train_scores": result.train_scores,
@@ -222,6 +229,7 @@ def load_run(folder: str | Path, data_dir: str | None = None) -> ExperimentResul
 
     The threshold is the one saved last (by save_run or update_run_threshold): `result.threshold`,
     `result.config.threshold` and `result.detector.threshold_` come from the same revision of the run.
+    `result.baselines` holds the saved baselines (None for runs saved before there were any).
     """
     folder = Path(folder)
 
@@ -229,9 +237,14 @@ def load_run(folder: str | Path, data_dir: str | None = None) -> ExperimentResul
         config = load_config(folder)
         detector = AutoencoderDetector.load(folder)
         detector.history_ = History.from_dict(_read_json(folder / "history.json"))
-        return config, detector, _read_object(folder / "metrics.json"), _read_scores(folder)[0]
+        metrics = _read_object(folder / "metrics.json")
+        try:
+            baselines = baseline_files.load_scores(folder, metrics.get("baselines"))
+        except (OSError, ValueError, KeyError) as exc:
+            raise RunError(f"{folder / baseline_files.SCORES_FILE} is unreadable: {exc}") from None
+        return config, detector, metrics, _read_scores(folder)[0], baselines
 
-    config, detector, metrics, scores = _consistent_read(folder, read)
+    config, detector, metrics, scores, baselines = _consistent_read(folder, read)
     try:
         data = build_experiment_data(config.data, config.seed, data_dir)
     except StudioError as exc:
@@ -241,7 +254,8 @@ def load_run(folder: str | Path, data_dir: str | None = None) -> ExperimentResul
             f"the run scored {len(scores)} samples but its config now yields {len(data.x_score)}; has the dataset changed?"
         )
     threshold: ThresholdChoice = detector.threshold_
-    return ExperimentResult(config, data, detector, scores, threshold, metrics, list(metrics.get("warnings", [])))
+    warnings = list(metrics.get("warnings", []))
+    return ExperimentResult(config, data, detector, scores, threshold, metrics, warnings, baselines)
 
 
 def update_run_threshold(
@@ -258,7 +272,8 @@ def update_run_threshold(
     value from the stored scores and labels) change together with run.json (`revision` + 1,
     `updated`): the whole folder is replaced by a complete new copy in one swap (see the module
     docstring), so a reader sees either the old run or the new one, never a mix, and a crash leaves
-    the old run. model.keras, scores.npz and history.json are hard links to the old files, not copies.
+    the old run. model.keras, scores.npz, baselines.npz and history.json are hard links to the old files, not
+    copies; metrics.json keeps its "baselines".
     """
     folder = Path(folder)
     result = threshold if isinstance(threshold, ExperimentResult) else None

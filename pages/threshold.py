@@ -9,7 +9,7 @@ import math
 
 import streamlit as st
 
-from core import figures
+from core import curve_figures, figures
 from core.config import ThresholdConfig
 from core.data import TIMESERIES
 from core.errors import ConfigError
@@ -17,6 +17,7 @@ from core.fields import FIELDS, LABELLED_METHODS
 from core.metrics import confusion_matrix
 from core.thresholds import choose_threshold
 from ui import analysis, saving, state, timeline
+from ui import baselines as baseline_view
 
 PARAMETERS = {"quantile": "q", "mean_std": "k", "contamination": "rate", "fpr": "rate"}  # method -> its field
 WIDGET = "threshold:"
@@ -27,6 +28,7 @@ state.require_result()
 result = state.result()
 scores, labels = result.scores, result.data.labels
 summary = analysis.summary(result)
+shown_baselines = baseline_view.view(result)  # None while they compute, or when the result has none
 
 
 def threshold_config(method: str, value: float) -> ThresholdConfig:
@@ -184,9 +186,14 @@ if labels is not None:
     if summary.roc[0].size:
         negatives = point["n_scored"] - point["n_anomalies"]
         fpr = point["false_positives"] / negatives
-        roc = figures.roc_figure(*summary.roc, point=(fpr, point["recall"]), auroc=result.metrics.get("auroc"))
+        roc = curve_figures.roc_figure(
+            *summary.roc,
+            point=(fpr, point["recall"]),
+            auroc=result.metrics.get("auroc"),
+            baselines=shown_baselines.roc if shown_baselines else None,
+        )
         roc_column.plotly_chart(roc, key="roc")
-        pr = figures.pr_figure(
+        pr = curve_figures.pr_figure(
             *summary.pr,
             point=(point["recall"], point["precision"]),
             average_precision=result.metrics.get("average_precision"),
@@ -194,6 +201,29 @@ if labels is not None:
         pr_column.plotly_chart(pr, key="pr")
     else:
         roc_column.info("ROC and precision–recall curves need both normal samples and anomalies among the scored ones.")
+
+if result.baselines is not None and result.baselines.names:
+    st.subheader("Beside classical detectors")
+    if shown_baselines is None:
+        baseline_view.wait_for(result)
+    else:
+        sentence = baseline_view.beats_sentence(result, shown_baselines)
+        if sentence:
+            st.warning(sentence, icon=":material/balance:")
+        st.dataframe(
+            baseline_view.table(result, shown_baselines, summary.by_error, point["n_flagged"]),
+            hide_index=True,
+            key="baselines_table",
+        )
+        st.caption(
+            "Each detector fits on the same training samples and scores the same samples as the autoencoder."
+            + (
+                " Their ROC curves are on the ROC chart; click a legend entry to hide or show one."
+                if labels is not None
+                else " Without labels: how far each ranks the samples as the autoencoder does (Spearman), and the "
+                "share of the samples flagged now that it also ranks among its top as many."
+            )
+        )
 
 saving.save_controls()
 flagged_what = "flagged events" if result.data.kind == TIMESERIES else f"{point['n_flagged']:,} flagged samples"

@@ -81,6 +81,7 @@ def settings_form(config, data) -> None:
             aggregate = config.score.aggregate
             if FIELDS["score.aggregate"].applies(kind):
                 aggregate = widgets.choice("score.aggregate", config.score.aggregate, kind)
+            baselines = widgets.choices("score.baselines", config.score.baselines)
             seed = widgets.number("seed", config.seed)
         train_column, _ = st.columns([1, 5])
         submitted = train_column.form_submit_button(
@@ -108,7 +109,7 @@ def settings_form(config, data) -> None:
                 validation_fraction=validation_fraction,
                 early_stopping_patience=patience,
             ),
-            score=dataclasses.replace(config.score, error=error, aggregate=aggregate),
+            score=dataclasses.replace(config.score, error=error, aggregate=aggregate, baselines=list(baselines)),
         )
         validate(new_config, data.kind)
     except ConfigError as exc:

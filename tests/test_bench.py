@@ -26,7 +26,7 @@ TABLES = {
     "speed.md": ["### Speed and memory"],
     "timeseries.md": ["### Time series: NAB, point and event level"],
 }
-QUALITY_AUROCS = ("AUROC AE", "AUROC PCA", "AUROC IForest")
+QUALITY_AUROCS = ("AUROC AE", "AUROC PCA", "AUROC IForest", "AUROC kNN", "AUROC ECOD")
 DIGITS_ROW = "Ankle boot among"  # bench.quality.shoe_row: preset shoe_among_digits, one boot among MNIST test digits
 SPEED_FIGURES = ("Anomaly Studio (core)", "bare Keras / NumPy", "ratio core ÷ bare")
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|nan|inf", re.IGNORECASE)

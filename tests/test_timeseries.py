@@ -177,6 +177,9 @@ def test_a_multichannel_csv_trains_and_scores_every_timestamp(tmp_path):
     assert result.data.sample_shape == (16, 2)
     assert result.scores.shape == (n,) and result.train_scores.shape == (100,)
     assert result.metrics["events"]["total"] == 1
+    for baseline in result.baselines.results.values():  # on the same windows, spread onto the timestamps
+        assert baseline.scores.shape == (n,) and baseline.auroc is not None, baseline.note
+    assert result.baselines.results["pca"].scores.argmax() in range(150 - 15, 151)
 
 
 @pytest.mark.slow

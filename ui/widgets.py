@@ -42,6 +42,14 @@ def choice(path: str, value: Any, data_kind: str | None = None, container=st, **
     )
 
 
+def choices(path: str, value: list, container=st, **options) -> list:
+    """A multiselect of the field's choices (a "choices" field), labelled as the field says."""
+    spec = FIELDS[path]
+    return container.multiselect(
+        spec.label, list(spec.choices), default=value, format_func=spec.label_of, help=spec.help, **options
+    )
+
+
 def sizes(path: str, value: list[int], container=st, **options) -> str:
     """A text input of comma-separated layer sizes; parse it with `parse_sizes`."""
     spec = FIELDS[path]
