@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from core.figures import ANOMALY_COLOR, NORMAL_COLOR, _downsample, _layout
+from core.figures import ANOMALY_COLOR, NORMAL_COLOR, base_layout, downsample
 
 BASELINE_PALETTE = ["#5cb85c", "#e08a1e", "#8e6cbf", "#17a2b8", "#795548"]
 
@@ -16,7 +16,7 @@ BASELINE_PALETTE = ["#5cb85c", "#e08a1e", "#8e6cbf", "#17a2b8", "#795548"]
 def _curve_figure(
     x, y, point, title: str, x_title: str, y_title: str, hover: str, diagonal: bool, others=None
 ) -> go.Figure:
-    x, y = _downsample(np.asarray(x, float), np.asarray(y, float))
+    x, y = downsample(np.asarray(x, float), np.asarray(y, float))
     traces = []
     others = others or {}
     if diagonal:
@@ -43,7 +43,7 @@ def _curve_figure(
         }
     )
     for k, (name, (other_x, other_y)) in enumerate(others.items()):
-        other_x, other_y = _downsample(np.asarray(other_x, float), np.asarray(other_y, float))
+        other_x, other_y = downsample(np.asarray(other_x, float), np.asarray(other_y, float))
         traces.append(
             {
                 "type": "scatter",
@@ -70,7 +70,7 @@ def _curve_figure(
         )
     return go.Figure(
         traces,
-        _layout(
+        base_layout(
             title,
             320 if not others else 400,
             showlegend=bool(others),

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import events, figures
+from core import events, sample_figures, timeline_figures
 from core.config import DataConfig, InjectConfig, fit_to_kind, validate
 from core.data import (
     BUILTIN_DATASETS,
@@ -116,7 +116,7 @@ def timeseries_preview(experiment_data) -> None:
         f"windows of {experiment_data.window} steps every {experiment_data.stride}; trains on {trained}{source}."
     )
     labelled = [] if experiment_data.labels is None else events.runs(experiment_data.labels == 1)
-    figure = figures.timeline(
+    figure = timeline_figures.timeline(
         experiment_data.timestamps, experiment_data.x_score, labelled=labelled, channels=experiment_data.channels
     )
     st.plotly_chart(figure, key="preview")
@@ -341,6 +341,6 @@ with counts_column:
 with preview_column:
     groups, labels = preview_groups(experiment_data, config.data.inject)
     if experiment_data.kind == "image":
-        st.plotly_chart(figures.image_grid(groups, labels), key="preview", config={"displayModeBar": False})
+        st.plotly_chart(sample_figures.image_grid(groups, labels), key="preview", config={"displayModeBar": False})
     else:
-        st.plotly_chart(figures.series_preview(groups, labels), key="preview")
+        st.plotly_chart(sample_figures.series_preview(groups, labels), key="preview")

@@ -4,7 +4,7 @@ import math
 
 import streamlit as st
 
-from core import events, figures
+from core import events, sample_figures, timeline_figures
 from core.data import TIMESERIES
 from ui import analysis, saving, state, timeline
 
@@ -52,7 +52,7 @@ def show_events() -> None:
         "the event's flagged span shaded"
     )
     st.plotly_chart(
-        figures.window_overlay(
+        timeline_figures.window_overlay(
             data.timestamps[start:stop],
             data.x_score[start:stop],
             reconstruction,
@@ -113,9 +113,9 @@ for start in range(0, len(on_page), PER_ROW):
         title = f"#{row['rank']} · sample {row['sample']} · error {row['error']:.4g} · {row['truth']}{known_class}"
         sample = data.x_score[on_page[offset]]
         if data.kind == "image":
-            figure = figures.image_triplet(sample, reconstructions[offset], error_maps[offset])
+            figure = sample_figures.image_triplet(sample, reconstructions[offset], error_maps[offset])
         else:
-            figure = figures.series_overlay(sample, reconstructions[offset])
+            figure = sample_figures.series_overlay(sample, reconstructions[offset])
         with column.container(border=True):
             st.markdown(f"**{title}**")
             st.plotly_chart(figure, key=f"flagged_{on_page[offset]}", config={"displayModeBar": False})

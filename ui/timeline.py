@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import events, figures
+from core import events, timeline_figures
 
 
 def labelled_runs(data) -> list[tuple[int, int]]:
@@ -40,7 +40,7 @@ def event_cards(result, threshold: float) -> None:
 def timeline_chart(result, threshold: float) -> None:
     data = result.data
     flagged = events.runs(result.scores > threshold)
-    figure = figures.timeline(
+    figure = timeline_figures.timeline(
         data.timestamps,
         data.x_score,
         result.scores,
