@@ -1,6 +1,8 @@
 """Train: model and training settings, a live loss chart while the autoencoder trains, then a summary."""
 
 import dataclasses
+import itertools
+import time
 
 import streamlit as st
 
@@ -129,13 +131,7 @@ def settings_summary(config) -> str:
     )
 
 
-@st.fragment(run_every=0.5)
-def live_training() -> None:
-    """Redrawn twice a second from the job's snapshot; hands over to the full page once training ends."""
-    job = state.job()
-    if job is None or not job.running:
-        st.rerun()
-    snapshot = job.snapshot()
+def show_progress(snapshot) -> None:
     progress = snapshot.progress
     if snapshot.status == "queued":
         st.progress(
@@ -152,7 +148,33 @@ def live_training() -> None:
             text=f"Epoch {progress.epoch}/{progress.epochs} · batch {progress.batch}/{progress.batches_per_epoch} · "
             f"loss {progress.loss:.4g}{val} · {duration(progress.elapsed_s)} elapsed · ETA {duration(progress.eta_s)}",
         )
-    st.plotly_chart(figures.loss_curve(snapshot.history, log_y=st.session_state["loss_log_y"]), key="live_loss")
+
+
+# Streamlit clears Keras' session after every script run, fragment runs included, which costs a running
+# training about 0.2 s (its kernels are rebuilt). So one fragment run redraws the live view twice a second for
+# LIVE_RUN_SECONDS, and a new run starts every LIVE_RUN_SECONDS + 1: a watching page ends a run every 5 s, not
+# twice a second. A click (Stop, another page) interrupts the run at once.
+LIVE_RUN_SECONDS = 4.0
+REDRAW_SECONDS = 0.5
+
+
+@st.fragment(run_every=LIVE_RUN_SECONDS + 1)
+def live_training() -> None:
+    """The job's progress and loss chart, redrawn twice a second; hands over to the full page once training ends."""
+    view = st.empty()
+    ends = time.monotonic() + LIVE_RUN_SECONDS
+    for redraw in itertools.count():
+        job = state.job()
+        if job is None or not job.running:
+            st.rerun()
+        snapshot = job.snapshot()
+        with view.container():
+            show_progress(snapshot)
+            loss = figures.loss_curve(snapshot.history, log_y=st.session_state["loss_log_y"])
+            st.plotly_chart(loss, key=f"live_loss_{redraw}")
+        if time.monotonic() + REDRAW_SECONDS > ends:
+            return
+        time.sleep(REDRAW_SECONDS)
 
 
 st.title("Train")

@@ -85,12 +85,19 @@ def table(result, shown: BaselineView, by_error: np.ndarray, n_flagged: int) -> 
     )
 
 
-@st.fragment(run_every=1.0)
+WAIT_SECONDS = 4.0
+
+
+@st.fragment(run_every=WAIT_SECONDS + 1)
 def wait_for(result) -> None:
-    """Shows that the baselines are computing; reruns the whole page once they are done."""
-    if result.baselines.done:
-        st.rerun()
+    """Shows that the baselines are computing; reruns the whole page once they are done.
+
+    Each fragment run waits for them up to WAIT_SECONDS: every run's end costs a training running meanwhile
+    about 0.2 s (Streamlit then clears Keras' session), so runs are few.
+    """
     st.info(computing_note(result), icon=":material/hourglass_top:")
+    if result.baselines.wait(WAIT_SECONDS) is not None:
+        st.rerun()
 
 
 def beats_sentence(result, shown: BaselineView) -> str | None:

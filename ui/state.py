@@ -31,8 +31,10 @@ from core.errors import ConfigError
 WORKSPACE = "workspace"
 QUERY_KEY = "session"
 IDLE_SECONDS = 6 * 3600  # a workspace untouched this long, with nothing training, is dropped from memory
-HEARTBEAT_SECONDS = 10  # every open page touches its workspace this often (the sidebar's summary)
-ORPHAN_SECONDS = 90  # a training whose workspace no page has touched this long is stopped: nobody watches it
+# Every open page touches its workspace this often (the sidebar's summary). Rarely: each script run ends with
+# Streamlit clearing Keras' session, which costs a running training about 0.2 s.
+HEARTBEAT_SECONDS = 30
+ORPHAN_SECONDS = 150  # a training whose workspace no page has touched this long is stopped: nobody watches it
 
 HOME_PAGE = "pages/home.py"
 DATASET_PAGE = "pages/dataset.py"
