@@ -205,7 +205,7 @@ if running:
     st.info(f"Training: {settings_summary(state.job().config)}", icon=":material/model_training:")
     stop_column, _ = st.columns([1, 5])
     stop_column.button(
-        "Stop",
+        "Stop training",
         icon=":material/stop:",
         on_click=stop_training,
         width="stretch",

@@ -212,7 +212,7 @@ def set_epochs(page: Page, epochs: int):
 
 def press_train(page: Page) -> None:
     page.get_by_role("button", name="Train", exact=True).click()
-    expect(page.get_by_role("button", name="Stop")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("button", name="Stop training")).to_be_visible(timeout=WAIT)
 
 
 def wait_for_model(page: Page, epochs_run: str) -> None:
@@ -262,7 +262,7 @@ def test_digits_demo_end_to_end(new_page, app_url: str):
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     expect(page.get_by_role("button", name="Train", exact=True)).to_have_count(0)  # no second training meanwhile
     screenshot(page, "2-train-live", wait_idle=False)
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop training").click()
     wait_for_model(page, re.compile(r"^\d+$"))
     expect(page.get_by_text("stopped by you", exact=False)).to_be_visible()
     assert 1 <= int(metric_value(page, "Epochs run")) < 400
@@ -376,7 +376,7 @@ def test_five_sessions_training_and_saving_at_once_save_five_runs(new_page, app_
         page.get_by_role("button", name="Train", exact=True).click()  # all five train at once
     for page in pages:
         expect(
-            page.get_by_role("button", name="Stop").or_(page.get_by_role("heading", name="Current model"))
+            page.get_by_role("button", name="Stop training").or_(page.get_by_role("heading", name="Current model"))
         ).to_be_visible(timeout=WAIT)
     assert len({session_id(page) for page in pages}) == 5, "each browser session must get its own workspace"
     # One session watches the live chart; the others wait on Home meanwhile and come back to Train later. (Five
@@ -434,13 +434,13 @@ def test_a_reload_finds_the_session_and_its_running_training(new_page, app_url: 
 
     page.reload()
     expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=WAIT)
-    expect(page.get_by_role("button", name="Stop")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("button", name="Stop training")).to_be_visible(timeout=WAIT)
     assert progress(page, 300) >= before, "the reloaded page must show the same training, further on"
     assert session_id(page) == session, "a reload must keep the session id"
     expect(page.get_by_test_id("stSidebar").get_by_text("Training…")).to_be_visible()
     screenshot(page, "reload-training", wait_idle=False)
 
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop training").click()
     wait_for_model(page, re.compile(r"^\d+$"))
     assert before[0] <= int(metric_value(page, "Epochs run")) < 300
     expect(page.get_by_text("stopped by you", exact=False)).to_be_visible()

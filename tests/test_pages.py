@@ -398,11 +398,11 @@ def test_a_reload_finds_the_session_and_its_running_training():
     assert workspace(reloaded) is workspace(at)
     assert workspace(reloaded).config.name == "digits-quick-demo"
     go(reloaded, "pages/train.py")
-    assert button(reloaded, "Stop"), "a reloaded page must show the training still running"
+    assert button(reloaded, "Stop training"), "a reloaded page must show the training still running"
     go(reloaded, "pages/threshold.py")
     assert "is training" in reloaded.info[0].value
     go(reloaded, "pages/train.py")
-    button(reloaded, "Stop").click().run()
+    button(reloaded, "Stop training").click().run()
     wait_for_training(reloaded, timeout=120)
     assert workspace(reloaded).result.history.stopped == "stopped"
     assert "Epochs run" in [m.label for m in reloaded.metric]
@@ -482,7 +482,7 @@ def test_stop_keeps_the_model_trained_so_far():
         assert time.monotonic() < deadline, "no epoch finished in time"
         time.sleep(0.5)
     at.run()
-    button(at, "Stop").click().run()
+    button(at, "Stop training").click().run()
     wait_for_training(at, timeout=120)
     result = workspace(at).result
     assert result.history.stopped == "stopped"
