@@ -21,6 +21,18 @@ flagged = summary.flagged(threshold.value)
 EVENT = "flagged_event"
 
 
+def download_csv(container, label: str, table, file_name: str) -> None:
+    """A button that downloads `table` (a DataFrame) as CSV, built when clicked."""
+    container.download_button(
+        label,
+        lambda: table.to_csv(index=False),
+        file_name=file_name,
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
 def show_events() -> None:
     """Time series: the flagged events by peak score; the chosen one's worst window beside its reconstruction."""
     found = events.flagged_events(result.scores, threshold.value)
@@ -61,14 +73,7 @@ def show_events() -> None:
         ),
         key="event_window",
     )
-    st.download_button(
-        "Download events (CSV)",
-        lambda: table.to_csv(index=False),
-        file_name="flagged_events.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-    )
+    download_csv(st, "Download events (CSV)", table, "flagged_events.csv")
     st.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
     st.stop()
 
@@ -93,14 +98,7 @@ if st.session_state.get(PAGE, 1) > pages:  # fewer flagged samples since, e.g. a
     st.session_state[PAGE] = 1
 page_column, download_column, link_column = st.columns([1, 1, 2], vertical_alignment="bottom")
 page = page_column.number_input(f"Page (of {pages})", 1, pages, key=PAGE)
-download_column.download_button(
-    "Download flagged list (CSV)",
-    lambda: table.to_csv(index=False),
-    file_name="flagged.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    on_click="ignore",
-)
+download_csv(download_column, "Download flagged list (CSV)", table, "flagged.csv")
 link_column.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
 
 on_page = flagged[(page - 1) * PER_PAGE : page * PER_PAGE]

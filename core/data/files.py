@@ -21,7 +21,7 @@ import pandas as pd
 
 from core.data.images import fit_images, image_arrays, is_image_name, zip_image_members
 from core.data.limits import check_size, check_unpacked_size
-from core.data.timeseries import is_timeseries_csv, read_timeseries_csv
+from core.data.timeseries import is_number, is_timeseries_csv, read_timeseries_csv
 from core.data.types import IMAGE, SERIES, TIMESERIES, Dataset
 from core.errors import DataError, reason
 
@@ -186,7 +186,7 @@ def _csv_dataset(path: Path, min_samples: int) -> Dataset:
     try:
         with open(path, encoding="utf-8-sig") as stream:
             first_row = stream.readline().split(",")
-        has_header = any(cell.strip() and not _is_number(cell) for cell in first_row)
+        has_header = any(cell.strip() and not is_number(cell) for cell in first_row)
         table = pd.read_csv(path, header=0 if has_header else None, skipinitialspace=True, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
@@ -213,14 +213,6 @@ def _csv_dataset(path: Path, min_samples: int) -> Dataset:
                 )
             table[column] = numbers
     return _user_dataset(str(path), table.to_numpy(dtype=np.float32), labels, None, None, min_samples)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _user_dataset(name: str, x, y, x_test, y_test, min_samples: int, sources: tuple | None = None) -> Dataset:

@@ -32,7 +32,7 @@ def is_timeseries_csv(path: Path) -> bool:
     if any(name in TIME_COLUMNS for name in names):
         return True
     cell = first.split(",")[0].strip()
-    return bool(cell) and not _is_number(cell) and _parses_as_time(cell)
+    return bool(cell) and not is_number(cell) and _parses_as_time(cell)
 
 
 def read_timeseries_csv(path: Path, windows: list | None = None) -> Dataset:
@@ -79,7 +79,8 @@ def read_timeseries_csv(path: Path, windows: list | None = None) -> Dataset:
     )
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether a CSV cell reads as a number."""
     try:
         float(text)
     except ValueError:
