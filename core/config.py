@@ -191,11 +191,10 @@ def check_field(path: str, value: Any) -> None:
             _fail(path, "must be set (got null)")
         return
     if spec.type == "int":
-        if not isinstance(value, int) or isinstance(value, bool) or not spec.low <= value <= spec.high:
+        if not isinstance(value, int) or isinstance(value, bool) or not spec.within(value):
             _fail(path, f"must be a whole number in {spec.limits} (got {value!r})")
     elif spec.type == "float":
-        in_range = spec.low is None or (_is_number(value) and spec.low <= value <= spec.high)
-        if not _is_number(value) or not in_range:
+        if not _is_number(value) or not spec.within(value):
             where = f" in {spec.limits}" if spec.low is not None else ""
             _fail(path, f"must be a finite number{where} (got {value!r})")
     elif spec.type == "choice":
@@ -218,7 +217,7 @@ def check_field(path: str, value: Any) -> None:
             _fail(path, f"must be null or a non-empty list of class labels (integers or strings), got {value!r}")
     elif spec.type == "sizes":
         if not isinstance(value, list) or not all(
-            isinstance(s, int) and not isinstance(s, bool) and spec.low <= s <= spec.high for s in value
+            isinstance(s, int) and not isinstance(s, bool) and spec.within(s) for s in value
         ):
             _fail(path, f"must be a list of whole numbers in {spec.limits} (got {value!r})")
     elif spec.type == "dataset":

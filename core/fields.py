@@ -64,12 +64,18 @@ class Field:
 
     @property
     def limits(self) -> str:
-        """The inclusive limits as messages and the README show them, e.g. "[1, 4096]"."""
+        """The inclusive limits as messages and the README show them, e.g. "[1, 4096]"; "" when unbounded."""
 
-        def shown(limit: float) -> str:
+        def shown(limit: float | None) -> str:
+            if limit is None:
+                return "…"
             return str(int(limit)) if self.type in ("int", "sizes") else f"{limit:g}"
 
-        return f"[{shown(self.low)}, {shown(self.high)}]"
+        return f"[{shown(self.low)}, {shown(self.high)}]" if (self.low, self.high) != (None, None) else ""
+
+    def within(self, value: float) -> bool:
+        """Whether a number is inside the inclusive limits (either may be None: unbounded)."""
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
 
     def applies(self, kind: str | None) -> bool:
         """Whether the field is used for data of `kind` (True when the kind is unknown)."""

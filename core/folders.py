@@ -191,7 +191,7 @@ def clean_leftovers(root: Path, only: str | None = None) -> list[Path]:
     between its two renames). `only`: just the leftovers of that NAME. Never raises; returns the folders removed.
     """
     root = Path(root)
-    removed = []
+    removed: list[Path] = []
     try:
         entries = [entry for entry in os.scandir(root) if entry.name.startswith(".")]
     except OSError:

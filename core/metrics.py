@@ -26,14 +26,13 @@ class OperatingCurve:
         self.sorted_scores = scores[order]
         self.n = int(scores.size)
         self.labels = None if labels is None else np.asarray(labels).ravel()
+        self.n_anomalies: int | None = None
         if self.labels is not None:
             if self.labels.shape != scores.shape:
                 raise ValueError(f"labels shape {self.labels.shape} does not match scores shape {scores.shape}")
             # positives_at_or_below[i] = anomalies among the i lowest scores
             self.positives_at_or_below = np.r_[0, np.cumsum(self.labels[order] == 1)]
             self.n_anomalies = int(self.positives_at_or_below[-1])
-        else:
-            self.n_anomalies = None
 
     def flagged_count(self, threshold: float) -> int:
         return self.n - int(np.searchsorted(self.sorted_scores, threshold, side="right"))
@@ -47,7 +46,7 @@ class OperatingCurve:
             "n_flagged": flagged,
             "n_anomalies": self.n_anomalies,
         }
-        if self.labels is None:
+        if self.n_anomalies is None:  # no labels
             return result | dict.fromkeys(
                 (
                     "true_positives",

@@ -39,6 +39,8 @@ def choose_threshold(
     reference = scores if train_scores is None else np.asarray(train_scores, dtype=np.float64)
     method = config.method
     if method == "value":
+        if config.value is None:
+            raise ConfigError(f"{fields.name('threshold.value')} must be set when the method is manual ('value')")
         value = float(config.value)
         return ThresholdChoice(value, method, f"Set by hand to {value:.4g}.")
     if method == "quantile":
