@@ -63,6 +63,7 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 32
     learning_rate: float = 1e-3
+    noise: float = 0.0
     validation_fraction: float = 0.2
     early_stopping_patience: int | None = None
     tensorboard_dir: str | None = None

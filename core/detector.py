@@ -80,8 +80,10 @@ class AutoencoderDetector:
         Sets `train_scores_`; the threshold is chosen afterwards by `infer_threshold`.
         """
         x = _check_samples(x)
-        if "ssim" in (self.score.error, self.train.loss) and x.ndim != 4:
-            raise ConfigError("the 'ssim' error compares images; use 'mse', 'mae' or 'bce' for series or tables")
+        if {"ssim", "ssim_mse"} & {self.score.error, self.train.loss} and x.ndim != 4:
+            raise ConfigError(
+                "the 'ssim' and 'ssim_mse' errors compare images; use 'mse', 'mae' or 'bce' for series or tables"
+            )
         keras.utils.set_random_seed(self.seed)
         self.kind_ = self.kind or (IMAGE if x.ndim == 4 else SERIES)
         self.__dict__.pop("threshold_", None)  # a threshold of an earlier fit does not apply to this model

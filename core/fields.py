@@ -80,9 +80,10 @@ ERROR_LABELS = {
     "mae": "MAE (absolute error)",
     "bce": "Binary cross-entropy",
     "ssim": "1 − SSIM (structure)",
+    "ssim_mse": "Mean of 1 − SSIM and MSE",
 }
 ERRORS_BY_KIND = {
-    IMAGE: ("mse", "mae", "bce", "ssim"),
+    IMAGE: ("mse", "mae", "bce", "ssim", "ssim_mse"),
     SERIES: ("mse", "mae", "bce"),
     TIMESERIES: ("mse", "mae", "bce"),
 }
@@ -304,6 +305,17 @@ _FIELDS = (
         high=1.0,
         step=1e-4,
         format="%.5f",
+    ),
+    Field(
+        "train.noise",
+        "Input noise (denoising)",
+        "float",
+        "Standard deviation of Gaussian noise added to the training inputs (on the [0, 1] scale the model sees), "
+        "never to the targets: the autoencoder learns to rebuild clean samples from noisy ones. 0 turns it off.",
+        low=0.0,
+        high=1.0,
+        step=0.05,
+        format="%.2f",
     ),
     Field(
         "train.validation_fraction",

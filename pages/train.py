@@ -73,6 +73,7 @@ def settings_form(config, data) -> None:
             epochs = widgets.number("train.epochs", config.train.epochs)
             batch_size = widgets.number("train.batch_size", config.train.batch_size)
             learning_rate = widgets.number("train.learning_rate", config.train.learning_rate)
+            noise = widgets.number("train.noise", config.train.noise)
         with run_column.container(border=True):
             st.markdown("**Validation and scoring**")
             validation_fraction = widgets.number("train.validation_fraction", config.train.validation_fraction)
@@ -105,6 +106,7 @@ def settings_form(config, data) -> None:
                 epochs=epochs,
                 batch_size=batch_size,
                 learning_rate=learning_rate,
+                noise=noise,
                 validation_fraction=validation_fraction,
                 early_stopping_patience=patience,
             ),
