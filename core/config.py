@@ -72,6 +72,7 @@ class TrainConfig:
 @dataclass
 class ScoreConfig:
     error: str = "mse"
+    density: str = "none"
     batch_size: int = 1024
     aggregate: str = "mean"
 
@@ -273,6 +274,8 @@ def check_kind(config: Any, kind: str | None) -> None:
             _fail(path, f"'{get(config, path)}' does not fit {kind} data ({config.data.dataset}); use {allowed}")
     if kind != TIMESERIES:
         return
+    if config.score.density != "none":
+        _fail("score.density", f"must be 'none' for time series (got {config.score.density!r})")
     if config.data.stride > config.data.window:
         _fail(
             "data.stride",

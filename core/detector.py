@@ -98,7 +98,12 @@ class AutoencoderDetector:
         self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed)
         self.history_: History = train_autoencoder(self.model_, samples, self.train, self.seed, listener, stop_event)
         errors = reconstruction_errors(self.model_, samples, self.score.error, self.score.batch_size)
-        self.train_scores_ = self._per_timestamp(errors, len(x)) if self.kind_ == TIMESERIES else errors
+        self.density_ = None
+        if self.score.density == "gaussian" and self.kind_ != TIMESERIES:
+            self.density_ = fit_code_density(self._codes(samples), errors)
+        self.train_scores_ = (
+            self._per_timestamp(errors, len(x)) if self.kind_ == TIMESERIES else self._combine(samples, errors)
+        )
         return self
 
     def infer_threshold(self, scores: np.ndarray | None = None, labels: np.ndarray | None = None) -> ThresholdChoice:
@@ -125,7 +130,7 @@ class AutoencoderDetector:
             errors = reconstruction_errors(self.model_, self._windows(x), self.score.error, self.score.batch_size)
             return self._per_timestamp(errors, len(x))
         x = self._prepare(x, "score_samples")
-        return reconstruction_errors(self.model_, x, self.score.error, self.score.batch_size)
+        return self._combine(x, reconstruction_errors(self.model_, x, self.score.error, self.score.batch_size))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """1 for raw samples whose error exceeds the threshold, else 0; shape (n,), int8."""
@@ -180,6 +185,7 @@ class AutoencoderDetector:
             "sample_shape": list(self.sample_shape_),
             "threshold_choice": None if threshold is None else dataclasses.asdict(threshold),
             "train_scores": [float(s) for s in self.train_scores_],
+            "density": getattr(self, "density_", None),
         }
         (folder / DETECTOR_FILE).write_text(json.dumps(state), encoding="utf-8")
 
@@ -208,6 +214,7 @@ class AutoencoderDetector:
             if state["threshold_choice"] is not None:
                 detector.threshold_ = ThresholdChoice(**state["threshold_choice"])
             detector.train_scores_ = np.asarray(state["train_scores"], dtype=np.float32)
+            detector.density_ = state.get("density")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RunError(f"{folder} holds no readable detector ({DETECTOR_FILE}): {exc}") from None
         if not (folder / MODEL_FILE).is_file():
@@ -221,6 +228,22 @@ class AutoencoderDetector:
                 f"{folder / MODEL_FILE} cannot be loaded as a Keras model: {str(exc).splitlines()[0]}"
             ) from None
         return detector
+
+    # ------------------------------------------------------------------------------------- code density
+
+    def _codes(self, x: np.ndarray) -> np.ndarray:
+        """The encoder's codes (n, latent_dim) of prepared samples, in batches."""
+        encoder = self.model_.get_layer("encoder")
+        size = self.score.batch_size
+        batches = [np.asarray(encoder(x[start : start + size], training=False)) for start in range(0, len(x), size)]
+        return np.concatenate(batches).reshape(len(x), -1) if batches else np.empty((0, self.model.latent_dim))
+
+    def _combine(self, x: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        """The scores of prepared samples x: their errors, or with a code density the sum of both z-scores."""
+        density = getattr(self, "density_", None)
+        if density is None:
+            return errors
+        return density_scores(density, self._codes(x), errors)
 
     # ------------------------------------------------------------------------------------- preprocessing
 
@@ -268,6 +291,41 @@ class AutoencoderDetector:
     def _per_timestamp(self, errors: np.ndarray, n: int) -> np.ndarray:
         starts = timeseries.window_starts(n, self.window, self.stride)
         return timeseries.per_timestamp(errors, starts, self.window, n, self.score.aggregate)
+
+
+_TINY = 1e-12
+
+
+def _mahalanobis(density: dict, codes: np.ndarray) -> np.ndarray:
+    centred = codes - np.asarray(density["mean"])
+    return np.einsum("ij,jk,ik->i", centred, np.asarray(density["precision"]), centred)
+
+
+def fit_code_density(codes: np.ndarray, errors: np.ndarray) -> dict:
+    """A Gaussian over training codes (n, d) and the log-scales that put code distances and errors (n,) alike.
+
+    The covariance gets a ridge of 1e-3 × its mean variance, so that dead (constant) code units do not make it
+    singular. Returns JSON-able lists and floats."""
+    codes = np.asarray(codes, dtype=np.float64)
+    covariance = np.atleast_2d(np.cov(codes, rowvar=False))
+    ridge = 1e-3 * max(float(np.mean(np.diag(covariance))), _TINY)
+    density = {
+        "mean": codes.mean(axis=0).tolist(),
+        "precision": np.linalg.inv(covariance + ridge * np.eye(len(covariance))).tolist(),
+    }
+    log_distance = np.log(_mahalanobis(density, codes) + _TINY)
+    log_error = np.log(np.asarray(errors, dtype=np.float64) + _TINY)
+    density["code_log"] = [float(log_distance.mean()), float(log_distance.std()) or 1.0]
+    density["error_log"] = [float(log_error.mean()), float(log_error.std()) or 1.0]
+    return density
+
+
+def density_scores(density: dict, codes: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    """(log error − its training mean) / its training std + the same for the code's Mahalanobis distance: (n,)."""
+    log_distance = np.log(_mahalanobis(density, np.asarray(codes, dtype=np.float64)) + _TINY)
+    log_error = np.log(np.asarray(errors, dtype=np.float64) + _TINY)
+    (code_mean, code_std), (error_mean, error_std) = density["code_log"], density["error_log"]
+    return ((log_error - error_mean) / error_std + (log_distance - code_mean) / code_std).astype(np.float32)
 
 
 def _check_samples(x: np.ndarray) -> np.ndarray:

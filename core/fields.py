@@ -80,7 +80,7 @@ ERROR_LABELS = {
     "mae": "MAE (absolute error)",
     "bce": "Binary cross-entropy",
     "ssim": "1 − SSIM (structure)",
-    "ssim_mse": "Mean of 1 − SSIM and MSE",
+    "ssim_mse": "√((1 − SSIM) · MSE): structure and brightness",
 }
 ERRORS_BY_KIND = {
     IMAGE: ("mse", "mae", "bce", "ssim", "ssim_mse"),
@@ -353,6 +353,17 @@ _FIELDS = (
         choices=ERRORS_BY_KIND[IMAGE],
         choice_labels=ERROR_LABELS,
         kinds=ERRORS_BY_KIND,
+    ),
+    Field(
+        "score.density",
+        "Code density",
+        "choice",
+        "DAGMM-style: also score how unlikely a sample's code is under a Gaussian fitted to the training samples' codes "
+        "(Mahalanobis distance); the score is then the sum of both, each the z-score of its logarithm over the "
+        "training samples.",
+        choices=("none", "gaussian"),
+        choice_labels={"none": "Reconstruction error only", "gaussian": "Error + Gaussian density of the code"},
+        applies_to=SAMPLE_KINDS,
     ),
     Field("score.batch_size", "Scoring batch size", "int", "Samples scored at once.", low=1, high=65_536),
     Field(

@@ -2,8 +2,10 @@
 
 Each `per_sample(name)` function maps a batch `x` and its reconstruction `x_hat`, both of shape
 (batch, *sample_shape), to errors of shape (batch,): the mean over all features for mse, mae and bce,
-1 − SSIM for ssim (images only, values in [0, 2]), and for ssim_mse the mean of 1 − SSIM and MSE (images only):
-SSIM sees structure but barely tells a dark, flat background from another, MSE sees brightness.
+1 − SSIM for ssim (images only, values in [0, 2]), and for ssim_mse the geometric mean √((1 − SSIM) · MSE)
+(images only): SSIM sees structure but barely tells a dark, flat background from another, MSE sees brightness;
+the geometric mean weighs both alike whatever their scales (1 − SSIM is typically ten times MSE, and would
+drown it in an arithmetic mean).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def ssim_error(x, x_hat):
 def ssim_mse_error(x, x_hat):
     x = tf.cast(x, x_hat.dtype)
     squared = tf.reduce_mean(squared_error_map(x, x_hat), axis=_feature_axes(x))
-    return 0.5 * (ssim_error(x, x_hat) + squared)
+    return tf.sqrt(tf.maximum(ssim_error(x, x_hat), 0.0) * squared + _EPSILON**2)
 
 
 _MAPS = {"mse": squared_error_map, "mae": absolute_error_map, "bce": cross_entropy_map}

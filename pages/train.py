@@ -79,6 +79,9 @@ def settings_form(config, data) -> None:
             validation_fraction = widgets.number("train.validation_fraction", config.train.validation_fraction)
             patience = widgets.number("train.early_stopping_patience", config.train.early_stopping_patience)
             error = widgets.choice("score.error", config.score.error, kind)
+            density = config.score.density
+            if FIELDS["score.density"].applies(kind):
+                density = widgets.choice("score.density", config.score.density, kind)
             aggregate = config.score.aggregate
             if FIELDS["score.aggregate"].applies(kind):
                 aggregate = widgets.choice("score.aggregate", config.score.aggregate, kind)
@@ -110,7 +113,7 @@ def settings_form(config, data) -> None:
                 validation_fraction=validation_fraction,
                 early_stopping_patience=patience,
             ),
-            score=dataclasses.replace(config.score, error=error, aggregate=aggregate),
+            score=dataclasses.replace(config.score, error=error, density=density, aggregate=aggregate),
         )
         validate(new_config, data.kind)
     except ConfigError as exc:

@@ -1,4 +1,4 @@
-"""The options that make the autoencoders score better: the SSIM + MSE error and denoising training."""
+"""The options that make the autoencoders score better: the SSIM × MSE error and denoising training."""
 
 import numpy as np
 import pytest
@@ -19,13 +19,13 @@ def digits():
     return (load_digits().images / 16.0).astype(np.float32)[..., None]
 
 
-def test_ssim_mse_is_the_mean_of_one_minus_ssim_and_mse(digits):
+def test_ssim_mse_is_the_geometric_mean_of_one_minus_ssim_and_mse(digits):
     x = digits[:64]
     x_hat = np.clip(x + np.random.default_rng(0).normal(0, 0.1, x.shape), 0, 1).astype(np.float32)
     combined = losses.per_sample("ssim_mse")(tf.constant(x), tf.constant(x_hat)).numpy()
     ssim = losses.per_sample("ssim")(tf.constant(x), tf.constant(x_hat)).numpy()
     mse = ((x - x_hat) ** 2).mean(axis=(1, 2, 3))
-    np.testing.assert_allclose(combined, (ssim + mse) / 2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(combined, np.sqrt(ssim * mse), rtol=1e-4, atol=1e-6)
     assert losses.per_sample("ssim_mse")(tf.constant(x), tf.constant(x)).numpy() == pytest.approx(0, abs=1e-5)
 
 
@@ -67,3 +67,51 @@ def test_denoising_training_feeds_noisy_inputs_and_keeps_the_plain_model(digits)
     assert noisy.loss == pytest.approx(again.loss, rel=1e-5)
     assert noisy.loss[-1] > clean.loss[-1]
     assert noisy.loss[-1] > noisy.val_loss[-1]
+
+
+def test_code_density_is_validated_and_refused_for_time_series():
+    assert ExperimentConfig().score.density == "none"
+    assert ExperimentConfig.from_dict({"score": {"density": "gaussian"}}).score.density == "gaussian"
+    with pytest.raises(ConfigError, match="score.density"):
+        ExperimentConfig.from_dict({"score": {"density": "gmm"}})
+    with pytest.raises(ConfigError, match="score.density"):
+        ExperimentConfig.from_dict(
+            {
+                "data": {"dataset": "nab/nyc_taxi", "window": 48},
+                "model": {"kind": "conv1d"},
+                "score": {"density": "gaussian"},
+            }
+        )
+
+
+def test_code_density_scores_add_the_code_distance_and_round_trip(digits, tmp_path):
+    x = digits
+    labels = load_digits().target
+    normal, other = x[labels == 0], x[labels != 0][:300]
+    detector = AutoencoderDetector(
+        ModelConfig(kind="dense", latent_dim=8, hidden=[32]),
+        TrainConfig(epochs=3, batch_size=32),
+        ScoreConfig(error="mse", density="gaussian"),
+        seed=3,
+    ).fit(normal)
+    density = detector.density_
+    assert np.asarray(density["precision"]).shape == (8, 8)
+    # Training scores are sums of two z-scores over the training samples: mean 0.
+    assert detector.train_scores_.mean() == pytest.approx(0, abs=1e-3)
+    scores = detector.score_samples(other)
+    errors = reconstruction_errors(detector.model_, other, "mse")
+    codes = np.asarray(detector.model_.get_layer("encoder")(other, training=False), dtype=np.float64)
+    centred = codes - np.asarray(density["mean"])
+    distance = np.einsum("ij,jk,ik->i", centred, np.asarray(density["precision"]), centred)
+    expected = (np.log(errors + 1e-12) - density["error_log"][0]) / density["error_log"][1] + (
+        np.log(distance + 1e-12) - density["code_log"][0]
+    ) / density["code_log"][1]
+    np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-4)
+    detector.infer_threshold()
+    detector.save(tmp_path)
+    np.testing.assert_allclose(AutoencoderDetector.load(tmp_path).score_samples(other), scores, rtol=1e-5, atol=1e-5)
+    plain = AutoencoderDetector(
+        ModelConfig(kind="dense", latent_dim=8, hidden=[32]), TrainConfig(epochs=3, batch_size=32), seed=3
+    ).fit(normal)
+    assert plain.density_ is None
+    np.testing.assert_allclose(plain.score_samples(other), reconstruction_errors(plain.model_, other, "mse"), rtol=1e-5)
