@@ -72,7 +72,7 @@ class TrainConfig:
 @dataclass
 class ScoreConfig:
     error: str = "mse"
-    density: str = "none"
+    density_components: int = 0
     batch_size: int = 1024
     aggregate: str = "mean"
 
@@ -274,8 +274,8 @@ def check_kind(config: Any, kind: str | None) -> None:
             _fail(path, f"'{get(config, path)}' does not fit {kind} data ({config.data.dataset}); use {allowed}")
     if kind != TIMESERIES:
         return
-    if config.score.density != "none":
-        _fail("score.density", f"must be 'none' for time series (got {config.score.density!r})")
+    if config.score.density_components:
+        _fail("score.density_components", f"must be 0 for time series (got {config.score.density_components})")
     if config.data.stride > config.data.window:
         _fail(
             "data.stride",

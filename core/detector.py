@@ -19,6 +19,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from sklearn.mixture import GaussianMixture
 
 from core import timeseries
 from core.config import ModelConfig, ScoreConfig, ThresholdConfig, TrainConfig
@@ -99,8 +100,8 @@ class AutoencoderDetector:
         self.history_: History = train_autoencoder(self.model_, samples, self.train, self.seed, listener, stop_event)
         errors = reconstruction_errors(self.model_, samples, self.score.error, self.score.batch_size)
         self.density_ = None
-        if self.score.density == "gaussian" and self.kind_ != TIMESERIES:
-            self.density_ = fit_code_density(self._codes(samples), errors)
+        if self.score.density_components and self.kind_ != TIMESERIES:
+            self.density_ = fit_code_density(self._codes(samples), errors, self.score.density_components, self.seed)
         self.train_scores_ = (
             self._per_timestamp(errors, len(x)) if self.kind_ == TIMESERIES else self._combine(samples, errors)
         )
@@ -296,36 +297,49 @@ class AutoencoderDetector:
 _TINY = 1e-12
 
 
-def _mahalanobis(density: dict, codes: np.ndarray) -> np.ndarray:
-    centred = codes - np.asarray(density["mean"])
-    return np.einsum("ij,jk,ik->i", centred, np.asarray(density["precision"]), centred)
-
-
-def fit_code_density(codes: np.ndarray, errors: np.ndarray) -> dict:
-    """A Gaussian over training codes (n, d) and the log-scales that put code distances and errors (n,) alike.
-
-    The covariance gets a ridge of 1e-3 × its mean variance, so that dead (constant) code units do not make it
-    singular. Returns JSON-able lists and floats."""
+def code_log_likelihood(density: dict, codes: np.ndarray) -> np.ndarray:
+    """log p(code) (n,) under the Gaussian mixture in `density` (weights, means, precision Cholesky factors)."""
     codes = np.asarray(codes, dtype=np.float64)
-    covariance = np.atleast_2d(np.cov(codes, rowvar=False))
-    ridge = 1e-3 * max(float(np.mean(np.diag(covariance))), _TINY)
+    per_component = []
+    for weight, mean, cholesky in zip(density["weights"], density["means"], density["precision_cholesky"], strict=True):
+        cholesky = np.asarray(cholesky)
+        projected = (codes - np.asarray(mean)) @ cholesky
+        log_det = np.sum(np.log(np.diag(cholesky)))
+        per_component.append(
+            np.log(weight) + log_det - 0.5 * (codes.shape[1] * np.log(2 * np.pi) + np.sum(projected**2, axis=1))
+        )
+    stacked = np.stack(per_component, axis=1)
+    top = stacked.max(axis=1, keepdims=True)
+    return (top + np.log(np.exp(stacked - top).sum(axis=1, keepdims=True)))[:, 0]
+
+
+def fit_code_density(codes: np.ndarray, errors: np.ndarray, components: int, seed: int) -> dict:
+    """A mixture of `components` full-covariance Gaussians over the training codes (n, d), and the training
+    means and stds that turn code log-likelihoods and log errors (n,) into z-scores. JSON-able lists and floats.
+
+    The covariances get a ridge (1e-3 on the diagonal), so that dead (constant) code units do not make them singular.
+    """
+    codes = np.asarray(codes, dtype=np.float64)
+    components = max(1, min(components, len(codes)))
+    mixture = GaussianMixture(components, covariance_type="full", reg_covar=1e-3, random_state=seed).fit(codes)
     density = {
-        "mean": codes.mean(axis=0).tolist(),
-        "precision": np.linalg.inv(covariance + ridge * np.eye(len(covariance))).tolist(),
+        "weights": mixture.weights_.tolist(),
+        "means": mixture.means_.tolist(),
+        "precision_cholesky": mixture.precisions_cholesky_.tolist(),
     }
-    log_distance = np.log(_mahalanobis(density, codes) + _TINY)
+    surprise = -code_log_likelihood(density, codes)
     log_error = np.log(np.asarray(errors, dtype=np.float64) + _TINY)
-    density["code_log"] = [float(log_distance.mean()), float(log_distance.std()) or 1.0]
+    density["code_nll"] = [float(surprise.mean()), float(surprise.std()) or 1.0]
     density["error_log"] = [float(log_error.mean()), float(log_error.std()) or 1.0]
     return density
 
 
 def density_scores(density: dict, codes: np.ndarray, errors: np.ndarray) -> np.ndarray:
-    """(log error − its training mean) / its training std + the same for the code's Mahalanobis distance: (n,)."""
-    log_distance = np.log(_mahalanobis(density, np.asarray(codes, dtype=np.float64)) + _TINY)
+    """(log error − its training mean) / its training std + the same for the code's negative log-likelihood: (n,)."""
+    surprise = -code_log_likelihood(density, codes)
     log_error = np.log(np.asarray(errors, dtype=np.float64) + _TINY)
-    (code_mean, code_std), (error_mean, error_std) = density["code_log"], density["error_log"]
-    return ((log_error - error_mean) / error_std + (log_distance - code_mean) / code_std).astype(np.float32)
+    (code_mean, code_std), (error_mean, error_std) = density["code_nll"], density["error_log"]
+    return ((log_error - error_mean) / error_std + (surprise - code_mean) / code_std).astype(np.float32)
 
 
 def _check_samples(x: np.ndarray) -> np.ndarray:

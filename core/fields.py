@@ -355,14 +355,14 @@ _FIELDS = (
         kinds=ERRORS_BY_KIND,
     ),
     Field(
-        "score.density",
-        "Code density",
-        "choice",
-        "DAGMM-style: also score how unlikely a sample's code is under a Gaussian fitted to the training samples' codes "
-        "(Mahalanobis distance); the score is then the sum of both, each the z-score of its logarithm over the "
-        "training samples.",
-        choices=("none", "gaussian"),
-        choice_labels={"none": "Reconstruction error only", "gaussian": "Error + Gaussian density of the code"},
+        "score.density_components",
+        "Code density components",
+        "int",
+        "DAGMM-style: also score how unlikely a sample's code is under a mixture of this many Gaussians fitted to "
+        "the training samples' codes (its negative log-likelihood). The score is then the sum of the two, each as a "
+        "z-score over the training samples (of the error's logarithm). 0: the reconstruction error alone.",
+        low=0,
+        high=64,
         applies_to=SAMPLE_KINDS,
     ),
     Field("score.batch_size", "Scoring batch size", "int", "Samples scored at once.", low=1, high=65_536),

@@ -79,9 +79,9 @@ def settings_form(config, data) -> None:
             validation_fraction = widgets.number("train.validation_fraction", config.train.validation_fraction)
             patience = widgets.number("train.early_stopping_patience", config.train.early_stopping_patience)
             error = widgets.choice("score.error", config.score.error, kind)
-            density = config.score.density
-            if FIELDS["score.density"].applies(kind):
-                density = widgets.choice("score.density", config.score.density, kind)
+            density = config.score.density_components
+            if FIELDS["score.density_components"].applies(kind):
+                density = widgets.number("score.density_components", config.score.density_components)
             aggregate = config.score.aggregate
             if FIELDS["score.aggregate"].applies(kind):
                 aggregate = widgets.choice("score.aggregate", config.score.aggregate, kind)
@@ -113,7 +113,7 @@ def settings_form(config, data) -> None:
                 validation_fraction=validation_fraction,
                 early_stopping_patience=patience,
             ),
-            score=dataclasses.replace(config.score, error=error, density=density, aggregate=aggregate),
+            score=dataclasses.replace(config.score, error=error, density_components=density, aggregate=aggregate),
         )
         validate(new_config, data.kind)
     except ConfigError as exc:

@@ -1,13 +1,15 @@
-"""The options that make the autoencoders score better: the SSIM × MSE error and denoising training."""
+"""The options that make the autoencoders score better: the SSIM × MSE error, denoising training and the
+code density (a Gaussian mixture over the codes) added to the reconstruction error."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from sklearn.datasets import load_digits
+from sklearn.mixture import GaussianMixture
 
 from core import losses
 from core.config import ExperimentConfig, ModelConfig, ScoreConfig, TrainConfig
-from core.detector import AutoencoderDetector
+from core.detector import AutoencoderDetector, code_log_likelihood, fit_code_density
 from core.errors import ConfigError
 from core.models import build_autoencoder
 from core.scoring import reconstruction_errors
@@ -70,42 +72,48 @@ def test_denoising_training_feeds_noisy_inputs_and_keeps_the_plain_model(digits)
 
 
 def test_code_density_is_validated_and_refused_for_time_series():
-    assert ExperimentConfig().score.density == "none"
-    assert ExperimentConfig.from_dict({"score": {"density": "gaussian"}}).score.density == "gaussian"
-    with pytest.raises(ConfigError, match="score.density"):
-        ExperimentConfig.from_dict({"score": {"density": "gmm"}})
-    with pytest.raises(ConfigError, match="score.density"):
+    assert ExperimentConfig().score.density_components == 0
+    assert ExperimentConfig.from_dict({"score": {"density_components": 8}}).score.density_components == 8
+    for bad in (-1, 65, 2.5):
+        with pytest.raises(ConfigError, match="score.density_components"):
+            ExperimentConfig.from_dict({"score": {"density_components": bad}})
+    with pytest.raises(ConfigError, match="score.density_components"):
         ExperimentConfig.from_dict(
             {
                 "data": {"dataset": "nab/nyc_taxi", "window": 48},
                 "model": {"kind": "conv1d"},
-                "score": {"density": "gaussian"},
+                "score": {"density_components": 1},
             }
         )
 
 
-def test_code_density_scores_add_the_code_distance_and_round_trip(digits, tmp_path):
-    x = digits
+def test_code_log_likelihood_matches_scikit_learns_mixture():
+    codes = np.random.default_rng(0).normal(size=(300, 4)) * [1, 2, 0.5, 3] + [0, 1, 2, 3]
+    density = fit_code_density(codes, np.ones(300), components=3, seed=0)
+    mixture = GaussianMixture(3, covariance_type="full", reg_covar=1e-3, random_state=0).fit(codes)
+    np.testing.assert_allclose(code_log_likelihood(density, codes[:50]), mixture.score_samples(codes[:50]), rtol=1e-8)
+
+
+def test_code_density_scores_add_the_codes_surprise_and_round_trip(digits, tmp_path):
     labels = load_digits().target
-    normal, other = x[labels == 0], x[labels != 0][:300]
+    normal, other = digits[labels == 0], digits[labels != 0][:300]
     detector = AutoencoderDetector(
         ModelConfig(kind="dense", latent_dim=8, hidden=[32]),
         TrainConfig(epochs=3, batch_size=32),
-        ScoreConfig(error="mse", density="gaussian"),
+        ScoreConfig(error="mse", density_components=2),
         seed=3,
     ).fit(normal)
     density = detector.density_
-    assert np.asarray(density["precision"]).shape == (8, 8)
+    assert len(density["weights"]) == 2 and np.asarray(density["precision_cholesky"]).shape == (2, 8, 8)
     # Training scores are sums of two z-scores over the training samples: mean 0.
     assert detector.train_scores_.mean() == pytest.approx(0, abs=1e-3)
     scores = detector.score_samples(other)
     errors = reconstruction_errors(detector.model_, other, "mse")
     codes = np.asarray(detector.model_.get_layer("encoder")(other, training=False), dtype=np.float64)
-    centred = codes - np.asarray(density["mean"])
-    distance = np.einsum("ij,jk,ik->i", centred, np.asarray(density["precision"]), centred)
+    surprise = -code_log_likelihood(density, codes)
     expected = (np.log(errors + 1e-12) - density["error_log"][0]) / density["error_log"][1] + (
-        np.log(distance + 1e-12) - density["code_log"][0]
-    ) / density["code_log"][1]
+        surprise - density["code_nll"][0]
+    ) / density["code_nll"][1]
     np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-4)
     detector.infer_threshold()
     detector.save(tmp_path)
