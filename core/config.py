@@ -53,7 +53,7 @@ class ModelConfig:
     kind: str = "conv"
     latent_dim: int = 16
     filters: list[int] = field(default_factory=lambda: [32, 64])
-    hidden: list[int] = field(default_factory=lambda: [64])
+    hidden: list[int] = field(default_factory=lambda: [256, 128])
     kernel_size: int = 3
 
 
