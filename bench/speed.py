@@ -40,8 +40,16 @@ BROWSER = "/usr/bin/chromium"
 HOME_TITLE = "Anomaly Studio"
 
 
+# The 1s-with-3s preset's model became a dense code of 8 (bench.quality); throughput keeps timing the conv
+# model it had, so that one of the two models timed is convolutional.
+SPEED_MODELS = {"mnist_ones_threes": {"kind": "conv", "latent_dim": 16, "filters": [32, 64], "hidden": []}}
+
+
 def load_config(name: str) -> ExperimentConfig:
-    return ExperimentConfig.load(PRESETS / f"{name}.json")
+    config = ExperimentConfig.load(PRESETS / f"{name}.json")
+    if name in SPEED_MODELS:
+        config = config.replace(model=with_fields(config.model, **SPEED_MODELS[name]))
+    return config
 
 
 def samples(config: ExperimentConfig, settings: Settings, count: int) -> np.ndarray:

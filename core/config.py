@@ -53,7 +53,7 @@ class ModelConfig:
     kind: str = "conv"
     latent_dim: int = 16
     filters: list[int] = field(default_factory=lambda: [32, 64])
-    hidden: list[int] = field(default_factory=lambda: [64])
+    hidden: list[int] = field(default_factory=lambda: [256, 128])
     kernel_size: int = 3
 
 
@@ -63,6 +63,7 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 32
     learning_rate: float = 1e-3
+    noise: float = 0.0
     validation_fraction: float = 0.2
     early_stopping_patience: int | None = None
     tensorboard_dir: str | None = None
@@ -71,6 +72,7 @@ class TrainConfig:
 @dataclass
 class ScoreConfig:
     error: str = "mse"
+    density_components: int = 0
     batch_size: int = 1024
     aggregate: str = "mean"
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
@@ -277,6 +279,8 @@ def check_kind(config: Any, kind: str | None) -> None:
             _fail(path, f"'{get(config, path)}' does not fit {kind} data ({config.data.dataset}); use {allowed}")
     if kind != TIMESERIES:
         return
+    if config.score.density_components:
+        _fail("score.density_components", f"must be 0 for time series (got {config.score.density_components})")
     if config.data.stride > config.data.window:
         _fail(
             "data.stride",

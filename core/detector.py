@@ -19,6 +19,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from sklearn.mixture import GaussianMixture
 
 from core import timeseries
 from core.config import ModelConfig, ScoreConfig, ThresholdConfig, TrainConfig
@@ -80,8 +81,10 @@ class AutoencoderDetector:
         Sets `train_scores_`; the threshold is chosen afterwards by `infer_threshold`.
         """
         x = _check_samples(x)
-        if "ssim" in (self.score.error, self.train.loss) and x.ndim != 4:
-            raise ConfigError("the 'ssim' error compares images; use 'mse', 'mae' or 'bce' for series or tables")
+        if {"ssim", "ssim_mse"} & {self.score.error, self.train.loss} and x.ndim != 4:
+            raise ConfigError(
+                "the 'ssim' and 'ssim_mse' errors compare images; use 'mse', 'mae' or 'bce' for series or tables"
+            )
         keras.utils.set_random_seed(self.seed)
         self.kind_ = self.kind or (IMAGE if x.ndim == 4 else SERIES)
         self.__dict__.pop("threshold_", None)  # a threshold of an earlier fit does not apply to this model
@@ -96,7 +99,12 @@ class AutoencoderDetector:
         self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed)
         self.history_: History = train_autoencoder(self.model_, samples, self.train, self.seed, listener, stop_event)
         errors = reconstruction_errors(self.model_, samples, self.score.error, self.score.batch_size)
-        self.train_scores_ = self._per_timestamp(errors, len(x)) if self.kind_ == TIMESERIES else errors
+        self.density_ = None
+        if self.score.density_components and self.kind_ != TIMESERIES:
+            self.density_ = fit_code_density(self._codes(samples), errors, self.score.density_components, self.seed)
+        self.train_scores_ = (
+            self._per_timestamp(errors, len(x)) if self.kind_ == TIMESERIES else self._combine(samples, errors)
+        )
         return self
 
     def infer_threshold(self, scores: np.ndarray | None = None, labels: np.ndarray | None = None) -> ThresholdChoice:
@@ -123,7 +131,7 @@ class AutoencoderDetector:
             errors = reconstruction_errors(self.model_, self._windows(x), self.score.error, self.score.batch_size)
             return self._per_timestamp(errors, len(x))
         x = self._prepare(x, "score_samples")
-        return reconstruction_errors(self.model_, x, self.score.error, self.score.batch_size)
+        return self._combine(x, reconstruction_errors(self.model_, x, self.score.error, self.score.batch_size))
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Raw samples as the model sees them: float32 (n, *sample_shape), series min-max scaled; for a time
@@ -196,6 +204,7 @@ class AutoencoderDetector:
             "sample_shape": list(self.sample_shape_),
             "threshold_choice": None if threshold is None else dataclasses.asdict(threshold),
             "train_scores": [float(s) for s in self.train_scores_],
+            "density": getattr(self, "density_", None),
         }
         (folder / DETECTOR_FILE).write_text(json.dumps(state), encoding="utf-8")
 
@@ -224,6 +233,7 @@ class AutoencoderDetector:
             if state["threshold_choice"] is not None:
                 detector.threshold_ = ThresholdChoice(**state["threshold_choice"])
             detector.train_scores_ = np.asarray(state["train_scores"], dtype=np.float32)
+            detector.density_ = state.get("density")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RunError(f"{folder} holds no readable detector ({DETECTOR_FILE}): {exc}") from None
         if not (folder / MODEL_FILE).is_file():
@@ -237,6 +247,22 @@ class AutoencoderDetector:
                 f"{folder / MODEL_FILE} cannot be loaded as a Keras model: {str(exc).splitlines()[0]}"
             ) from None
         return detector
+
+    # ------------------------------------------------------------------------------------- code density
+
+    def _codes(self, x: np.ndarray) -> np.ndarray:
+        """The encoder's codes (n, latent_dim) of prepared samples, in batches."""
+        encoder = self.model_.get_layer("encoder")
+        size = self.score.batch_size
+        batches = [np.asarray(encoder(x[start : start + size], training=False)) for start in range(0, len(x), size)]
+        return np.concatenate(batches).reshape(len(x), -1) if batches else np.empty((0, self.model.latent_dim))
+
+    def _combine(self, x: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        """The scores of prepared samples x: their errors, or with a code density the sum of both z-scores."""
+        density = getattr(self, "density_", None)
+        if density is None:
+            return errors
+        return density_scores(density, self._codes(x), errors)
 
     # ------------------------------------------------------------------------------------- preprocessing
 
@@ -284,6 +310,54 @@ class AutoencoderDetector:
     def _per_timestamp(self, errors: np.ndarray, n: int) -> np.ndarray:
         starts = timeseries.window_starts(n, self.window, self.stride)
         return timeseries.per_timestamp(errors, starts, self.window, n, self.score.aggregate)
+
+
+_TINY = 1e-12
+
+
+def code_log_likelihood(density: dict, codes: np.ndarray) -> np.ndarray:
+    """log p(code) (n,) under the Gaussian mixture in `density` (weights, means, precision Cholesky factors)."""
+    codes = np.asarray(codes, dtype=np.float64)
+    per_component = []
+    for weight, mean, cholesky in zip(density["weights"], density["means"], density["precision_cholesky"], strict=True):
+        cholesky = np.asarray(cholesky)
+        projected = (codes - np.asarray(mean)) @ cholesky
+        log_det = np.sum(np.log(np.diag(cholesky)))
+        per_component.append(
+            np.log(weight) + log_det - 0.5 * (codes.shape[1] * np.log(2 * np.pi) + np.sum(projected**2, axis=1))
+        )
+    stacked = np.stack(per_component, axis=1)
+    top = stacked.max(axis=1, keepdims=True)
+    return (top + np.log(np.exp(stacked - top).sum(axis=1, keepdims=True)))[:, 0]
+
+
+def fit_code_density(codes: np.ndarray, errors: np.ndarray, components: int, seed: int) -> dict:
+    """A mixture of `components` full-covariance Gaussians over the training codes (n, d), and the training
+    means and stds that turn code log-likelihoods and log errors (n,) into z-scores. JSON-able lists and floats.
+
+    The covariances get a ridge (1e-3 on the diagonal), so that dead (constant) code units do not make them singular.
+    """
+    codes = np.asarray(codes, dtype=np.float64)
+    components = max(1, min(components, len(codes)))
+    mixture = GaussianMixture(components, covariance_type="full", reg_covar=1e-3, random_state=seed).fit(codes)
+    density = {
+        "weights": mixture.weights_.tolist(),
+        "means": mixture.means_.tolist(),
+        "precision_cholesky": mixture.precisions_cholesky_.tolist(),
+    }
+    surprise = -code_log_likelihood(density, codes)
+    log_error = np.log(np.asarray(errors, dtype=np.float64) + _TINY)
+    density["code_nll"] = [float(surprise.mean()), float(surprise.std()) or 1.0]
+    density["error_log"] = [float(log_error.mean()), float(log_error.std()) or 1.0]
+    return density
+
+
+def density_scores(density: dict, codes: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    """(log error − its training mean) / its training std + the same for the code's negative log-likelihood: (n,)."""
+    surprise = -code_log_likelihood(density, codes)
+    log_error = np.log(np.asarray(errors, dtype=np.float64) + _TINY)
+    (code_mean, code_std), (error_mean, error_std) = density["code_nll"], density["error_log"]
+    return ((log_error - error_mean) / error_std + (surprise - code_mean) / code_std).astype(np.float32)
 
 
 def _check_samples(x: np.ndarray) -> np.ndarray:

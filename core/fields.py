@@ -87,10 +87,11 @@ ERROR_LABELS = {
     "mae": "MAE (absolute error)",
     "bce": "Binary cross-entropy",
     "ssim": "1 − SSIM (structure)",
+    "ssim_mse": "√((1 − SSIM) · MSE): structure and brightness",
 }
 BASELINES = ("pca", "iforest", "knn", "ecod")  # core.baselines implements each; default: all
 ERRORS_BY_KIND = {
-    IMAGE: ("mse", "mae", "bce", "ssim"),
+    IMAGE: ("mse", "mae", "bce", "ssim", "ssim_mse"),
     SERIES: ("mse", "mae", "bce"),
     TIMESERIES: ("mse", "mae", "bce"),
 }
@@ -314,6 +315,17 @@ _FIELDS = (
         format="%.5f",
     ),
     Field(
+        "train.noise",
+        "Input noise (denoising)",
+        "float",
+        "Standard deviation of Gaussian noise added to the training inputs (on the [0, 1] scale the model sees), "
+        "never to the targets: the autoencoder learns to rebuild clean samples from noisy ones. 0 turns it off.",
+        low=0.0,
+        high=1.0,
+        step=0.05,
+        format="%.2f",
+    ),
+    Field(
         "train.validation_fraction",
         "Validation fraction",
         "float",
@@ -349,6 +361,17 @@ _FIELDS = (
         choices=ERRORS_BY_KIND[IMAGE],
         choice_labels=ERROR_LABELS,
         kinds=ERRORS_BY_KIND,
+    ),
+    Field(
+        "score.density_components",
+        "Code density components",
+        "int",
+        "DAGMM-style: also score how unlikely a sample's code is under a mixture of this many Gaussians fitted to "
+        "the training samples' codes (its negative log-likelihood). The score is then the sum of the two, each as a "
+        "z-score over the training samples (of the error's logarithm). 0: the reconstruction error alone.",
+        low=0,
+        high=64,
+        applies_to=SAMPLE_KINDS,
     ),
     Field("score.batch_size", "Scoring batch size", "int", "Samples scored at once.", low=1, high=65_536),
     Field(

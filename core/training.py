@@ -101,7 +101,8 @@ def train_autoencoder(
     """
     keras.utils.set_random_seed(seed)
     x_fit, x_validation = split_validation(np.asarray(x_train, dtype=np.float32), config.validation_fraction, seed)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=losses.per_sample(config.loss))
+    trainee = denoising(model, config.noise, seed)
+    trainee.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=losses.per_sample(config.loss))
     history = History()
     watcher = _Watcher(config, len(x_fit), history, listener, stop_event)
     callbacks: list[keras.callbacks.Callback] = [watcher]
@@ -113,7 +114,7 @@ def train_autoencoder(
         callbacks.append(early_stopping)
     if config.tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=config.tensorboard_dir))
-    model.fit(
+    trainee.fit(
         x_fit,
         x_fit,
         validation_data=None if x_validation is None else (x_validation, x_validation),
@@ -146,6 +147,16 @@ def train_autoencoder(
         curve = history.val_loss if len(history.val_loss) == len(history.loss) else history.loss
         history.best_epoch = int(np.argmin(curve)) + 1
     return history
+
+
+def denoising(model: keras.Model, noise: float, seed: int) -> keras.Model:
+    """What training fits: `model` itself, or with noise > 0 `model` behind a GaussianNoise layer (active in training
+    only, so validation losses are on clean samples). Both hold the same weights: fitting one fits `model`."""
+    if noise <= 0:
+        return model
+    inputs = keras.Input(model.input_shape[1:], name="clean_sample")
+    noisy = keras.layers.GaussianNoise(noise, seed=seed, name="input_noise")(inputs)
+    return keras.Model(inputs, model(noisy), name=f"denoising_{model.name}")
 
 
 def collapse_warning(model: keras.Model, x: np.ndarray, advice: str, sample_size: int = 512) -> str | None:

@@ -16,6 +16,7 @@ TITLES = {
     "shoe_among_digits": "Find the shoe among 10,000 digits",
     "mnist_ones_threes": "MNIST 1s with 1% 3s",
     "fashion_vs_mnist_ssim": "Fashion-MNIST vs MNIST, with SSIM",
+    "fashion_one_class": "Fashion-MNIST one-class: T-shirts vs the rest",
     "ecg5000": "ECG5000 heartbeats",
     "nab_art_daily": "Time series: find the jump (NAB art_daily)",
     "nab_nyc_taxi": "Time series: NYC taxi demand events",

@@ -75,11 +75,15 @@ def settings_form(config, data) -> None:
             epochs = widgets.number("train.epochs", config.train.epochs)
             batch_size = widgets.number("train.batch_size", config.train.batch_size)
             learning_rate = widgets.number("train.learning_rate", config.train.learning_rate)
+            noise = widgets.number("train.noise", config.train.noise)
         with run_column.container(border=True):
             st.markdown("**Validation and scoring**")
             validation_fraction = widgets.number("train.validation_fraction", config.train.validation_fraction)
             patience = widgets.number("train.early_stopping_patience", config.train.early_stopping_patience)
             error = widgets.choice("score.error", config.score.error, kind)
+            density = config.score.density_components
+            if FIELDS["score.density_components"].applies(kind):
+                density = widgets.number("score.density_components", config.score.density_components)
             aggregate = config.score.aggregate
             if FIELDS["score.aggregate"].applies(kind):
                 aggregate = widgets.choice("score.aggregate", config.score.aggregate, kind)
@@ -108,10 +112,17 @@ def settings_form(config, data) -> None:
                 epochs=epochs,
                 batch_size=batch_size,
                 learning_rate=learning_rate,
+                noise=noise,
                 validation_fraction=validation_fraction,
                 early_stopping_patience=patience,
             ),
-            score=dataclasses.replace(config.score, error=error, aggregate=aggregate, baselines=list(baselines)),
+            score=dataclasses.replace(
+                config.score,
+                error=error,
+                density_components=density,
+                aggregate=aggregate,
+                baselines=list(baselines),
+            ),
         )
         validate(new_config, data.kind)
     except ConfigError as exc:

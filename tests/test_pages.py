@@ -207,9 +207,11 @@ def test_settings_pages_show_and_keep_a_presets_config(preset, request):
         "train.epochs",
         "train.batch_size",
         "train.learning_rate",
+        "train.noise",
         "train.validation_fraction",
         "train.early_stopping_patience",
         "score.error",
+        "score.density_components",
         "seed",
     ):
         if FIELDS[path].applies(builtin_kind(expected.data.dataset)):  # time series show no class settings
