@@ -35,10 +35,13 @@ def free_port() -> int:
 def app_url(tmp_path_factory):
     port = free_port()
     env = dict(os.environ, ANOMALY_STUDIO_RUNS=str(tmp_path_factory.mktemp("runs")))
-    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w")
+    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w")  # noqa: SIM115 (closed in the finally below, after the server stops)
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://localhost:{port}"
     try:
@@ -67,9 +70,16 @@ def app_url(tmp_path_factory):
 def page(app_url):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield browser.new_page(viewport={"width": 1440, "height": 1500})
         browser.close()
@@ -144,16 +154,20 @@ def test_digits_demo_end_to_end(page: Page, app_url: str):
     thumb = page.get_by_test_id("stSlider").get_by_role("slider")
     thumb.focus()
     thumb.press("Home")  # lowest threshold: every sample but the lowest-error one is flagged
-    expect(page.get_by_test_id("stMetric").filter(has=page.get_by_text("Flagged", exact=True))
-           .get_by_test_id("stMetricValue")).not_to_have_text(flagged_before, timeout=30_000)
+    expect(
+        page.get_by_test_id("stMetric")
+        .filter(has=page.get_by_text("Flagged", exact=True))
+        .get_by_test_id("stMetricValue")
+    ).not_to_have_text(flagged_before, timeout=30_000)
     for _ in range(5):
         thumb.press("ArrowRight")
     flagged_after = int(settled_metric_value(page, "Flagged").replace(",", ""))
     screenshot(page, "5-threshold-moved")
 
     open_page(page, "Flagged", "Flagged samples")
-    expect(page.get_by_text(re.compile(rf"^{flagged_after:,} of [\d,]+ samples have a reconstruction error"))).to_be_visible(
-        timeout=60_000)
+    expect(
+        page.get_by_text(re.compile(rf"^{flagged_after:,} of [\d,]+ samples have a reconstruction error"))
+    ).to_be_visible(timeout=60_000)
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     screenshot(page, "6-flagged")
     with page.expect_download() as download:
