@@ -219,7 +219,7 @@ def xla_rows(settings: Settings) -> list[list[str]]:
         forward = forward_flops_per_sample(model)
         rows.append(
             compared_row(
-                f"training, {describe(config)}: A XLA on (jit_compile, the default) ÷ B off",
+                f"training, {describe(config)}: A XLA on (jit_compile) ÷ B off (the default)",
                 core_training(config, x, epochs, jit_compile=True),
                 core_training(config, x, epochs, jit_compile=False),
                 settings.repeats(3),

@@ -68,7 +68,7 @@ class TrainConfig:
     tensorboard_dir: str | None = None
     strategy: str = "auto"
     mixed_precision: bool = False
-    jit_compile: bool = True
+    jit_compile: bool = False
 
 
 @dataclass

@@ -361,7 +361,8 @@ _FIELDS = (
         "train.jit_compile",
         "XLA compilation",
         "bool",
-        "Compile the training and scoring steps with XLA (jit_compile), on CPU and GPU alike.",
+        "Compile the training step with XLA (jit_compile). Off by default: on CPU it trained the conv presets "
+        "2.7× slower (README, benchmarks); worth trying on GPUs.",
     ),
     Field(
         "score.error",

@@ -60,7 +60,7 @@ def write_digit_folder(folder: Path, count: int | None = None) -> Path:
 
 def test_the_new_training_fields_are_validated():
     config = ExperimentConfig.from_dict({"train": {"strategy": "multi_worker", "mixed_precision": True}})
-    assert config.train.strategy == "multi_worker" and config.train.mixed_precision and config.train.jit_compile
+    assert config.train.strategy == "multi_worker" and config.train.mixed_precision and not config.train.jit_compile
     with pytest.raises(ConfigError, match=r"^train.strategy \(Distribution\) must be one of"):
         ExperimentConfig.from_dict({"train": {"strategy": "tpu"}})
     with pytest.raises(ConfigError, match=r"^train.jit_compile \(XLA compilation\) must be true or false"):
