@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import OUTPUT_DIR, Settings, default_data_dir
 
-SUITES = ("quality", "one_class", "speed", "timeseries")
+SUITES = ("quality", "one_class", "speed", "timeseries", "scale")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

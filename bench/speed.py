@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from bench.common import PRESETS, REPO, Settings, Table, interleaved, median_ratio, progress, seconds, with_fields
+from bench.flops import TRAINING_FACTOR, cpu_peak_gflops, forward_flops_per_sample, peak_note
 from core import curve_figures, figures, losses
 from core.config import ExperimentConfig
 from core.data import load_dataset
@@ -31,7 +32,15 @@ from core.models import build_autoencoder
 from core.scoring import reconstruction_errors
 from core.training import train_autoencoder
 
-COLUMNS = ["measurement", "Anomaly Studio (core)", "bare Keras / NumPy", "ratio core ÷ bare", "target", "met"]
+COLUMNS = [
+    "measurement",
+    "Anomaly Studio (core)",
+    "bare Keras / NumPy",
+    "ratio core ÷ bare",
+    "target",
+    "met",
+    "core: model GFLOP/s (share of CPU peak)",
+]
 THROUGHPUT_PRESETS = ("shoe_among_digits", "mnist_ones_threes")
 # Samples and epochs per timed training, so one run of either model takes seconds, not a fraction of one.
 TRAINING_SIZES = {"shoe_among_digits": (60_000, 3), "mnist_ones_threes": (3_000, 1)}
@@ -82,9 +91,11 @@ class BatchRecorder:
         self.progress.append(progress)
 
 
-def core_training(config: ExperimentConfig, x: np.ndarray, epochs: int) -> Callable[[], float]:
+def core_training(config: ExperimentConfig, x: np.ndarray, epochs: int, **train_fields) -> Callable[[], float]:
     """Samples per second of core.training.train_autoencoder with a listener recording every batch."""
-    train = with_fields(config.train, epochs=epochs, validation_fraction=0.0, early_stopping_patience=None)
+    train = with_fields(
+        config.train, epochs=epochs, validation_fraction=0.0, early_stopping_patience=None, **train_fields
+    )
 
     def run() -> float:
         model = build_autoencoder(config.model, x.shape[1:], config.seed)
@@ -115,16 +126,28 @@ def training_row(name: str, settings: Settings) -> list[str]:
     config = load_config(name)
     count, epochs = TRAINING_SIZES[name]
     x = samples(config, settings, count)
+    flops = TRAINING_FACTOR * forward_flops_per_sample(build_autoencoder(config.model, x.shape[1:], config.seed))
     return paired_row(
         f"training throughput, samples/s ({describe(config)}, {len(x):,} samples × {epochs} ep)",
         core_training(config, x, epochs),
         bare_training(config, x, epochs),
         settings.repeats(5),
         target=0.95,
+        flops_per_sample=flops,
     )
 
 
-def paired_row(label: str, core_run, bare_run, repeats: int, target: float) -> list[str]:
+def flops_cell(samples_per_s: float, flops_per_sample: float | None) -> str:
+    """ "12.3 (7.4 %)": model GFLOP/s at this throughput, and its share of the CPU's peak (bench.flops)."""
+    if flops_per_sample is None:
+        return ""
+    gflops = samples_per_s * flops_per_sample / 1e9
+    return f"{gflops:,.1f} ({gflops / cpu_peak_gflops():.1%})"
+
+
+def paired_row(
+    label: str, core_run, bare_run, repeats: int, target: float, flops_per_sample: float | None = None
+) -> list[str]:
     """Warm both up (first traces and allocations), time them interleaved, and compare the rates pair by pair."""
     core_run(), bare_run()
     core_rates, bare_rates = interleaved(core_run, bare_run, repeats)
@@ -136,6 +159,7 @@ def paired_row(label: str, core_run, bare_run, repeats: int, target: float) -> l
         f"{ratio:.3f}",
         f"≥ {target}",
         verdict(ratio >= target),
+        flops_cell(statistics.median(core_rates), flops_per_sample),
     ]
 
 
@@ -164,7 +188,76 @@ def scoring_row(name: str, settings: Settings) -> list[str]:
         bare_run,
         settings.repeats(7),
         target=1.0,
+        flops_per_sample=forward_flops_per_sample(model),
     )
+
+
+# ---------------------------------------------------------------- XLA and batch size on CPU
+
+XLA_COLUMNS = [
+    "measurement",
+    "variant A, samples/s",
+    "variant B, samples/s",
+    "ratio A ÷ B",
+    "FLOP/s of A (share of peak)",
+]
+
+
+def compared_row(label: str, first, second, repeats: int, flops_per_sample: float) -> list[str]:
+    first(), second()
+    a, b = interleaved(first, second, repeats)
+    return [
+        label,
+        f"{statistics.median(a):,.0f}",
+        f"{statistics.median(b):,.0f}",
+        f"{median_ratio(a, b):.3f}",
+        flops_cell(statistics.median(a), flops_per_sample),
+    ]
+
+
+def xla_rows(settings: Settings) -> list[list[str]]:
+    """Training with XLA (jit_compile) against without; scoring with XLA, and with batches of 4,096 against 1,024."""
+    rows = []
+    for name in THROUGHPUT_PRESETS:
+        progress(f"speed: XLA {name}")
+        config = load_config(name)
+        count, epochs = TRAINING_SIZES[name]
+        x = samples(config, settings, count)
+        model = build_autoencoder(config.model, x.shape[1:], config.seed)
+        forward = forward_flops_per_sample(model)
+        rows.append(
+            compared_row(
+                f"training, {describe(config)}: A XLA on (jit_compile) ÷ B off (the default)",
+                core_training(config, x, epochs, jit_compile=True),
+                core_training(config, x, epochs, jit_compile=False),
+                settings.repeats(3),
+                TRAINING_FACTOR * forward,
+            )
+        )
+        x = samples(config, settings, 10_000)
+
+        def scoring(batch_size: int, jit: bool, model=model, x=x):
+            return lambda: len(x) / seconds(lambda: reconstruction_errors(model, x, "mse", batch_size, jit))
+
+        rows.append(
+            compared_row(
+                f"scoring, {config.model.kind} model of preset {config.name}, batch 1,024: A XLA on ÷ B off",
+                scoring(1024, True),
+                scoring(1024, False),
+                settings.repeats(5),
+                forward,
+            )
+        )
+        rows.append(
+            compared_row(
+                f"scoring, {config.model.kind} model of preset {config.name}, no XLA: A batch 4,096 ÷ B batch 1,024",
+                scoring(4096, False),
+                scoring(1024, False),
+                settings.repeats(5),
+                forward,
+            )
+        )
+    return rows
 
 
 # ---------------------------------------------------------------- threshold page
@@ -410,10 +503,15 @@ def memory_rows(settings: Settings) -> list[list[str]]:
 # ---------------------------------------------------------------- the table
 
 
-def speed_table(settings: Settings) -> Table:
+def throughput_rows(settings: Settings) -> list[list[str]]:
     rows = [training_row(name, settings) for name in THROUGHPUT_PRESETS]
-    rows += [scoring_row(name, settings) for name in THROUGHPUT_PRESETS]
+    return rows + [scoring_row(name, settings) for name in THROUGHPUT_PRESETS]
+
+
+def speed_table(settings: Settings) -> Table:
+    rows = throughput_rows(settings)
     rows += threshold_rows(settings) + [first_loss_row(settings)] + home_page_rows(settings) + memory_rows(settings)
+    rows = [row + [""] * (len(COLUMNS) - len(row)) for row in rows]
     return Table(
         "Speed and memory",
         COLUMNS,
@@ -429,9 +527,20 @@ def speed_table(settings: Settings) -> Table:
             "builds the curve, bins, ROC and PR once per result (ui.analysis) and redraws four figures on every slider move.",
             "Peak memory: VmHWM of the child process (its own address space; ru_maxrss would also count the benchmark's "
             "memory copied by fork). It does not grow with epochs, so one epoch is run.",
+            peak_note(),
         ],
+    )
+
+
+def xla_table(settings: Settings) -> Table:
+    return Table(
+        "XLA and scoring batch size on CPU",
+        XLA_COLUMNS,
+        xla_rows(settings),
+        notes=["Paired as above: A and B interleaved, medians and the median of the paired ratios.", peak_note()],
     )
 
 
 def tables(settings: Settings) -> Iterator[Table]:
     yield speed_table(settings)
+    yield xla_table(settings)

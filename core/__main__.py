@@ -1,4 +1,9 @@
-"""Command line: `python -m core run CONFIG.json --out DIR` and `python -m core score --run DIR INPUT`.
+"""Command line: `python -m core run CONFIG.json --out DIR` and `python -m core score --run DIR PATH...`.
+
+`run` reads a dataset that is a folder of images through tf.data (core.data.stream), so a folder larger than
+memory trains and scores; with `train.strategy` "multi_worker" it is one worker of the cluster in TF_CONFIG,
+and only the chief writes the run. `score` streams folders and many files in batches and can write its
+results as it goes, resumably (core.score_files).
 
 Errors a user can fix end the program with exit code 2 and one line on stderr, never a traceback
 (set ANOMALY_STUDIO_DEBUG=1 to see one).
@@ -8,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -35,7 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=int, help="override train.epochs")
     score = commands.add_parser("score", help="score new samples with a saved run; one JSON line per sample")
     score.add_argument("--run", required=True, help="a saved run folder")
-    score.add_argument("input", help="samples to score: .npz, .csv, .zip or folder of images")
+    score.add_argument(
+        "input", nargs="+", help="samples to score: .npz, .csv, .zip, image files or folders of images (streamed)"
+    )
+    score.add_argument(
+        "--out",
+        help="write the results to this .jsonl (or .csv) file as they come; a re-run skips what it holds already",
+    )
+    score.add_argument("--batch-size", type=int, help="samples per batch (default: the run's score.batch_size)")
     return parser
 
 
@@ -67,12 +79,18 @@ def _stop_on_first_interrupt(stop_event: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def _import_tensorflow_quietly() -> None:
+def _import_tensorflow_quietly(strategy: str = "auto") -> None:
     """TensorFlow's C++ start-up writes log lines to stderr that TF_CPP_MIN_LOG_LEVEL cannot silence;
-    hide them so that what the CLI prints on stderr stays one readable line."""
+    hide them so that what the CLI prints on stderr stays one readable line.
+
+    A multi-worker strategy is created here, before TensorFlow runs any other op, as it must be.
+    """
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
+        from core import distribute
+
+        distribute.prepare(strategy)
         import tensorflow as tf
 
         tf.config.list_physical_devices()
@@ -91,16 +109,26 @@ def command_run(args) -> int:
     if args.epochs is not None:
         config = config.replace(train=dataclasses.replace(config.train, epochs=args.epochs))
     out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise StudioError(f"{out} exists already and is not empty; choose another --out so nothing saved is lost")
+    _import_tensorflow_quietly(config.train.strategy)
+    from core import distribute
 
-    _import_tensorflow_quietly()
+    chief = distribute.is_chief()
+    if chief and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise StudioError(f"{out} exists already and is not empty; choose another --out so nothing saved is lost")
     from core.experiment import run_experiment
     from core.runs import save_run
 
     stop_event = threading.Event()
     _stop_on_first_interrupt(stop_event)
-    result = run_experiment(config, args.data_dir, listener=_EpochPrinter(), stop_event=stop_event)
+    result = run_experiment(config, args.data_dir, listener=_EpochPrinter(), stop_event=stop_event, stream=True)
+    if not chief:
+        # As TensorFlow's multi-worker guide advises: every worker saves (saving may take part in collective
+        # ops), the others into a temporary folder that is deleted, so only the chief's run remains.
+        with tempfile.TemporaryDirectory(prefix="anomaly-studio-worker-") as scratch:
+            save_run(result, Path(scratch) / "run")
+        task = distribute.cluster_spec().get("task", {})
+        print(f"{task.get('type', 'worker')} {task.get('index', '?')}: trained; the chief saves the run", flush=True)
+        return 0
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     folder = save_run(result, out)
@@ -136,15 +164,14 @@ def _best_baseline(result) -> str:
 
 
 def command_score(args) -> int:
+    if args.batch_size is not None and args.batch_size < 1:
+        raise StudioError(f"--batch-size must be a positive whole number (got {args.batch_size})")
     _import_tensorflow_quietly()
-    from core.data import load_samples
     from core.runs import load_detector
+    from core.score_files import score_inputs
 
     detector = load_detector(args.run)
-    scores = detector.score_samples(load_samples(args.input, detector.sample_shape_, detector.kind_))
-    threshold = detector.threshold_.value
-    lines = (json.dumps({"index": i, "score": float(s), "flagged": bool(s > threshold)}) for i, s in enumerate(scores))
-    sys.stdout.write("\n".join(lines) + "\n")
+    score_inputs(detector, [Path(p) for p in args.input], args.out, args.batch_size)
     return 0
 
 

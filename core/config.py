@@ -67,6 +67,9 @@ class TrainConfig:
     validation_fraction: float = 0.2
     early_stopping_patience: int | None = None
     tensorboard_dir: str | None = None
+    strategy: str = "auto"
+    mixed_precision: bool = False
+    jit_compile: bool = False
 
 
 @dataclass
@@ -199,6 +202,9 @@ def check_field(path: str, value: Any) -> None:
         if not _is_number(value) or not spec.within(value):
             where = f" in {spec.limits}" if spec.low is not None else ""
             _fail(path, f"must be a finite number{where} (got {value!r})")
+    elif spec.type == "bool":
+        if not isinstance(value, bool):
+            _fail(path, f"must be true or false (got {value!r})")
     elif spec.type == "choice":
         if value not in spec.choices:
             _fail(path, f"must be one of {', '.join(repr(c) for c in spec.choices)} (got {value!r})")
@@ -320,6 +326,8 @@ def markdown_table() -> str:
                     )
                     + ")"
                 )
+        elif spec.type == "bool":
+            allowed = "`true`, `false`"
         elif spec.type == "choices":
             allowed = "list of " + ", ".join(f"`{c}`" for c in spec.choices) + ", each at most once"
         elif spec.type == "sizes":

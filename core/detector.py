@@ -21,9 +21,10 @@ import keras
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
-from core import timeseries
+from core import distribute, timeseries
 from core.config import ModelConfig, ScoreConfig, ThresholdConfig, TrainConfig
 from core.data import IMAGE, SERIES, TIMESERIES
+from core.data.stream import ImageFiles
 from core.errors import ConfigError, DataError, NotFittedError, RunError
 from core.models import build_autoencoder
 from core.scoring import reconstruct, reconstruction_errors
@@ -78,9 +79,14 @@ class AutoencoderDetector:
     ) -> AutoencoderDetector:
         """Fit the scaler (series), train on raw samples x of shape (n, *sample_shape), score the training samples.
 
+        x may also be core.data.stream.ImageFiles (a folder of images too large for memory), streamed through
+        tf.data for training and scoring. The model is built in the tf.distribute strategy of `train.strategy`
+        (core.distribute), in mixed precision when `train.mixed_precision` is on and a GPU is visible.
         Sets `train_scores_`; the threshold is chosen afterwards by `infer_threshold`.
         """
-        x = _check_samples(x)
+        streamed = isinstance(x, ImageFiles)
+        if not streamed:
+            x = _check_samples(x)
         if {"ssim", "ssim_mse"} & {self.score.error, self.train.loss} and x.ndim != 4:
             raise ConfigError(
                 "the 'ssim' and 'ssim_mse' errors compare images; use 'mse', 'mae' or 'bce' for series or tables"
@@ -95,10 +101,12 @@ class AutoencoderDetector:
         else:
             self.sample_shape_ = tuple(x.shape[1:])
             self.scaler_ = {"min": float(x.min()), "max": float(x.max())} if self.kind_ == SERIES else None
-            samples = self._scale(x)
-        self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed)
+            samples = x if streamed else self._scale(x)
+        mixed = distribute.use_mixed_precision(self.train.mixed_precision)
+        with distribute.strategy_for(self.train.strategy).scope():
+            self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed, mixed)
         self.history_: History = train_autoencoder(self.model_, samples, self.train, self.seed, listener, stop_event)
-        errors = reconstruction_errors(self.model_, samples, self.score.error, self.score.batch_size)
+        errors = self._errors(samples)
         self.density_ = None
         if self.score.density_components and self.kind_ != TIMESERIES:
             self.density_ = fit_code_density(self._codes(samples), errors, self.score.density_components, self.seed)
@@ -128,10 +136,18 @@ class AutoencoderDetector:
         if getattr(self, "kind_", None) == TIMESERIES:
             self._check_is_fitted("score_samples")
             x = _check_samples(x)
-            errors = reconstruction_errors(self.model_, self._windows(x), self.score.error, self.score.batch_size)
-            return self._per_timestamp(errors, len(x))
+            return self._per_timestamp(self._errors(self._windows(x)), len(x))
+        if isinstance(x, ImageFiles):
+            self._check_is_fitted("score_samples")
+            if x.sample_shape != self.sample_shape_:
+                raise DataError(f"expected samples of shape {self.sample_shape_}, got {x.sample_shape}")
+            return self._combine(x, self._errors(x))
         x = self._prepare(x, "score_samples")
-        return self._combine(x, reconstruction_errors(self.model_, x, self.score.error, self.score.batch_size))
+        return self._combine(x, self._errors(x))
+
+    def _errors(self, samples) -> np.ndarray:
+        """Reconstruction errors of samples as the model takes them (an array, or ImageFiles streamed)."""
+        return reconstruction_errors(self.model_, samples, self.score.error, self.score.batch_size)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Raw samples as the model sees them: float32 (n, *sample_shape), series min-max scaled; for a time
@@ -254,7 +270,9 @@ class AutoencoderDetector:
         """The encoder's codes (n, latent_dim) of prepared samples, in batches."""
         encoder = self.model_.get_layer("encoder")
         size = self.score.batch_size
-        batches = [np.asarray(encoder(x[start : start + size], training=False)) for start in range(0, len(x), size)]
+        batches = [
+            np.asarray(encoder(_loaded(x[start : start + size]), training=False)) for start in range(0, len(x), size)
+        ]
         return np.concatenate(batches).reshape(len(x), -1) if batches else np.empty((0, self.model.latent_dim))
 
     def _combine(self, x: np.ndarray, errors: np.ndarray) -> np.ndarray:
@@ -358,6 +376,11 @@ def density_scores(density: dict, codes: np.ndarray, errors: np.ndarray) -> np.n
     log_error = np.log(np.asarray(errors, dtype=np.float64) + _TINY)
     (code_mean, code_std), (error_mean, error_std) = density["code_nll"], density["error_log"]
     return ((log_error - error_mean) / error_std + (surprise - code_mean) / code_std).astype(np.float32)
+
+
+def _loaded(batch):
+    """A batch of prepared samples as an array: streamed image files (core.data.stream.ImageFiles) are decoded."""
+    return batch.load() if isinstance(batch, ImageFiles) else batch
 
 
 def _check_samples(x: np.ndarray) -> np.ndarray:

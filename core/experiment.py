@@ -92,6 +92,7 @@ def run_experiment(
     stop_event: threading.Event | None = None,
     data: ExperimentData | None = None,
     baselines_in_background: bool = False,
+    stream: bool = False,
 ) -> ExperimentResult:
     """Build the data (unless given), train, score, threshold and evaluate, as `config` says; then the baselines.
 
@@ -100,11 +101,19 @@ def run_experiment(
     are fitted on the same training samples, scaled as the model sees them, and score the same samples:
     before this returns (and `metrics["baselines"]` holds their AUROC, AP, seconds and note), or with
     `baselines_in_background` in a thread of their own (`result.baselines.done`; save_run adds them to metrics).
+
+    stream: read a dataset that is a folder of images through tf.data, never as one array (core.data.stream);
+    the classical baselines, which need every sample in memory, are then skipped with a warning.
     """
     if data is None:
-        data = build_experiment_data(config.data, config.seed, data_dir)
+        data = build_experiment_data(config.data, config.seed, data_dir, stream=stream)
     detector = detector_for(config, data).fit(data.x_train, listener, stop_event)
     warnings = [w for w in (bottleneck_warning(config.model, data.sample_shape), detector.history_.warning) if w]
+    if data.streamed and config.score.baselines:
+        warnings.append(
+            f"the classical baselines ({', '.join(config.score.baselines)}) need every sample in memory and were "
+            f"skipped for the streamed folder {config.data.dataset}"
+        )
     started = time.perf_counter()
     scores = detector.train_scores_ if data.x_score is data.x_train else detector.score_samples(data.x_score)
     score_seconds = time.perf_counter() - started
@@ -119,7 +128,10 @@ def run_experiment(
 def start_baselines(
     config: ExperimentConfig, data: ExperimentData, detector: AutoencoderDetector, background: bool
 ) -> BaselineRun:
-    """The baselines of `config` on `data`'s rows as `detector` sees them; computed now, or started in a thread."""
+    """The baselines of `config` on `data`'s rows as `detector` sees them; computed now, or started in a thread.
+    None run on streamed data (a folder too large for memory)."""
+    if data.streamed:
+        return BaselineRun([], None, None, data.labels, config.seed).run()
     x_train = flatten(detector.transform(data.x_train))
     x_score = None if data.x_score is data.x_train else flatten(detector.transform(data.x_score))
     n_scored = len(data.x_score)

@@ -25,8 +25,8 @@ USER_FILE_SUFFIXES = (".npz", ".csv", ".zip")
 class Field:
     """One config field.
 
-    type: "int", "float", "choice", "choices" (a list of distinct choices, possibly empty), "str",
-        "labels" (class list), "sizes" (list of positive ints) or "dataset".
+    type: "int", "float", "bool" (a switch), "choice", "choices" (a list of distinct choices, possibly empty),
+        "str", "labels" (class list), "sizes" (list of positive ints) or "dataset".
     low / high: inclusive limits of a number, or of each entry of "sizes".
     choices: the allowed values of a "choice", in the order the dashboard offers them, with `choice_labels`.
     kinds: for a "choice", which values fit which data kind (missing kind = all choices fit).
@@ -352,6 +352,35 @@ _FIELDS = (
         "Where to write TensorBoard logs.",
         optional=True,
         null_means="no logs",
+    ),
+    Field(
+        "train.strategy",
+        "Distribution",
+        "choice",
+        "How training is spread over devices (tf.distribute): auto uses every GPU of this machine "
+        "(MirroredStrategy) when there are several, else one device; multi_worker trains on a cluster "
+        "described by the TF_CONFIG environment variable (MultiWorkerMirroredStrategy), whose chief saves the run. "
+        "The batch size is the global one, split across devices.",
+        choices=("auto", "mirrored", "multi_worker"),
+        choice_labels={
+            "auto": "Automatic (all GPUs of this machine)",
+            "mirrored": "Mirrored (this machine's devices)",
+            "multi_worker": "Multi-worker (cluster from TF_CONFIG)",
+        },
+    ),
+    Field(
+        "train.mixed_precision",
+        "Mixed precision",
+        "bool",
+        "GPUs only: compute in float16 with float32 weights and a float32 output layer (mixed_float16), with "
+        "loss scaling; ignored with a warning on a machine without a GPU.",
+    ),
+    Field(
+        "train.jit_compile",
+        "XLA compilation",
+        "bool",
+        "Compile the training step with XLA (jit_compile). Off by default: on CPU it trained the conv presets "
+        "2.7× slower (README, benchmarks); worth trying on GPUs.",
     ),
     Field(
         "score.error",

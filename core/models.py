@@ -4,6 +4,10 @@ Each returns a Keras model `autoencoder` whose `encoder` and `decoder` sub-model
 (`model.get_layer("encoder")`, `model.get_layer("decoder")`). Inputs are batches of samples of
 `sample_shape`: (h, w, c) images in [0, 1], (length,) series or (length, channels) multichannel windows;
 outputs have the same shape, through a sigmoid.
+
+With `mixed_precision` every layer computes in float16 with float32 weights (Keras' "mixed_float16" policy,
+set per layer, never globally) except the decoder's last layer, whose sigmoid and output stay float32 so that
+reconstructions and errors keep their precision.
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ class _Layers:
     """Makes the layers of one model: each named (unique within it) and its weights seeded, so that building a model
     never reads Keras' global state, which the dashboard's server resets after every script run."""
 
-    def __init__(self, seed: int | None):
+    def __init__(self, seed: int | None, mixed_precision: bool = False):
         self.seed = seed
         self.count = 0
+        self.dtype = "mixed_float16" if mixed_precision else None  # None: Keras' default (float32)
 
     def name(self, prefix: str) -> str:
         self.count += 1
@@ -45,17 +50,24 @@ class _Layers:
     def initializer(self) -> keras.initializers.Initializer:
         return keras.initializers.GlorotUniform(seed=None if self.seed is None else self.seed * 1000 + self.count)
 
-    def dense(self, units: int, activation: str | None = None, name: str | None = None) -> layers.Dense:
+    def dense(
+        self, units: int, activation: str | None = None, name: str | None = None, output: bool = False
+    ) -> layers.Dense:
         return layers.Dense(
-            units, activation=activation, kernel_initializer=self.initializer(), name=name or self.name("dense")
+            units,
+            activation=activation,
+            kernel_initializer=self.initializer(),
+            name=name or self.name("dense"),
+            dtype="float32" if output else self.dtype,
         )
 
-    def conv(self, conv: type, filters: int, kernel_size: int, **options) -> layers.Layer:
+    def conv(self, conv: type, filters: int, kernel_size: int, output: bool = False, **options) -> layers.Layer:
         return conv(
             filters,
             kernel_size,
             kernel_initializer=self.initializer(),
             name=self.name(conv.__name__.lower()),
+            dtype="float32" if output else self.dtype,
             **options,
         )
 
@@ -65,14 +77,19 @@ class _Layers:
         BatchNorm momentum 0.9 (not Keras' 0.99): on small datasets the moving statistics must settle
         within a few hundred steps, or inference-time reconstructions lag far behind training ones.
         """
-        x = layers.LeakyReLU(negative_slope=0.2, name=self.name("leaky_relu"))(x)
-        return layers.BatchNormalization(momentum=0.9, name=self.name("batch_norm"))(x)
+        x = layers.LeakyReLU(negative_slope=0.2, name=self.name("leaky_relu"), dtype=self.dtype)(x)
+        return layers.BatchNormalization(momentum=0.9, name=self.name("batch_norm"), dtype=self.dtype)(x)
 
 
-def build_autoencoder(config: ModelConfig, sample_shape: tuple, seed: int | None = None) -> keras.Model:
-    """Build the autoencoder that `config.kind` names for samples of `sample_shape`; `seed` seeds its weights."""
+def build_autoencoder(
+    config: ModelConfig, sample_shape: tuple, seed: int | None = None, mixed_precision: bool = False
+) -> keras.Model:
+    """Build the autoencoder that `config.kind` names for samples of `sample_shape`; `seed` seeds its weights.
+
+    mixed_precision: float16 compute (mixed_float16) in every layer but the float32 output layer.
+    """
     sample_shape = tuple(int(d) for d in sample_shape)
-    make = _Layers(seed)
+    make = _Layers(seed, mixed_precision)
     if config.kind == "dense":
         encoder, decoder = _dense_encoder(config, sample_shape, make), _dense_decoder(config, sample_shape, make)
     elif config.kind == "conv":
@@ -99,7 +116,7 @@ def build_autoencoder(config: ModelConfig, sample_shape: tuple, seed: int | None
 
 def _dense_encoder(config: ModelConfig, sample_shape: tuple, make: _Layers) -> keras.Model:
     inputs = keras.Input(sample_shape, name="encoder_input")
-    x = layers.Flatten(name="flatten")(inputs)
+    x = layers.Flatten(name="flatten", dtype=make.dtype)(inputs)
     for units in config.hidden:
         x = make.dense(units, "relu")(x)
     code = make.dense(config.latent_dim, "relu", name="code")(x)
@@ -111,7 +128,7 @@ def _dense_decoder(config: ModelConfig, sample_shape: tuple, make: _Layers) -> k
     x = code
     for units in reversed(config.hidden):
         x = make.dense(units, "relu")(x)
-    x = make.dense(math.prod(sample_shape), "sigmoid")(x)
+    x = make.dense(math.prod(sample_shape), "sigmoid", output=True)(x)
     return keras.Model(code, layers.Reshape(sample_shape, name="reconstruction")(x), name="decoder")
 
 
@@ -119,12 +136,12 @@ def _conv_encoder(config: ModelConfig, sample_shape: tuple, conv: type, make: _L
     """Conv (stride 2) → LeakyReLU(0.2) → BatchNorm per entry of `filters`, then a dense code."""
     inputs = keras.Input(sample_shape, name="encoder_input")
     one_channel = conv is layers.Conv1D and len(sample_shape) == 1
-    x = layers.Reshape(sample_shape + (1,), name="add_channel")(inputs) if one_channel else inputs
+    x = layers.Reshape(sample_shape + (1,), name="add_channel", dtype=make.dtype)(inputs) if one_channel else inputs
     for filters in config.filters:
         x = make.conv(conv, filters, config.kernel_size, strides=2, padding="same")(x)
         x = make.activation_and_norm(x)
-    x = layers.Identity(name="feature_map")(x)
-    code = make.dense(config.latent_dim, name="code")(layers.Flatten(name="flatten")(x))
+    x = layers.Identity(name="feature_map", dtype=make.dtype)(x)
+    code = make.dense(config.latent_dim, name="code")(layers.Flatten(name="flatten", dtype=make.dtype)(x))
     return keras.Model(inputs, code, name="encoder")
 
 
@@ -135,11 +152,11 @@ def _conv_decoder(config: ModelConfig, sample_shape: tuple, feature_shape: tuple
     channels = 1 if len(sample_shape) == 1 else sample_shape[-1]
     code = keras.Input((config.latent_dim,), name="decoder_input")
     x = make.dense(math.prod(feature_shape))(code)
-    x = layers.Reshape(tuple(feature_shape), name="to_feature_map")(x)
+    x = layers.Reshape(tuple(feature_shape), name="to_feature_map", dtype=make.dtype)(x)
     for filters in reversed(config.filters):
         x = make.conv(transpose, filters, config.kernel_size, strides=2, padding="same")(x)
         x = make.activation_and_norm(x)
-    x = make.conv(conv, channels, config.kernel_size, padding="same", activation="sigmoid")(x)
+    x = make.conv(conv, channels, config.kernel_size, output=True, padding="same", activation="sigmoid")(x)
     # Stride-2 'same' convolutions round odd sizes up, so the decoder may overshoot: crop back.
     if series:
         overshoot = x.shape[1] - sample_shape[0]

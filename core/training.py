@@ -12,7 +12,7 @@ from typing import Protocol
 import keras
 import numpy as np
 
-from core import losses
+from core import distribute, losses
 from core.config import TrainConfig
 from core.errors import TrainingError
 
@@ -75,8 +75,9 @@ class TrainingListener(Protocol):
     def on_epoch(self, progress: Progress, history: History) -> None: ...
 
 
-def split_validation(x: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """A seeded random hold-out: (training part, validation part or None when too small)."""
+def split_validation(x, fraction: float, seed: int):
+    """A seeded random hold-out: (training part, validation part or None when too small), of an array or of
+    core.data.stream.ImageFiles."""
     n_validation = int(round(len(x) * fraction))
     if n_validation < 1 or len(x) - n_validation < 1:
         return x, None
@@ -84,9 +85,17 @@ def split_validation(x: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
     return x[np.sort(order[n_validation:])], x[np.sort(order[:n_validation])]
 
 
+def _is_streamed(x) -> bool:
+    return hasattr(x, "dataset")  # core.data.stream.ImageFiles
+
+
+def _uses_mixed_precision(model: keras.Model) -> bool:
+    return any(layer.dtype_policy.name == "mixed_float16" for layer in model._flatten_layers())
+
+
 def train_autoencoder(
     model: keras.Model,
-    x_train: np.ndarray,
+    x_train,
     config: TrainConfig,
     seed: int,
     listener: TrainingListener | None = None,
@@ -94,15 +103,28 @@ def train_autoencoder(
 ) -> History:
     """Fit `model` to reconstruct `x_train` (n, *sample_shape); returns the history.
 
+    x_train: an array, or core.data.stream.ImageFiles, streamed through tf.data (shuffled file order, decoded
+    in parallel, prefetched), never held whole. The model is compiled in the tf.distribute strategy it was
+    built in (core.distribute), with XLA as `config.jit_compile` says and loss scaling for a mixed-precision
+    model; the batch size is the global one.
+
     Setting `stop_event` ends training after the current batch and keeps the weights trained so far
     (the best ones when early stopping is on). When the loss becomes NaN or infinite, training ends with
     the weights of the last epoch whose loss was finite and `history.warning` says so; TrainingError when
     that happens in the first epoch. A model that rebuilds every sample alike gets a warning too.
     """
     keras.utils.set_random_seed(seed)
-    x_fit, x_validation = split_validation(np.asarray(x_train, dtype=np.float32), config.validation_fraction, seed)
-    trainee = denoising(model, config.noise, seed)
-    trainee.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=losses.per_sample(config.loss))
+    streamed = _is_streamed(x_train)
+    x_train = x_train if streamed else np.asarray(x_train, dtype=np.float32)
+    x_fit, x_validation = split_validation(x_train, config.validation_fraction, seed)
+    strategy = model.distribute_strategy
+    with strategy.scope():
+        trainee = denoising(model, config.noise, seed)
+        optimizer = keras.optimizers.Adam(config.learning_rate)
+        if _uses_mixed_precision(model):
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        jit_compile = config.jit_compile and distribute.jit_compile_allowed(strategy)
+        trainee.compile(optimizer=optimizer, loss=losses.per_sample(config.loss), jit_compile=jit_compile)
     history = History()
     watcher = _Watcher(config, len(x_fit), history, listener, stop_event)
     callbacks: list[keras.callbacks.Callback] = [watcher]
@@ -114,16 +136,8 @@ def train_autoencoder(
         callbacks.append(early_stopping)
     if config.tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=config.tensorboard_dir))
-    trainee.fit(
-        x_fit,
-        x_fit,
-        validation_data=None if x_validation is None else (x_validation, x_validation),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        shuffle=True,
-        verbose=0,
-        callbacks=callbacks,
-    )
+    with strategy.scope():
+        _fit(trainee, x_fit, x_validation, streamed, config, seed, callbacks)
     history.seconds = time.perf_counter() - watcher.started
     advice = f"Lower the learning rate (now {config.learning_rate:g}) or check the data for extreme values."
     if history.stopped == "diverged":
@@ -137,7 +151,7 @@ def train_autoencoder(
             f"{history.epochs_run}, the last with a finite loss, is kept. {advice}"
         )
     else:
-        history.warning = collapse_warning(model, x_fit, advice)
+        history.warning = collapse_warning(model, x_fit[:512].load() if streamed else x_fit, advice)
     if early_stopping is not None:
         if early_stopping.stopped_epoch > 0 and history.stopped == "completed":
             history.stopped = "early_stopping"
@@ -157,6 +171,29 @@ def denoising(model: keras.Model, noise: float, seed: int) -> keras.Model:
     inputs = keras.Input(model.input_shape[1:], name="clean_sample")
     noisy = keras.layers.GaussianNoise(noise, seed=seed, name="input_noise")(inputs)
     return keras.Model(inputs, model(noisy), name=f"denoising_{model.name}")
+
+
+def _fit(model, x_fit, x_validation, streamed: bool, config: TrainConfig, seed: int, callbacks) -> None:
+    if streamed:
+        model.fit(
+            x_fit.dataset(config.batch_size, shuffle_seed=seed, pairs=True),
+            validation_data=None if x_validation is None else x_validation.dataset(config.batch_size, pairs=True),
+            epochs=config.epochs,
+            shuffle=False,  # the dataset shuffles its files itself, anew every epoch
+            verbose=0,
+            callbacks=callbacks,
+        )
+    else:
+        model.fit(
+            x_fit,
+            x_fit,
+            validation_data=None if x_validation is None else (x_validation, x_validation),
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            shuffle=True,
+            verbose=0,
+            callbacks=callbacks,
+        )
 
 
 def collapse_warning(model: keras.Model, x: np.ndarray, advice: str, sample_size: int = 512) -> str | None:

@@ -25,6 +25,7 @@ TABLES = {
     "one_class.md": ["### One-class AUROC, MNIST", "### One-class AUROC, Fashion-MNIST"],
     "speed.md": ["### Speed and memory"],
     "timeseries.md": ["### Time series: NAB, point and event level"],
+    "scale.md": ["### Data larger than memory: streamed image folders"],
 }
 QUALITY_AUROCS = ("AUROC AE", "AUROC PCA", "AUROC IForest", "AUROC kNN", "AUROC ECOD")
 DIGITS_ROW = "Ankle boot among"  # bench.quality.shoe_row: preset shoe_among_digits, one boot among MNIST test digits

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core import fields
-from core.data.registry import load_dataset
+from core.data.registry import builtin_spec, load_dataset
+from core.data.stream import is_streamable_folder, stream_image_folder
 from core.data.types import ANOMALY, INJECTED, NORMAL, TIMESERIES, UNKNOWN, Dataset, ExperimentData
 from core.errors import DataError
 
@@ -74,12 +75,25 @@ class _Selection:
         return _gather(self.parts, self.positions)
 
 
-def build_experiment_data(config: DataConfig, seed: int, data_dir: str | os.PathLike | None = None) -> ExperimentData:
+def build_experiment_data(
+    config: DataConfig, seed: int, data_dir: str | os.PathLike | None = None, stream: bool = False
+) -> ExperimentData:
     """The train and scored samples that `config` describes, raw; the same config and seed give identical arrays.
 
+    stream: a dataset that is a folder of images (and injects nothing) is read as file paths only: x_train and
+    x_score are then core.data.stream.ImageFiles, decoded batch by batch by tf.data, and the selection of
+    classes, contamination and split works on their paths and labels as it does on arrays.
     Raises DataError when the dataset cannot be loaded or the config does not fit it.
     """
-    dataset = load_dataset(config.dataset, data_dir)
+    if (
+        stream
+        and config.inject is None
+        and builtin_spec(config.dataset) is None
+        and is_streamable_folder(config.dataset)
+    ):
+        dataset = stream_image_folder(config.dataset)
+    else:
+        dataset = load_dataset(config.dataset, data_dir)
     if dataset.kind == TIMESERIES:
         return _timeseries_data(dataset, config, data_dir)
     if config.train_dataset is not None:

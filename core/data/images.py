@@ -54,18 +54,22 @@ def image_arrays(
     sub-folder when every image has one (else None)."""
     if not members:
         raise DataError(f"{path} holds no PNG or JPEG images")
-    folders = [PurePosixPath(name).parts[:-1] for name, _ in members]
-    common = len(os.path.commonprefix(folders))  # a single wrapping folder names no class
+    return decode_images(members, path, image_shape), folder_labels(path, [name for name, _ in members])
+
+
+def folder_labels(path: Path, names: list[str]) -> np.ndarray | None:
+    """The class of each image named by its path inside the zip or folder: its first sub-folder when every
+    image has one (a single wrapping folder names no class), else None."""
+    folders = [PurePosixPath(name).parts[:-1] for name in names]
+    common = len(os.path.commonprefix(folders))
     if all(len(f) > common for f in folders):
-        labels = np.array([f[common] for f in folders])
-    elif any(len(f) > common for f in folders):
+        return np.array([f[common] for f in folders])
+    if any(len(f) > common for f in folders):
         raise DataError(
             f"{path} mixes images in class sub-folders with images outside them; "
             "put every image in a class folder, or none"
         )
-    else:
-        labels = None
-    return decode_images(members, path, image_shape), labels
+    return None
 
 
 def decode_images(

@@ -95,6 +95,11 @@ class ExperimentData:
     notices: tuple = ()
 
     @property
+    def streamed(self) -> bool:
+        """Whether the samples are image files read through tf.data (core.data.stream), not arrays."""
+        return not isinstance(self.x_train, np.ndarray)
+
+    @property
     def window(self) -> int | None:
         """Window length of a time series (its samples' first dimension); None for other kinds."""
         return self.sample_shape[0] if self.timestamps is not None else None
