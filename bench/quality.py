@@ -285,7 +285,7 @@ def fashion_rows(settings: Settings) -> list[list[str]]:
 # ---------------------------------------------------------------- the Train page's defaults
 
 
-# Normal classes of the one-class rows: three of ten, as the default conv model trains for minutes per class here.
+# Normal classes of the one-class rows: three of ten, to keep the table within minutes.
 DEFAULTS_CLASSES = (0, 4, 8)
 
 

@@ -14,6 +14,8 @@ from test_pages import (  # noqa: F401 (navigation_runs_app_py: an autouse fixtu
     workspace,
 )
 
+from core.fields import FIELDS
+
 
 def charts_with(at, text: str) -> list:
     return [chart for chart in at.get("plotly_chart") if text in chart.proto.spec]
@@ -54,7 +56,7 @@ def test_an_uploaded_time_series_shows_its_notices_timeline_and_a_too_long_windo
     at = upload(start_app(), "sensor.csv", ("timestamp,value,label\n" + "\n".join(rows) + "\n").encode())
     assert any("not in time order" in warning.value for warning in at.warning)
     assert "shorter than one window of 288" in at.error[0].value  # 15 % of 300 timestamps: the default is too long
-    assert workspace(at).config.model.kind == "conv1d"
+    assert workspace(at).config.model.kind in FIELDS["model.kind"].choices_for("timeseries")
 
     labelled(at.number_input, "Window length").set_value(24)
     button(at, "Apply").click().run()
