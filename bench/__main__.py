@@ -18,12 +18,16 @@ from pathlib import Path
 from bench.common import OUTPUT_DIR, Settings, default_data_dir
 
 SUITES = ("quality", "one_class", "speed", "timeseries", "scale")
+# Run only when named with --only: each drives the dashboard in headless Chromium for minutes.
+BROWSER_SUITES = ("sessions", "latency")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny slices, 1 epoch, 2 classes, fewer repeats (minutes)")
-    parser.add_argument("--only", choices=SUITES, action="append", help="run only this suite (repeatable)")
+    parser.add_argument(
+        "--only", choices=SUITES + BROWSER_SUITES, action="append", help="run only this suite (repeatable)"
+    )
     parser.add_argument(
         "--data-dir",
         help="folder with mnist/, fashion-mnist/, ecg5000/, nab/ (default: $ANOMALY_STUDIO_DATA, "
