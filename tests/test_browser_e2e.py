@@ -278,6 +278,9 @@ def test_digits_demo_end_to_end(new_page, app_url: str):
     histogram = page.locator(".js-plotly-plot").first
     expect(histogram).to_be_visible(timeout=WAIT)
     expect(page.get_by_role("button", name="Saved")).to_be_disabled()
+    # The classical baselines, computed in the background, join the autoencoder's ROC chart.
+    for baseline in ("PCA reconstruction", "Isolation Forest", "kNN distance", "ECOD"):
+        expect(page.locator(".legendtext", has_text=baseline)).to_be_visible(timeout=WAIT)
     flagged_before = metric_value(page, "Flagged")
     screenshot(page, "4-threshold")
     thumb = page.get_by_test_id("stSlider").get_by_role("slider")
