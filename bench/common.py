@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 import statistics
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,3 +140,24 @@ def classical_baselines(x_train: np.ndarray, x_score: np.ndarray, seed: int) -> 
     (core.baselines), on the samples as given."""
     found = score_baselines(["pca", "iforest"], flatten(x_train), flatten(x_score), None, seed)
     return Baselines(found["pca"].scores, found["iforest"].scores)
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1, for a server the benchmark starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_url(url: str, timeout: float) -> None:
+    """Until `url` answers 200; the last OSError once `timeout` seconds have passed."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.perf_counter() > deadline:
+                raise
+        time.sleep(0.05)

@@ -14,18 +14,16 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import REPO, Settings, Table, progress
+from bench.common import REPO, Settings, Table, free_port, progress, wait_for_url
 
 CHROMIUM = "/usr/bin/chromium"
 QUICK_DEMO = "digits_quick"
@@ -89,25 +87,6 @@ ANSWERED = """
   };
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_url(url: str, timeout: float) -> None:
-    deadline = time.perf_counter() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            if time.perf_counter() > deadline:
-                raise
-        time.sleep(0.1)
 
 
 def browser_available() -> bool:

@@ -8,20 +8,30 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from bench.common import PRESETS, REPO, Settings, Table, interleaved, median_ratio, progress, seconds, with_fields
+from bench.common import (
+    PRESETS,
+    REPO,
+    Settings,
+    Table,
+    free_port,
+    interleaved,
+    median_ratio,
+    progress,
+    seconds,
+    wait_for_url,
+    with_fields,
+)
 from bench.flops import TRAINING_FACTOR, cpu_peak_gflops, forward_flops_per_sample, peak_note
 from core import curve_figures, figures, losses
 from core.config import ExperimentConfig
@@ -359,25 +369,6 @@ def first_loss_row(settings: Settings) -> list[str]:
         "",
         "",
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_url(url: str, timeout: float) -> None:
-    deadline = time.perf_counter() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            if time.perf_counter() > deadline:
-                raise
-        time.sleep(0.05)
 
 
 def title_seconds(url: str) -> float | None:
