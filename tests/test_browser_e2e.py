@@ -42,6 +42,8 @@ if not Path(CHROMIUM).exists() and os.environ.get("CI") != "true":
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
+from bench.sessions import CHROMIUM_ARGS  # noqa: E402  (the same browser flags as the sessions bench)
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -103,17 +105,7 @@ def browser(app_url):
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-background-timer-throttling",
-                "--disable-renderer-backgrounding",
-                "--disable-backgrounding-occluded-windows",
-            ],
+            args=CHROMIUM_ARGS,
         )
         yield browser
         browser.close()

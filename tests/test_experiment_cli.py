@@ -42,7 +42,8 @@ def digits_config(**train) -> ExperimentConfig:
     return config.replace(train=dataclasses.replace(config.train, **train))
 
 
-def cli(*args, env=None, timeout=300):
+def cli(*args, env=None, timeout=300, **options):
+    """`python -m core ARGS…` run from the repository, its output captured."""
     return subprocess.run(
         [sys.executable, "-m", "core", *map(str, args)],
         cwd=REPO,
@@ -50,6 +51,7 @@ def cli(*args, env=None, timeout=300):
         text=True,
         timeout=timeout,
         env={**os.environ, **(env or {})},
+        **options,
     )
 
 

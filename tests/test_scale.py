@@ -1,6 +1,7 @@
 """Past one machine: tf.distribute strategies, image folders streamed through tf.data, streamed scoring."""
 
 import dataclasses
+import functools
 import json
 import os
 import socket
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import test_experiment_cli
 from PIL import Image
 
 from core.config import ExperimentConfig
@@ -30,16 +32,7 @@ def free_ports(count: int) -> list[int]:
             probe.close()
 
 
-def cli(*args, env=None, timeout=600, **options):
-    return subprocess.run(
-        [sys.executable, "-m", "core", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-        **options,
-    )
+cli = functools.partial(test_experiment_cli.cli, timeout=600)  # multi-worker runs start two TensorFlows
 
 
 def digits_config(**train) -> ExperimentConfig:
