@@ -29,3 +29,6 @@ def shared_data_dir() -> Path:
 def runs_in_a_temporary_folder(tmp_path_factory, monkeypatch):
     """Saved runs go to a fresh temporary folder, never into the repository."""
     monkeypatch.setenv("ANOMALY_STUDIO_RUNS", str(tmp_path_factory.mktemp("runs")))
+
+
+from browser_support import app_url, browser, data_dir, new_page, runs_dir  # noqa: E402, F401  (browser fixtures)

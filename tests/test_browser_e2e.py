@@ -6,226 +6,44 @@
 - Five browser sessions that train and save at the same moment save five runs.
 - A reload finds the session, its running training included.
 
-One server for the module, with ANOMALY_STUDIO_DATA at the shared datasets (when present) and its own
-ANOMALY_STUDIO_RUNS; one Chromium, a fresh browser context (a separate user) per test or session.
+The server, the browser and the page helpers are in tests/browser_support.py.
 """
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
+from browser_support import (
+    ROOT,
+    WAIT,
+    assert_no_errors,
+    idle,
+    metric,
+    metric_value,
+    open_demo,
+    open_page,
+    press_train,
+    scored_samples,
+    screenshot,
+    session_id,
+    set_epochs,
+    settled_metric_value,
+    skip_without_chromium,
+    wait_for_model,
+    wait_until,
+)
+from playwright.sync_api import Page, expect
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "test-output"
+pytestmark = pytest.mark.browser
+skip_without_chromium()
+
 PRESETS = sorted((ROOT / "presets").glob("*.json"))
 QUICK_DEMO = "digits_quick"
 # The Dataset page's "Sample limit" each demo is trained with here: small, but each must still have anomalies
 # to score (300 MNIST samples hold only ~34 ones, whose 1 % contamination rounds to no 3s at all).
 SAMPLE_LIMITS = {"mnist_ones_threes": 3000}
 DEFAULT_SAMPLE_LIMIT = 300
-WAIT = 60_000  # ms: a script run on this loaded machine, TensorFlow's first import included
-TRAINING_WAIT = 240_000  # ms: training (several at once) and scoring
-
-pytestmark = pytest.mark.browser
-
-if not Path(CHROMIUM).exists() and os.environ.get("CI") != "true":
-    pytest.skip(f"needs Chromium at {CHROMIUM} (Debian package 'chromium')", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-from bench.sessions import CHROMIUM_ARGS  # noqa: E402  (the same browser flags as the sessions bench)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def runs_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("browser-runs")
-
-
-@pytest.fixture(scope="module")
-def data_dir(request):
-    """The shared datasets, or None where they are absent (then only the digits tests can run; CI fails)."""
-    try:
-        return request.getfixturevalue("shared_data_dir")
-    except pytest.skip.Exception:
-        return None
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory, runs_dir, data_dir):
-    port = free_port()
-    env = dict(os.environ, ANOMALY_STUDIO_RUNS=str(runs_dir))
-    env.pop("ANOMALY_STUDIO_DATA", None)
-    if data_dir is not None:
-        env["ANOMALY_STUDIO_DATA"] = str(data_dir)
-    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    url = f"http://localhost:{port}"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start; see {log_path}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-
-
-@pytest.fixture(scope="module")
-def browser(app_url):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(browser: Browser):
-    """Pages in fresh browser contexts: each one a separate user, with its own Streamlit session and workspace."""
-    contexts = []
-
-    def make(width: int = 1440, height: int = 1500) -> Page:
-        context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-# ------------------------------------------------------------------------------------------ helpers
-
-
-def idle(page: Page, timeout: float = WAIT) -> None:
-    """Wait until the script run has finished (the running indicator is gone)."""
-    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=timeout)
-
-
-def screenshot(page: Page, name: str, wait_idle: bool = True) -> None:
-    """Once the script run has finished, so the page is drawn in full (a live training chart never idles)."""
-    if wait_idle:
-        idle(page)
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-
-def assert_no_errors(page: Page) -> None:
-    """No traceback box and no st.error on the page."""
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-    errors = page.get_by_test_id("stAlertContentError")
-    assert errors.count() == 0, f"st.error on the page: {errors.all_inner_texts()}"
-
-
-def open_page(page: Page, link: str, heading: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True).click()
-    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=WAIT)
-
-
-def metric(page: Page, label: str):
-    return (
-        page.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True)).get_by_test_id("stMetricValue")
-    )
-
-
-def metric_value(page: Page, label: str) -> str:
-    return metric(page, label).inner_text()
-
-
-def settled_metric_value(page: Page, label: str) -> str:
-    """The metric once the reruns that keyboard moves trigger have all finished: two equal reads, app idle."""
-    previous = None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        idle(page, 30_000)
-        current = metric_value(page, label)
-        if current == previous:
-            return current
-        previous = current
-        time.sleep(0.5)
-    pytest.fail(f"the {label} metric kept changing")
-
-
-def session_id(page: Page) -> str:
-    """The workspace id the URL carries as ?session=ID."""
-    expect(page).to_have_url(re.compile(r"[?&]session=[\w-]{8,}"), timeout=WAIT)
-    return parse_qs(urlparse(page.url).query)["session"][0]
-
-
-def open_demo(page: Page, app_url: str, preset: str) -> None:
-    """From Home, the demo card's Open demo button: it fills every setting and lands on Train."""
-    page.goto(app_url)
-    card_button = page.locator(f".st-key-preset-{preset}").get_by_role("button", name="Open demo")
-    expect(card_button).to_be_visible(timeout=WAIT)
-    card_button.click()
-    expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=WAIT)
-    expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible(timeout=WAIT)
-
-
-def set_epochs(page: Page, epochs: int):
-    """Type the Epochs of the Train form (applied only when Train is pressed)."""
-    field = page.get_by_label("Epochs", exact=True)
-    field.fill(str(epochs))
-    expect(field).to_have_value(str(epochs))
-    return field
-
-
-def press_train(page: Page) -> None:
-    page.get_by_role("button", name="Train", exact=True).click()
-    expect(page.get_by_role("button", name="Stop training")).to_be_visible(timeout=WAIT)
-
-
-def wait_for_model(page: Page, epochs_run: str) -> None:
-    """Training has ended and the finished model's cards show."""
-    expect(page.get_by_role("heading", name="Current model")).to_be_visible(timeout=TRAINING_WAIT)
-    expect(metric(page, "Epochs run")).to_have_text(epochs_run, timeout=WAIT)
-
-
-def scored_samples(page: Page) -> int:
-    """The Dataset page's count of scored samples, from its caption."""
-    caption = page.get_by_text(re.compile(r"of the [\d,]+ scored samples are anomalies"))
-    expect(caption).to_be_visible(timeout=WAIT)
-    return int(re.search(r"of the ([\d,]+) scored samples", caption.inner_text()).group(1).replace(",", ""))
-
-
-def wait_until(condition, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.3)
 
 
 # ------------------------------------------------------------------------------------------ the digits demo
