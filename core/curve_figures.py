@@ -74,6 +74,15 @@ def _curve_figure(
             title,
             320 if not others else 400,
             showlegend=bool(others),
+            # The curves rise to the top left: the bottom right of the plot is free for the detectors' legend.
+            legend={
+                "orientation": "v",
+                "yanchor": "bottom",
+                "y": 0.02,
+                "xanchor": "right",
+                "x": 0.98,
+                "bgcolor": "rgba(255,255,255,0.8)",
+            },
             xaxis={"title": {"text": x_title}, "range": [-0.02, 1.02]},
             yaxis={"title": {"text": y_title}, "range": [-0.02, 1.02]},
         ),

@@ -26,10 +26,21 @@ MAX_LINE_POINTS = 2000
 
 
 def base_layout(title: str, height: int, **settings) -> dict:
+    """The common layout: the title top left, the legend on its own line under Plotly's toolbar (top right), so
+    the toolbar never covers it."""
     return {
-        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        "title": {
+            "text": title,
+            "x": 0,
+            "xanchor": "left",
+            "y": 1,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 10},
+            "font": {"size": 15},
+        },
         "height": height,
-        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "margin": {"l": 10, "r": 10, "t": 64, "b": 10},
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         "hovermode": "closest",
     } | settings

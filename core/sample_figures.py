@@ -43,7 +43,7 @@ def _image_trace(
 
 
 def _image_axis(domain: list[float] | None = None, anchor: str = "x") -> tuple[dict, dict]:
-    bare = {"showticklabels": False, "showgrid": False, "zeroline": False}
+    bare = {"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": "", "showline": False}
     x_axis = bare | ({"domain": domain} if domain else {})
     return x_axis, bare | {"autorange": "reversed", "scaleanchor": anchor}
 

@@ -158,11 +158,12 @@ config = state.config()
 data = config.data
 builtin = builtin_spec(data.dataset) is not None
 
-source_column, dataset_column, folder_column = st.columns([1, 1, 2], vertical_alignment="bottom")
+source_column, choice_column = st.columns([1, 3], vertical_alignment="bottom")
 source = source_column.segmented_control(
     "Source", SOURCES, required=True, key=state.form_key("data_source"), default=SOURCES[0] if builtin else SOURCES[1]
 )
 if source == SOURCES[0]:
+    dataset_column, folder_column = choice_column.columns([1, 2], vertical_alignment="bottom")
     names = list(OFFERED_DATASETS) + ([data.dataset] if builtin and data.dataset not in OFFERED_DATASETS else [])
     dataset_name = dataset_column.selectbox(
         "Dataset",
@@ -180,15 +181,14 @@ if source == SOURCES[0]:
     )
     state.set_data_dir(folder)
 else:
-    with dataset_column:
-        st.file_uploader(
-            "Upload .npz, .csv or .zip of images", type=["npz", "csv", "zip"], key=UPLOAD, on_change=store_upload
-        )
-    dataset_name = folder_column.text_input(
+    dataset_name = choice_column.text_input(
         "File or image folder on the server",
         "" if builtin else data.dataset,
         placeholder="/path/to/data.npz",
         help="Uploads are saved on the server and their path filled in here.",
+    )
+    st.file_uploader(
+        "Or upload a .npz, .csv or .zip of images", type=["npz", "csv", "zip"], key=UPLOAD, on_change=store_upload
     )
     if UPLOAD_ERROR in st.session_state:
         st.error(st.session_state[UPLOAD_ERROR])
@@ -331,7 +331,13 @@ st.subheader("What the model sees")
 counts = pd.DataFrame(experiment_data.counts()).rename(columns={"role": "samples"})
 counts_column, preview_column = st.columns([1, 3])
 with counts_column:
-    st.dataframe(counts, hide_index=True)
+    st.dataframe(
+        counts,
+        hide_index=True,
+        column_config={
+            column: st.column_config.NumberColumn(column, format="localized") for column in ("train", "scored")
+        },
+    )
     anomalies = 0 if experiment_data.labels is None else int(experiment_data.labels.sum())
     st.caption(
         f"Samples of shape {tuple(experiment_data.sample_shape)}. {anomalies:,} of the "

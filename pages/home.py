@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import ExperimentConfig
-from core.data import TIMESERIES, builtin_kind
+from core.data import TIMESERIES, builtin_kind, builtin_spec
 from core.errors import ConfigError
 from ui import engine, state
 
@@ -50,8 +50,14 @@ STEPS = [
 ]
 
 
-def classes_text(classes) -> str:
-    return ", ".join(str(c) for c in classes)
+def classes_text(dataset: str, classes, others_of=()) -> str:
+    """The classes by the names the pages use (ECG5000's 0 is "abnormal"); "every other class" rather than a
+    list of more than five, when `classes` are all the dataset's classes but `others_of`."""
+    spec = builtin_spec(dataset)
+    names = dict(spec.class_names) if spec is not None else {}
+    if len(classes) > 5 and others_of and set(classes) == set(names) - set(others_of):
+        return "every other class"
+    return ", ".join(str(names.get(c, c)) for c in classes)
 
 
 def describe(config: ExperimentConfig) -> str:
@@ -64,12 +70,13 @@ def describe(config: ExperimentConfig) -> str:
             f"{config.model.kind} autoencoder, {config.train.epochs} epochs · timeline of flagged events"
         )
     parts = [state.dataset_label(data.dataset)]
-    parts.append(f"normal: {classes_text(data.normal_classes)}" if data.normal_classes else "normal: all classes")
+    normal = classes_text(data.dataset, data.normal_classes) if data.normal_classes else "all classes"
+    parts.append(f"normal: {normal}")
     if data.anomaly_classes:
         share = f" at {data.contamination:.0%}" if data.contamination else ""
-        parts.append(f"anomalies: {classes_text(data.anomaly_classes)}{share}")
+        parts.append(f"anomalies: {classes_text(data.dataset, data.anomaly_classes, data.normal_classes)}{share}")
     if data.inject is not None:
-        classes = f" class {classes_text(data.inject.classes)}" if data.inject.classes else ""
+        classes = f" class {classes_text(data.inject.dataset, data.inject.classes)}" if data.inject.classes else ""
         parts.append(f"+ {data.inject.count:,} {state.dataset_label(data.inject.dataset)}{classes} injected")
     parts.append(f"{config.model.kind} autoencoder, {config.train.loss.upper()} loss, {config.train.epochs} epochs")
     return " · ".join(parts)

@@ -213,3 +213,31 @@ def wait_until(condition, what: str, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.3)
+
+
+def assert_nothing_covered_or_cut(page: Page) -> None:
+    """No metric card's title or value is cut short with an ellipsis, and no Plotly toolbar overlaps its chart's
+    legend (both measured from the layout; at least one card and one legend must be on the page)."""
+    found = page.evaluate(
+        """() => {
+        const cut = [], cards = [];
+        for (const part of document.querySelectorAll(
+            '[data-testid=stMetricLabel] *, [data-testid=stMetricValue] *')) {
+            if (getComputedStyle(part).textOverflow !== 'ellipsis') continue;
+            cards.push(part.textContent);
+            if (part.scrollWidth > part.clientWidth + 1) cut.push(part.textContent);
+        }
+        const covered = [], legends = [];
+        for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+            const legend = plot.querySelector('g.legend'), toolbar = plot.querySelector('.modebar');
+            if (!legend || !toolbar) continue;
+            const a = legend.getBoundingClientRect(), b = toolbar.getBoundingClientRect();
+            legends.push(legend.textContent);
+            if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) covered.push(legend.textContent);
+        }
+        return {cut, cards, covered, legends};
+    }"""
+    )
+    assert found["cards"] and found["legends"], f"nothing to measure: {found}"
+    assert found["cut"] == [], f"cut short: {found['cut']}"
+    assert found["covered"] == [], f"legends under the Plotly toolbar: {found['covered']}"

@@ -18,6 +18,7 @@ from browser_support import (
     ROOT,
     WAIT,
     assert_no_errors,
+    assert_nothing_covered_or_cut,
     idle,
     metric,
     metric_value,
@@ -83,6 +84,7 @@ def test_digits_demo_end_to_end(new_page, app_url: str):
     expect(page.get_by_role("button", name="Saved")).to_be_disabled()
     assert_no_errors(page)
     screenshot(page, "3-train-done")
+    assert_nothing_covered_or_cut(page)
 
     open_page(page, "Threshold", "Threshold")
     histogram = page.locator(".js-plotly-plot").first
@@ -93,6 +95,7 @@ def test_digits_demo_end_to_end(new_page, app_url: str):
         expect(page.locator(".legendtext", has_text=baseline)).to_be_visible(timeout=WAIT)
     flagged_before = metric_value(page, "Flagged")
     screenshot(page, "4-threshold")
+    assert_nothing_covered_or_cut(page)
     thumb = page.get_by_test_id("stSlider").get_by_role("slider")
     thumb.focus()
     thumb.press("Home")  # lowest threshold: every sample but the lowest-error one is flagged

@@ -173,6 +173,15 @@ def test_home_has_a_card_per_preset_that_opens_train_with_its_settings():
     assert labelled(at.text_input, "Convolution filters").value == ", ".join(map(str, config.model.filters))
 
 
+def test_home_cards_name_classes_as_the_pages_do():
+    at = start_app()
+    captions = " | ".join(caption.value for caption in at.caption)
+    assert "ECG5000 heartbeats · normal: normal · anomalies: abnormal ·" in captions
+    assert "Fashion-MNIST · normal: T-shirt/top · anomalies: every other class ·" in captions
+    assert "Digits (8×8, offline) · normal: 0, 1, 2, 3, 4 · anomalies: 5, 6, 7, 8, 9 ·" in captions
+    assert "+ 1 Fashion-MNIST class Ankle boot injected" in captions
+
+
 def shown_settings(at: AppTest) -> dict:
     """What the Dataset and Train widgets show, by label."""
     shown = {}
