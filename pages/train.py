@@ -271,7 +271,9 @@ else:
 
 if running:
     # Read-only while a model trains: edits could not reach the running job.
-    st.info(f"Training: {settings_summary(state.job().config)}", icon=":material/model_training:")
+    job = state.job()
+    doing = "Training" if job.continued is None else f"Training on from epoch {job.continued.history.epochs_run + 1}"
+    st.info(f"{doing}: {settings_summary(job.config)}", icon=":material/model_training:")
     stop_column, _ = st.columns([1, 5])
     stop_column.button(
         "Stop training",

@@ -12,6 +12,7 @@ from test_experiment_cli import cli
 
 from core import runs
 from core.config import ExperimentConfig, ModelConfig, TrainConfig
+from core.detector import AutoencoderDetector
 from core.errors import ConfigError
 from core.experiment import continue_experiment, run_experiment
 from core.jobs import TrainingJob
@@ -127,6 +128,35 @@ def test_a_divergence_when_going_on_keeps_the_weights_it_started_from(first):
         np.testing.assert_array_equal(kept, before)
 
 
+@pytest.mark.parametrize("kind", ["series", "timeseries"])
+def test_series_and_time_series_detectors_go_on_with_their_scaler(kind):
+    """Raw series samples (scaled by the detector) and one long series (cut into windows) train on alike."""
+    rng = np.random.default_rng(5)
+    steps = np.linspace(0, 12 * np.pi, 600, dtype=np.float32)
+    if kind == "series":
+        x = (50 + 20 * np.sin(steps[:40] + rng.uniform(0, 6, (150, 1))) + rng.normal(0, 1, (150, 40))).astype(
+            np.float32
+        )
+    else:
+        x = (50 + 20 * np.sin(steps) + rng.normal(0, 1, 600)).astype(np.float32)[:, np.newaxis]
+    detector = AutoencoderDetector(
+        ModelConfig(kind="dense", hidden=[16], latent_dim=4),
+        TrainConfig(epochs=2),
+        seed=3,
+        kind=kind,
+        window=24 if kind == "timeseries" else None,
+        stride=4,
+    ).fit(x)
+    scaler, scores = detector.scaler_, detector.train_scores_
+    detector.infer_threshold()
+    detector.fit_more(x, 1)
+    assert detector.history_.epochs_run == 3 and detector.train.epochs == 3
+    assert detector.scaler_ == scaler
+    assert detector.train_scores_.shape == scores.shape == (len(x),)
+    assert not np.allclose(detector.train_scores_, scores)
+    assert not hasattr(detector, "threshold_")  # the old threshold does not describe the model trained on
+
+
 def test_a_continuing_job_shows_the_earlier_epochs_from_the_start(first):
     job = TrainingJob.continuing(first, 1)
     assert job.config.train.epochs == 3
@@ -146,6 +176,8 @@ def test_tensorboard_logs_go_into_the_saved_run_and_continue_there(first, contin
     assert files and all(file.stat().st_size > 0 for file in files)
     assert event_losses(folder / "tensorboard" / "train") == pytest.approx(dict(enumerate(continued.history.loss)))
     assert sorted(event_losses(folder / "tensorboard" / "validation")) == [0, 1, 2, 3]
+    runs.update_run_threshold(folder, dataclasses.replace(continued.threshold, value=0.5, method="value"))
+    assert sorted(event_losses(folder / "tensorboard" / "train")) == [0, 1, 2, 3], "a threshold update keeps the logs"
     # A run opened from its folder continues in a copy of its logs, leaving the saved run's logs as they were.
     opened = runs.load_run(folder)
     more = continue_experiment(opened, 1)

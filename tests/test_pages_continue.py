@@ -83,6 +83,7 @@ def test_an_opened_run_trains_on_into_a_new_result_and_stop_works():
     continue_for(at, 500)
     assert workspace(at).job.config.train.epochs == 501
     assert loss_points(at) >= 1, "the live chart draws the earlier epoch from the start"
+    assert at.info[0].value.startswith("Training on from epoch 2: ") and "501 epochs" in at.info[0].value
     deadline = time.monotonic() + 120
     while len(workspace(at).job.snapshot().history.loss) < 2:
         assert time.monotonic() < deadline, "no continued epoch finished in time"
