@@ -131,15 +131,21 @@ def continue_experiment(
     depend on the autoencoder: `result.baselines` is reused as it is. Raises ConfigError when the total is
     beyond the limits of train.epochs.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ConfigError(f"the number of more epochs must be a whole number of at least 1 (got {epochs!r})")
-    total = result.history.epochs_run + epochs
-    config = result.config.replace(train=dataclasses.replace(result.config.train, epochs=total))
+    config = continued_config(result, epochs)
     detector = copy.copy(result.detector).fit_more(result.data.x_train, epochs, listener, stop_event)
     scores, threshold, metrics, warnings = _evaluate(config, result.data, detector)
     if result.baselines is not None and result.baselines.done:
         metrics["baselines"] = result.baselines.summary()  # still computing: added by save_run
     return ExperimentResult(config, result.data, detector, scores, threshold, metrics, warnings, result.baselines)
+
+
+def continued_config(result: ExperimentResult, epochs: int) -> ExperimentConfig:
+    """`result.config` with `train.epochs` the epochs run in all after `epochs` more; ConfigError for epochs < 1
+    or a total beyond the limits of train.epochs."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ConfigError(f"the number of more epochs must be a whole number of at least 1 (got {epochs!r})")
+    total = result.history.epochs_run + epochs
+    return result.config.replace(train=dataclasses.replace(result.config.train, epochs=total))
 
 
 def _evaluate(

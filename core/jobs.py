@@ -7,7 +7,6 @@ their own (`result.baselines.done`), so they never hold back the threshold pages
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
 import threading
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from core.config import ExperimentConfig
 from core.data import ExperimentData
 from core.errors import StudioError
-from core.experiment import ExperimentResult, continue_experiment, run_experiment
+from core.experiment import ExperimentResult, continue_experiment, continued_config, run_experiment
 from core.training import History, Progress
 
 MAX_TRAININGS_ENV = "ANOMALY_STUDIO_MAX_TRAININGS"
@@ -118,9 +117,7 @@ class TrainingJob:
     @classmethod
     def continuing(cls, result: ExperimentResult, epochs: int) -> TrainingJob:
         """A job training `result`'s model `epochs` more epochs (core.experiment.continue_experiment)."""
-        total = result.history.epochs_run + epochs
-        config = result.config.replace(train=dataclasses.replace(result.config.train, epochs=total))
-        return cls(config, data=result.data, continued=result, more_epochs=epochs)
+        return cls(continued_config(result, epochs), data=result.data, continued=result, more_epochs=epochs)
 
     @property
     def running(self) -> bool:
