@@ -1,4 +1,5 @@
-"""Command line: `python -m core run CONFIG.json --out DIR` and `python -m core score --run DIR PATH...`.
+"""Command line: `python -m core run CONFIG.json --out DIR`, `python -m core continue RUN_DIR --epochs N` and
+`python -m core score --run DIR PATH...`.
 
 `run` reads a dataset that is a folder of images through tf.data (core.data.stream), so a folder larger than
 memory trains and scores; with `train.strategy` "multi_worker" it is one worker of the cluster in TF_CONFIG,
@@ -38,6 +39,15 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir", help="local folder with mnist/, fashion-mnist/, ecg5000/, nab/ (default: $ANOMALY_STUDIO_DATA)"
     )
     run.add_argument("--epochs", type=int, help="override train.epochs")
+    more = commands.add_parser(
+        "continue", help="train a saved run's model for more epochs and save the result as a new run"
+    )
+    more.add_argument("run", help="a saved run folder (left as it is)")
+    more.add_argument("--epochs", type=int, required=True, help="how many more epochs to train")
+    more.add_argument("--out", help="folder to save the new run in (default: a new folder beside the saved run)")
+    more.add_argument(
+        "--data-dir", help="local folder with mnist/, fashion-mnist/, ecg5000/, nab/ (default: $ANOMALY_STUDIO_DATA)"
+    )
     score = commands.add_parser("score", help="score new samples with a saved run; one JSON line per sample")
     score.add_argument("--run", required=True, help="a saved run folder")
     score.add_argument(
@@ -129,9 +139,35 @@ def command_run(args) -> int:
         task = distribute.cluster_spec().get("task", {})
         print(f"{task.get('type', 'worker')} {task.get('index', '?')}: trained; the chief saves the run", flush=True)
         return 0
+    folder = save_run(result, out)
+    _print_summary(result, folder)
+    return 0
+
+
+def command_continue(args) -> int:
+    if args.epochs < 1:
+        raise StudioError(f"--epochs must be a whole number of at least 1 (got {args.epochs})")
+    source = Path(args.run)
+    out = Path(args.out) if args.out is not None else None
+    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise StudioError(f"{out} exists already and is not empty; choose another --out so nothing saved is lost")
+    _import_tensorflow_quietly()
+    from core.experiment import continue_experiment
+    from core.runs import default_run_name, load_run, save_run
+
+    earlier = load_run(source, args.data_dir)
+    stop_event = threading.Event()
+    _stop_on_first_interrupt(stop_event)
+    result = continue_experiment(earlier, args.epochs, listener=_EpochPrinter(), stop_event=stop_event)
+    folder = save_run(result, out if out is not None else source.parent / default_run_name(result.config))
+    _print_summary(result, folder)
+    return 0
+
+
+def _print_summary(result, folder: Path) -> None:
+    """The warnings on stderr, then one line with the run's metrics and where it was saved."""
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    folder = save_run(result, out)
     m = result.metrics
     print(
         f"AUROC {_fmt(m['auroc'])}{_best_baseline(result)}  flagged {m['n_flagged']}/{m['n_scored']}"
@@ -141,7 +177,6 @@ def command_run(args) -> int:
         f"  epochs {m['epochs_run']} ({m['stopped']})  train {m['train_seconds']:.1f}s  → {folder}",
         flush=True,
     )
-    return 0
 
 
 def _events_text(events: dict | None) -> str:
@@ -178,7 +213,8 @@ def command_score(args) -> int:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return command_run(args) if args.command == "run" else command_score(args)
+        commands = {"run": command_run, "continue": command_continue, "score": command_score}
+        return commands[args.command](args)
     except StudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -70,6 +70,7 @@ class TrainConfig:
     noise: float = 0.0
     validation_fraction: float = 0.2
     early_stopping_patience: int | None = None
+    tensorboard: bool = False
     tensorboard_dir: str | None = None
     strategy: str = "auto"
     mixed_precision: bool = False

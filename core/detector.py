@@ -5,7 +5,8 @@ The detector owns its preprocessing: it takes raw samples everywhere (`fit`, `sc
 reconstructions back to raw units. For a time series it also cuts the series into sliding windows and
 spreads the window errors back onto the timestamps (core.timeseries), so its scores are per timestamp.
 Saved as a folder: `model.keras` (loaded with safe_mode=True, never
-unpickled) and `detector.json` (settings, kind, sample shape, series scaler and the threshold inferred from data).
+unpickled), `detector.json` (settings, kind, sample shape, series scaler and the threshold inferred from data)
+and, when `train.tensorboard` is on, the TensorBoard logs of its training in `tensorboard/`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
+import tempfile
 import threading
 import zipfile
 from pathlib import Path
@@ -29,10 +32,11 @@ from core.errors import ConfigError, DataError, NotFittedError, RunError
 from core.models import build_autoencoder
 from core.scoring import reconstruct, reconstruction_errors
 from core.thresholds import ThresholdChoice, choose_threshold
-from core.training import History, TrainingListener, train_autoencoder
+from core.training import History, TrainingListener, train_autoencoder, training_model
 
 MODEL_FILE = "model.keras"
 DETECTOR_FILE = "detector.json"
+TENSORBOARD_DIR = "tensorboard"
 
 
 class AutoencoderDetector:
@@ -51,7 +55,9 @@ class AutoencoderDetector:
 
     Fitted attributes: `model_`, `history_`, `kind_`, `sample_shape_`, `scaler_` ({"min", "max"} for series,
     per-channel lists for time series, else None), `train_scores_` (n_train,) per sample or per training
-    timestamp. `infer_threshold` sets `threshold_` (ThresholdChoice).
+    timestamp, `log_dir_` (the folder of its TensorBoard logs, or None) and, until saved and loaded again,
+    `trainee_` (the compiled model whose optimizer state `fit_more` carries on). `infer_threshold` sets
+    `threshold_` (ThresholdChoice).
     """
 
     def __init__(
@@ -105,7 +111,64 @@ class AutoencoderDetector:
         mixed = distribute.use_mixed_precision(self.train.mixed_precision)
         with distribute.strategy_for(self.train.strategy).scope():
             self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed, mixed)
-        self.history_: History = train_autoencoder(self.model_, samples, self.train, self.seed, listener, stop_event)
+        self.trainee_ = training_model(self.model_, self.train, self.seed)
+        self.log_dir_ = self._new_log_dir()
+        self.history_: History = train_autoencoder(
+            self.model_, samples, self.train, self.seed, listener, stop_event, self.trainee_, log_dir=self.log_dir_
+        )
+        self._score_training(x, samples)
+        return self
+
+    def fit_more(
+        self,
+        x: np.ndarray,
+        epochs: int,
+        listener: TrainingListener | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> AutoencoderDetector:
+        """Train the fitted model `epochs` more epochs on x, the raw samples it was fitted on, and score them again.
+
+        Like scikit-learn's warm_start, the model itself trains on: as Keras' fit(initial_epoch=...) on the same
+        compiled model, its optimizer state carries on (a detector loaded from a saved run has none kept: a new
+        Adam optimizer at `train.learning_rate` goes on). `history_` becomes a new History with the earlier epochs
+        followed by the new ones, numbered on; `train.epochs` becomes the epochs run in all. The scaler stays;
+        early stopping and the divergence guard act as in `fit` (a NaN loss keeps the last good weights, at worst
+        those it started from). TensorBoard logs go on in a new folder holding a copy of the earlier ones.
+        The threshold is unset: infer it again.
+        """
+        self._check_is_fitted("fit_more")
+        if self.kind_ == TIMESERIES:
+            samples = self._windows(_check_samples(x))
+        elif isinstance(x, ImageFiles):
+            samples = x
+        else:
+            samples = self._prepare(x, "fit_more")
+        self.train = dataclasses.replace(self.train, epochs=self.history_.epochs_run + epochs)
+        self.__dict__.pop("threshold_", None)
+        if not self.keeps_optimizer_state:
+            self.trainee_ = training_model(self.model_, self.train, self.seed)
+        self.log_dir_ = self._new_log_dir(earlier=getattr(self, "log_dir_", None))
+        self.history_ = train_autoencoder(
+            self.model_,
+            samples,
+            self.train,
+            self.seed,
+            listener,
+            stop_event,
+            self.trainee_,
+            earlier=self.history_,
+            log_dir=self.log_dir_,
+        )
+        self._score_training(x, samples)
+        return self
+
+    @property
+    def keeps_optimizer_state(self) -> bool:
+        """Whether `fit_more` goes on with the optimizer state of the last training (not after a save and load)."""
+        return getattr(self, "trainee_", None) is not None
+
+    def _score_training(self, x, samples) -> None:
+        """Set `train_scores_` (and the code density) from the trained model: x raw, `samples` as the model takes them."""
         errors = self._errors(samples)
         self.density_ = None
         if self.score.density_components and self.kind_ != TIMESERIES:
@@ -113,7 +176,18 @@ class AutoencoderDetector:
         self.train_scores_ = (
             self._per_timestamp(errors, len(x)) if self.kind_ == TIMESERIES else self._combine(samples, errors)
         )
-        return self
+
+    def _new_log_dir(self, earlier: str | None = None) -> str | None:
+        """Where training writes TensorBoard logs: `train.tensorboard_dir`, else with `train.tensorboard` on a new
+        temporary folder (holding a copy of the `earlier` logs) that `save` copies into the run; else None."""
+        if self.train.tensorboard_dir:
+            return self.train.tensorboard_dir
+        if not self.train.tensorboard:
+            return None
+        folder = tempfile.mkdtemp(prefix="anomaly-studio-tensorboard-")
+        if earlier is not None and Path(earlier).is_dir():
+            shutil.copytree(earlier, folder, dirs_exist_ok=True)
+        return folder
 
     def infer_threshold(self, scores: np.ndarray | None = None, labels: np.ndarray | None = None) -> ThresholdChoice:
         """Choose the threshold as `self.threshold` says, keep it as `threshold_` and return it.
@@ -223,6 +297,9 @@ class AutoencoderDetector:
             "density": getattr(self, "density_", None),
         }
         (folder / DETECTOR_FILE).write_text(json.dumps(state), encoding="utf-8")
+        log_dir = getattr(self, "log_dir_", None)
+        if self.train.tensorboard and log_dir is not None and Path(log_dir).is_dir():
+            shutil.copytree(log_dir, folder / TENSORBOARD_DIR)
 
     @classmethod
     def load(cls, folder: Path) -> AutoencoderDetector:
@@ -250,6 +327,7 @@ class AutoencoderDetector:
                 detector.threshold_ = ThresholdChoice(**state["threshold_choice"])
             detector.train_scores_ = np.asarray(state["train_scores"], dtype=np.float32)
             detector.density_ = state.get("density")
+            detector.log_dir_ = str(folder / TENSORBOARD_DIR) if (folder / TENSORBOARD_DIR).is_dir() else None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RunError(f"{folder} holds no readable detector ({DETECTOR_FILE}): {exc}") from None
         if not (folder / MODEL_FILE).is_file():

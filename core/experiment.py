@@ -15,6 +15,7 @@ from core.baselines import BaselineRun, flatten
 from core.config import ExperimentConfig
 from core.data import ExperimentData, build_experiment_data
 from core.detector import AutoencoderDetector
+from core.errors import ConfigError
 from core.events import event_metrics
 from core.metrics import evaluate
 from core.models import bottleneck_warning
@@ -108,6 +109,49 @@ def run_experiment(
     if data is None:
         data = build_experiment_data(config.data, config.seed, data_dir, stream=stream)
     detector = detector_for(config, data).fit(data.x_train, listener, stop_event)
+    scores, threshold, metrics, warnings = _evaluate(config, data, detector)
+    baselines = start_baselines(config, data, detector, baselines_in_background)
+    if not baselines_in_background:
+        metrics["baselines"] = baselines.summary()  # in the background: added by save_run
+    return ExperimentResult(config, data, detector, scores, threshold, metrics, warnings, baselines)
+
+
+def continue_experiment(
+    result: ExperimentResult,
+    epochs: int,
+    listener: TrainingListener | None = None,
+    stop_event: threading.Event | None = None,
+) -> ExperimentResult:
+    """A new result: `result`'s model trained `epochs` more epochs on its training samples (detector.fit_more),
+    then scored, thresholded (as its config says) and evaluated again, as run_experiment does.
+
+    Its config's `train.epochs` is the epochs run in all, and its history holds every epoch, the earlier ones
+    first (`history.continued_after` tells where each continuation began). `result` keeps its scores, history
+    and metrics, but not its weights: the model is the same one, trained on. The classical baselines do not
+    depend on the autoencoder: `result.baselines` is reused as it is. Raises ConfigError when the total is
+    beyond the limits of train.epochs.
+    """
+    config = continued_config(result, epochs)
+    detector = copy.copy(result.detector).fit_more(result.data.x_train, epochs, listener, stop_event)
+    scores, threshold, metrics, warnings = _evaluate(config, result.data, detector)
+    if result.baselines is not None and result.baselines.done:
+        metrics["baselines"] = result.baselines.summary()  # still computing: added by save_run
+    return ExperimentResult(config, result.data, detector, scores, threshold, metrics, warnings, result.baselines)
+
+
+def continued_config(result: ExperimentResult, epochs: int) -> ExperimentConfig:
+    """`result.config` with `train.epochs` the epochs run in all after `epochs` more; ConfigError for epochs < 1
+    or a total beyond the limits of train.epochs."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ConfigError(f"the number of more epochs must be a whole number of at least 1 (got {epochs!r})")
+    total = result.history.epochs_run + epochs
+    return result.config.replace(train=dataclasses.replace(result.config.train, epochs=total))
+
+
+def _evaluate(
+    config: ExperimentConfig, data: ExperimentData, detector: AutoencoderDetector
+) -> tuple[np.ndarray, ThresholdChoice, dict, list[str]]:
+    """Score `data` with a trained detector, infer its threshold and evaluate: (scores, threshold, metrics, warnings)."""
     warnings = [w for w in (bottleneck_warning(config.model, data.sample_shape), detector.history_.warning) if w]
     if data.streamed and config.score.baselines:
         warnings.append(
@@ -118,11 +162,7 @@ def run_experiment(
     scores = detector.train_scores_ if data.x_score is data.x_train else detector.score_samples(data.x_score)
     score_seconds = time.perf_counter() - started
     threshold = detector.infer_threshold(scores, data.labels)
-    metrics = summarize(scores, data, threshold, detector.history_, score_seconds, warnings)
-    baselines = start_baselines(config, data, detector, baselines_in_background)
-    if not baselines_in_background:
-        metrics["baselines"] = baselines.summary()  # in the background: added by save_run
-    return ExperimentResult(config, data, detector, scores, threshold, metrics, warnings, baselines)
+    return scores, threshold, summarize(scores, data, threshold, detector.history_, score_seconds, warnings), warnings
 
 
 def start_baselines(

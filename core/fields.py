@@ -346,12 +346,20 @@ _FIELDS = (
         null_means="off",
     ),
     Field(
+        "train.tensorboard",
+        "Write TensorBoard logs",
+        "bool",
+        "Log the loss and validation loss of every epoch for TensorBoard; a saved run keeps them in its "
+        "tensorboard/ folder. Opening them needs the tensorboard package: tensorboard --logdir RUN/tensorboard.",
+    ),
+    Field(
         "train.tensorboard_dir",
         "TensorBoard folder",
         "str",
-        "Where to write TensorBoard logs.",
+        "A folder of your own to write TensorBoard logs in as training goes (then also without the switch); with "
+        "the switch on, a saved run keeps a copy.",
         optional=True,
-        null_means="no logs",
+        null_means="a temporary folder, with the switch on",
     ),
     Field(
         "train.strategy",

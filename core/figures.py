@@ -59,7 +59,8 @@ def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_LINE_POINTS) 
 
 
 def loss_curve(history, log_y: bool = False) -> go.Figure:
-    """Per-epoch train and validation loss, over a fainter line of per-batch losses.
+    """Per-epoch train and validation loss, over a fainter line of per-batch losses; a dotted line marks each epoch
+    after which a later training went on (`continued_after`).
 
     history: a `core.training.History` (or anything with loss, val_loss, batch_loss, batch_epoch).
     """
@@ -95,7 +96,7 @@ def loss_curve(history, log_y: bool = False) -> go.Figure:
                     "marker": {"size": 6},
                 }
             )
-    return go.Figure(
+    figure = go.Figure(
         traces,
         base_layout(
             "Loss",
@@ -104,6 +105,9 @@ def loss_curve(history, log_y: bool = False) -> go.Figure:
             yaxis={"title": {"text": "loss"}, "type": "log" if log_y else "linear"},
         ),
     )
+    for epoch in getattr(history, "continued_after", []):
+        figure.add_vline(epoch, line={"dash": "dot", "color": "gray", "width": 1}, annotation_text="continued")
+    return figure
 
 
 # ---------------------------------------------------------------- errors and threshold

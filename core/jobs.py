@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from core.config import ExperimentConfig
 from core.data import ExperimentData
 from core.errors import StudioError
-from core.experiment import ExperimentResult, run_experiment
+from core.experiment import ExperimentResult, continue_experiment, continued_config, run_experiment
 from core.training import History, Progress
 
 MAX_TRAININGS_ENV = "ANOMALY_STUDIO_MAX_TRAININGS"
@@ -79,18 +79,29 @@ QUEUE = TrainingQueue()
 
 
 class TrainingJob:
-    """Runs `run_experiment(config)` in a daemon thread; `snapshot()` is safe to call from any thread."""
+    """Runs `run_experiment(config)` in a daemon thread, or with `continued`, `continue_experiment(continued,
+    more_epochs)`: its snapshots' history then starts with the earlier epochs. `snapshot()` is safe to call from
+    any thread; `config` is the config trained (for a continued training, with train.epochs the total)."""
 
-    def __init__(self, config: ExperimentConfig, data_dir: str | None = None, data: ExperimentData | None = None):
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        data_dir: str | None = None,
+        data: ExperimentData | None = None,
+        continued: ExperimentResult | None = None,
+        more_epochs: int = 0,
+    ):
         self.config = config
         self.data_dir = data_dir
         self.data = data
+        self.continued = continued
+        self.more_epochs = more_epochs
         self.result: ExperimentResult | None = None
         self.error: str | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._progress: Progress | None = None
-        self._history = History()
+        self._history = continued.history.continued() if continued is not None else History()
         self._thread = threading.Thread(target=self._run, name="anomaly-studio-training", daemon=True)
 
     def start(self) -> TrainingJob:
@@ -102,6 +113,11 @@ class TrainingJob:
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
+
+    @classmethod
+    def continuing(cls, result: ExperimentResult, epochs: int) -> TrainingJob:
+        """A job training `result`'s model `epochs` more epochs (core.experiment.continue_experiment)."""
+        return cls(continued_config(result, epochs), data=result.data, continued=result, more_epochs=epochs)
 
     @property
     def running(self) -> bool:
@@ -137,14 +153,19 @@ class TrainingJob:
             self.error = "Training was cancelled before its turn came; nothing was trained."
             return
         try:
-            self.result = run_experiment(
-                self.config,
-                self.data_dir,
-                listener=self,
-                stop_event=self._stop,
-                data=self.data,
-                baselines_in_background=True,
-            )
+            if self.continued is not None:
+                self.result = continue_experiment(
+                    self.continued, self.more_epochs, listener=self, stop_event=self._stop
+                )
+            else:
+                self.result = run_experiment(
+                    self.config,
+                    self.data_dir,
+                    listener=self,
+                    stop_event=self._stop,
+                    data=self.data,
+                    baselines_in_background=True,
+                )
             with self._lock:
                 self._history = self.result.history
         except StudioError as exc:

@@ -7,10 +7,13 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import keras
 import numpy as np
+import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
 
 from core import distribute, losses
 from core.config import TrainConfig
@@ -47,6 +50,7 @@ class History:
     best_epoch: int | None = None
     seconds: float = 0.0
     warning: str | None = None  # what went wrong without ending training: a divergence survived, a collapse
+    continued_after: list[int] = field(default_factory=list)  # epochs after which a later call trained on
 
     @property
     def epochs_run(self) -> int:
@@ -62,11 +66,23 @@ class History:
             "best_epoch": self.best_epoch,
             "seconds": self.seconds,
             "warning": self.warning,
+            "continued_after": self.continued_after,
         }
 
     @classmethod
     def from_dict(cls, raw: dict) -> History:
         return cls(**{key: raw[key] for key in cls.__dataclass_fields__ if key in raw})
+
+    def continued(self) -> History:
+        """A new history holding this one's epochs, for a training that goes on from them; this one is unchanged."""
+        return History(
+            loss=list(self.loss),
+            val_loss=list(self.val_loss),
+            batch_loss=list(self.batch_loss),
+            batch_epoch=list(self.batch_epoch),
+            seconds=self.seconds,
+            continued_after=[*self.continued_after, self.epochs_run],
+        )
 
 
 class TrainingListener(Protocol):
@@ -93,30 +109,11 @@ def _uses_mixed_precision(model: keras.Model) -> bool:
     return any(layer.dtype_policy.name == "mixed_float16" for layer in model._flatten_layers())
 
 
-def train_autoencoder(
-    model: keras.Model,
-    x_train,
-    config: TrainConfig,
-    seed: int,
-    listener: TrainingListener | None = None,
-    stop_event: threading.Event | None = None,
-) -> History:
-    """Fit `model` to reconstruct `x_train` (n, *sample_shape); returns the history.
-
-    x_train: an array, or core.data.stream.ImageFiles, streamed through tf.data (shuffled file order, decoded
-    in parallel, prefetched), never held whole. The model is compiled in the tf.distribute strategy it was
-    built in (core.distribute), with XLA as `config.jit_compile` says and loss scaling for a mixed-precision
-    model; the batch size is the global one.
-
-    Setting `stop_event` ends training after the current batch and keeps the weights trained so far
-    (the best ones when early stopping is on). When the loss becomes NaN or infinite, training ends with
-    the weights of the last epoch whose loss was finite and `history.warning` says so; TrainingError when
-    that happens in the first epoch. A model that rebuilds every sample alike gets a warning too.
-    """
-    keras.utils.set_random_seed(seed)
-    streamed = _is_streamed(x_train)
-    x_train = x_train if streamed else np.asarray(x_train, dtype=np.float32)
-    x_fit, x_validation = split_validation(x_train, config.validation_fraction, seed)
+def training_model(model: keras.Model, config: TrainConfig, seed: int) -> keras.Model:
+    """What training fits, compiled with a new Adam optimizer at `config.learning_rate`: `model`, or its denoising
+    wrapper (see `denoising`), in the tf.distribute strategy `model` was built in (core.distribute), with XLA as
+    `config.jit_compile` says and loss scaling for a mixed-precision model. Keep it to train on later with the
+    optimizer's state (train_autoencoder's `trainee`)."""
     strategy = model.distribute_strategy
     with strategy.scope():
         trainee = denoising(model, config.noise, seed)
@@ -125,8 +122,48 @@ def train_autoencoder(
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         jit_compile = config.jit_compile and distribute.jit_compile_allowed(strategy)
         trainee.compile(optimizer=optimizer, loss=losses.per_sample(config.loss), jit_compile=jit_compile)
-    history = History()
+    return trainee
+
+
+def train_autoencoder(
+    model: keras.Model,
+    x_train,
+    config: TrainConfig,
+    seed: int,
+    listener: TrainingListener | None = None,
+    stop_event: threading.Event | None = None,
+    trainee: keras.Model | None = None,
+    earlier: History | None = None,
+    log_dir: str | None = None,
+) -> History:
+    """Fit `model` to reconstruct `x_train` (n, *sample_shape); returns the history.
+
+    x_train: an array, or core.data.stream.ImageFiles, streamed through tf.data (shuffled file order, decoded
+    in parallel, prefetched), never held whole. `trainee`: the compiled model to fit (`training_model`; a new
+    one by default), whose optimizer state carries on from earlier calls. The batch size is the global one.
+
+    `earlier`: the history of epochs this model was trained already; training then goes on from them, as
+    Keras' fit(initial_epoch=...) does, up to `config.epochs` in all, and the returned history holds them
+    followed by the new ones (numbered on). `earlier` itself is left unchanged. The validation split is the same.
+    `log_dir`: a folder for TensorBoard logs (epoch numbers continue there too), or None for none.
+
+    Setting `stop_event` ends training after the current batch and keeps the weights trained so far
+    (the best ones when early stopping is on). When the loss becomes NaN or infinite, training ends with
+    the weights of the last epoch whose loss was finite (those it started from, when it goes on from `earlier`)
+    and `history.warning` says so; TrainingError when that happens in the first epoch of a new model.
+    A model that rebuilds every sample alike gets a warning too.
+    """
+    initial_epoch = earlier.epochs_run if earlier is not None else 0
+    keras.utils.set_random_seed(seed + initial_epoch)  # so that going on does not replay the first epochs' shuffles
+    streamed = _is_streamed(x_train)
+    x_train = x_train if streamed else np.asarray(x_train, dtype=np.float32)
+    x_fit, x_validation = split_validation(x_train, config.validation_fraction, seed)
+    if trainee is None:
+        trainee = training_model(model, config, seed)
+    history = earlier.continued() if earlier is not None else History()
     watcher = _Watcher(config, len(x_fit), history, listener, stop_event)
+    if earlier is not None:
+        watcher.good_weights = trainee.get_weights()
     callbacks: list[keras.callbacks.Callback] = [watcher]
     early_stopping = None
     if config.early_stopping_patience is not None and x_validation is not None:
@@ -134,11 +171,11 @@ def train_autoencoder(
             monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
         )
         callbacks.append(early_stopping)
-    if config.tensorboard_dir:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=config.tensorboard_dir))
-    with strategy.scope():
-        _fit(trainee, x_fit, x_validation, streamed, config, seed, callbacks)
-    history.seconds = time.perf_counter() - watcher.started
+    if log_dir:
+        callbacks.append(_TensorBoardLog(log_dir))
+    with model.distribute_strategy.scope():
+        _fit(trainee, x_fit, x_validation, streamed, config, seed + initial_epoch, callbacks, initial_epoch)
+    history.seconds += time.perf_counter() - watcher.started
     advice = f"Lower the learning rate (now {config.learning_rate:g}) or check the data for extreme values."
     if history.stopped == "diverged":
         if watcher.good_weights is None:
@@ -173,12 +210,15 @@ def denoising(model: keras.Model, noise: float, seed: int) -> keras.Model:
     return keras.Model(inputs, model(noisy), name=f"denoising_{model.name}")
 
 
-def _fit(model, x_fit, x_validation, streamed: bool, config: TrainConfig, seed: int, callbacks) -> None:
+def _fit(
+    model, x_fit, x_validation, streamed: bool, config: TrainConfig, seed: int, callbacks, initial_epoch: int
+) -> None:
     if streamed:
         model.fit(
             x_fit.dataset(config.batch_size, shuffle_seed=seed, pairs=True),
             validation_data=None if x_validation is None else x_validation.dataset(config.batch_size, pairs=True),
             epochs=config.epochs,
+            initial_epoch=initial_epoch,
             shuffle=False,  # the dataset shuffles its files itself, anew every epoch
             verbose=0,
             callbacks=callbacks,
@@ -189,6 +229,7 @@ def _fit(model, x_fit, x_validation, streamed: bool, config: TrainConfig, seed: 
             x_fit,
             validation_data=None if x_validation is None else (x_validation, x_validation),
             epochs=config.epochs,
+            initial_epoch=initial_epoch,
             batch_size=config.batch_size,
             shuffle=True,
             verbose=0,
@@ -210,6 +251,41 @@ def collapse_warning(model: keras.Model, x: np.ndarray, advice: str, sample_size
         f"Training collapsed: the model rebuilds every sample alike (its output varies {spread_out / spread_in:.1%} "
         f"as much as its input), so its scores say little. {advice}"
     )
+
+
+class _TensorBoardLog(keras.callbacks.Callback):
+    """Each epoch's loss (and validation loss) as TensorBoard scalars, in `log_dir`/train and `log_dir`/validation
+    under "epoch_loss" at step = epoch index, as Keras' TensorBoard callback writes them.
+
+    Written with TensorFlow's own summary writer: Keras' callback needs the `tensorboard` package to write
+    anything, which only opening the logs should need.
+    """
+
+    _SCALAR = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
+        data_class=summary_pb2.DATA_CLASS_SCALAR,
+    )
+
+    def __init__(self, log_dir: str):
+        super().__init__()
+        self.log_dir = Path(log_dir)
+        self.writers: dict[str, tf.summary.SummaryWriter] = {}
+
+    def on_train_begin(self, logs=None):
+        self.writers = {
+            part: tf.summary.create_file_writer(str(self.log_dir / part)) for part in ("train", "validation")
+        }
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        for part, key in (("train", "loss"), ("validation", "val_loss")):
+            if key in logs and math.isfinite(float(logs[key])):
+                with self.writers[part].as_default():
+                    tf.summary.write("epoch_loss", float(logs[key]), step=epoch, metadata=self._SCALAR)
+
+    def on_train_end(self, logs=None):
+        for writer in self.writers.values():
+            writer.close()
 
 
 class _Watcher(keras.callbacks.Callback):

@@ -96,3 +96,6 @@ if open_now is not None and state.result() is not None:
     left, right = st.columns(2, width=480)
     left.page_link(state.THRESHOLD_PAGE, label="Pick a threshold", icon=":material/tune:")
     right.page_link(state.FLAGGED_PAGE, label="Inspect flagged samples", icon=":material/flag:")
+    if (open_now.path / "tensorboard").is_dir():
+        st.caption("Its TensorBoard logs (opening them needs `pip install tensorboard`):")
+        st.code(f'tensorboard --logdir "{open_now.path / "tensorboard"}"', language="bash")

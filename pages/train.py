@@ -3,6 +3,7 @@
 import dataclasses
 import itertools
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -48,6 +49,61 @@ def start_training(config) -> None:
     ws.job = TrainingJob(config, data_dir=state.data_dir(), data=data).start()
 
 
+def continue_training(result, epochs: int) -> None:
+    """Start training the session's model `epochs` more epochs in the background."""
+    if state.training_running():
+        return
+    ws = state.workspace()
+    try:
+        job = TrainingJob.continuing(result, epochs)
+    except ConfigError as exc:
+        ws.training_error = str(exc)
+        return
+    ws.training_error = None
+    ws.job = job.start()
+
+
+def continue_form(result) -> None:
+    """More epochs for the model on screen: its optimizer carries on where it stopped, the loss chart too."""
+    epochs_run = result.history.epochs_run
+    with st.form("continue_training", border=True):
+        st.markdown("**Continue training**")
+        more = st.number_input(
+            "More epochs",
+            min_value=1,
+            max_value=max(1, int(FIELDS["train.epochs"].high) - epochs_run),
+            value=min(5, max(1, int(FIELDS["train.epochs"].high) - epochs_run)),
+            help=f"Trains this model on from epoch {epochs_run + 1} on the same training samples, then scores "
+            "and thresholds again. A saved run stays as it is: save the result as a new run.",
+        )
+        if not result.detector.keeps_optimizer_state:
+            st.caption(
+                "This model was opened from a saved run, which keeps no optimizer state: training goes on with "
+                f"a new Adam optimizer at learning rate {result.config.train.learning_rate:g}."
+            )
+        submitted = st.form_submit_button("Continue", icon=":material/resume:")
+    if submitted:
+        continue_training(result, int(more))
+        st.rerun()  # redraw as a running training
+
+
+def tensorboard_command(result) -> None:
+    """How to open the model's TensorBoard logs: in its saved run, else in the temporary folder of the training."""
+    log_dir = getattr(result.detector, "log_dir_", None)
+    if not result.config.train.tensorboard or log_dir is None:
+        return
+    saved = state.workspace().saved_run
+    if saved and (Path(saved) / "tensorboard").is_dir():
+        log_dir = str(Path(saved) / "tensorboard")
+        st.caption("TensorBoard logs of this run (opening them needs `pip install tensorboard`):")
+    else:
+        st.caption(
+            "TensorBoard logs of this training, in a temporary folder until you save the run, which keeps them in "
+            "its tensorboard/ folder (opening them needs `pip install tensorboard`):"
+        )
+    st.code(f'tensorboard --logdir "{log_dir}"', language="bash")
+
+
 def stop_training() -> None:
     if state.job() is not None:
         state.job().stop()
@@ -76,6 +132,7 @@ def settings_form(config, data) -> None:
             batch_size = widgets.number("train.batch_size", config.train.batch_size)
             learning_rate = widgets.number("train.learning_rate", config.train.learning_rate)
             noise = widgets.number("train.noise", config.train.noise)
+            tensorboard = widgets.switch("train.tensorboard", config.train.tensorboard)
         with run_column.container(border=True):
             st.markdown("**Validation and scoring**")
             validation_fraction = widgets.number("train.validation_fraction", config.train.validation_fraction)
@@ -115,6 +172,7 @@ def settings_form(config, data) -> None:
                 noise=noise,
                 validation_fraction=validation_fraction,
                 early_stopping_patience=patience,
+                tensorboard=tensorboard,
             ),
             score=dataclasses.replace(
                 config.score,
@@ -213,7 +271,9 @@ else:
 
 if running:
     # Read-only while a model trains: edits could not reach the running job.
-    st.info(f"Training: {settings_summary(state.job().config)}", icon=":material/model_training:")
+    job = state.job()
+    doing = "Training" if job.continued is None else f"Training on from epoch {job.continued.history.epochs_run + 1}"
+    st.info(f"{doing}: {settings_summary(job.config)}", icon=":material/model_training:")
     stop_column, _ = st.columns([1, 5])
     stop_column.button(
         "Stop training",
@@ -242,7 +302,8 @@ if result is None:
 
 history = result.history
 st.subheader("Current model")
-if result.config.data != config.data or result.config.seed != config.seed:
+same_data = result.config.data == config.data and result.config.seed == config.seed
+if not same_data:
     st.info(
         f"This model was trained on other data ({state.describe_result(result)}, "
         f"{len(result.data.x_train):,} training samples). Press **Train** to train one on the data above.",
@@ -259,6 +320,9 @@ st.caption(f"Training {STOP_REASONS.get(history.stopped, history.stopped)}. Thre
 for message in result.warnings:
     st.warning(message, icon=":material/warning:")
 st.plotly_chart(figures.loss_curve(history, log_y=st.session_state["loss_log_y"]), key="final_loss")
+if same_data:
+    continue_form(result)
 
 saving.save_controls()
+tensorboard_command(result)
 st.page_link(state.THRESHOLD_PAGE, label="Pick a threshold", icon=":material/arrow_forward:")

@@ -28,6 +28,12 @@ def number(path: str, value: Any, container=st, **options):
     )
 
 
+def switch(path: str, value: bool, container=st, **options) -> bool:
+    """A toggle for a "bool" field, labelled as the field says."""
+    spec = FIELDS[path]
+    return container.toggle(spec.label, value, help=spec.help, **options)
+
+
 def choice(path: str, value: Any, data_kind: str | None = None, container=st, **options):
     """A select box of the field's choices that fit `data_kind`, labelled as the field says."""
     spec = FIELDS[path]
