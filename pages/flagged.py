@@ -198,7 +198,7 @@ if data.kind == "image" and not per_sample_scale:
         f"Every error map below shares one colour scale, from 0 to {error_max:.3g}: the largest per-pixel error "
         f"among the {considered:,} {'first ' if considered < len(shown) else ''}samples of this list."
     )
-    st.plotly_chart(sample_figures.error_scale(error_max), key="flagged_error_scale", config=CHART_CONFIG)
+    st.plotly_chart(sample_figures.error_scale(error_max), key="error_colour_bar", config=CHART_CONFIG)
 
 on_page = shown[(page - 1) * PER_PAGE : page * PER_PAGE]
 reconstructions, error_maps = result.detector.reconstruct(analysis.samples(data, on_page))
