@@ -113,9 +113,13 @@ def series_preview(series_by_group: Sequence[np.ndarray], group_labels: Sequence
 
 
 def image_triplet(
-    original: np.ndarray, reconstruction: np.ndarray, error_map: np.ndarray, error_max: float | None = None
+    original: np.ndarray,
+    reconstruction: np.ndarray,
+    error_map: np.ndarray,
+    error_max: float | None = None,
+    height: int = 180,
 ) -> go.Figure:
-    """Original | reconstruction | per-pixel error heat map, side by side.
+    """Original | reconstruction | per-pixel error heat map, side by side, `height` pixels high.
 
     error_max: the error that shows darkest red, so that several samples share one colour scale (see
     `error_scale`); None scales the map to its own maximum.
@@ -152,7 +156,7 @@ def image_triplet(
         traces,
         layout
         | {
-            "height": 180,
+            "height": height,
             "annotations": annotations,
             "margin": {"l": 0, "r": 0, "t": 24, "b": 0},
             "plot_bgcolor": "rgba(0,0,0,0)",
@@ -177,9 +181,9 @@ def error_scale(error_max: float) -> go.Figure:
             }
         ],
         {
-            "height": 62,
-            "margin": {"l": 10, "r": 10, "t": 4, "b": 36},
-            "xaxis": {"title": {"text": "per-pixel error", "standoff": 4}, "ticks": "outside", "showgrid": False},
+            "height": 78,
+            "margin": {"l": 10, "r": 10, "t": 4, "b": 50},
+            "xaxis": {"title": {"text": "per-pixel error", "standoff": 6}, "ticks": "outside", "showgrid": False},
             "yaxis": {"visible": False},
         },
     )
@@ -246,7 +250,21 @@ def series_overlay(
     ]
     return go.Figure(
         traces,
-        base_layout("", 240, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis={"title": {"text": "time step"}}),
+        base_layout(
+            "",
+            290,
+            margin={"l": 10, "r": 10, "t": 10, "b": 10},
+            xaxis={"title": {"text": "time step"}},
+            # Below the plot, where it wraps in a narrow card without squeezing the lines.
+            legend={
+                "orientation": "h",
+                "yanchor": "top",
+                "y": -0.3,
+                "x": 0,
+                "traceorder": "normal",
+                "font": {"size": 11},
+            },
+        ),
     )
 
 
@@ -270,7 +288,7 @@ def feature_errors(
     difference = np.abs(original - reconstruction)
     relative = spans is not None
     lengths = difference / np.where(np.asarray(spans) > 0, spans, 1.0) if relative else difference
-    axis_title = "|sample − reconstruction| ÷ training range" if relative else "|sample − reconstruction|"
+    axis_title = "error ÷ training range" if relative else "error"
     return go.Figure(
         [
             {

@@ -20,6 +20,7 @@ CLASSES = "flagged_classes"
 PER_ROW = "flagged_per_row"
 PER_SAMPLE_SCALE = "flagged_per_sample_scale"
 EVENT = "flagged_event"
+TRIPLET_HEIGHTS = {2: 210, 3: 160, 4: 125}  # px: about the images' width in a wide layout, so no blank band
 CHART_CONFIG = {"displayModeBar": False}  # the toolbar would cover the legends of these small figures
 LISTS = {
     "flagged": ("All flagged", "flagged.csv"),
@@ -102,21 +103,24 @@ def back_to_first_page() -> None:
     st.session_state[PAGE] = 1
 
 
-def verdict(row) -> str:
-    """What a listed sample is, in plain words ("false alarm", "anomaly", "missed anomaly", ...), and its class."""
+def card_title(row) -> str:
+    """Rank, sample and error, then what the sample is in plain words ("false alarm", "missed anomaly", ...) as a
+    coloured badge, and its class."""
     truth = "injected anomaly" if row["truth"] == ROLE_NAMES[INJECTED] else row["truth"]
+    colour = "red" if row["truth"] in (ROLE_NAMES[ANOMALY], ROLE_NAMES[INJECTED]) else "gray"
     if row["truth"] == ROLE_NAMES[NORMAL] and row["flagged"]:
-        truth = "false alarm"
-    elif row["truth"] in (ROLE_NAMES[ANOMALY], ROLE_NAMES[INJECTED]) and not row["flagged"]:
-        truth = f"missed {truth}"
-    return truth + (f", class {row['class']}" if "class" in row else "")
+        truth, colour = "false alarm", "orange"
+    elif colour == "red" and not row["flagged"]:
+        truth, colour = f"missed {truth}", "violet"
+    known_class = f" · class {row['class']}" if "class" in row else ""
+    return f"**#{row['rank']} · sample {row['sample']}** · error {row['error']:.4g}  \n:{colour}-badge[{truth}]{known_class}"
 
 
-def card_figure(index: int, reconstruction: np.ndarray, error_map: np.ndarray, error_max: float | None):
+def card_figure(index: int, reconstruction: np.ndarray, error_map: np.ndarray, error_max: float | None, per_row: int):
     """The figure of one card: image triplet, per-feature error bars (tables) or series overlay."""
     sample = analysis.samples(data, np.array([index]))[0]
     if data.kind == "image":
-        return sample_figures.image_triplet(sample, reconstruction, error_map, error_max)
+        return sample_figures.image_triplet(sample, reconstruction, error_map, error_max, TRIPLET_HEIGHTS[per_row])
     if data.is_table:
         return sample_figures.feature_errors(sample, reconstruction, data.feature_names, np.ptp(data.x_train, axis=0))
     band, band_name = summary.normal_band()
@@ -175,7 +179,7 @@ pages = math.ceil(len(shown) / PER_PAGE)
 if st.session_state.get(PAGE, 1) > pages:  # fewer samples listed since, e.g. a new model
     st.session_state[PAGE] = 1
 page_column, row_column, scale_column, download_column, link_column = st.columns(
-    [1, 1, 1.2, 1.4, 1.4], vertical_alignment="bottom"
+    [1, 1, 1.7, 1.5, 1.3], vertical_alignment="bottom"
 )
 page = page_column.number_input(f"Page (of {pages})", 1, pages, key=PAGE)
 per_row = row_column.segmented_control("Per row", [2, 3, 4], default=3, required=True, key=PER_ROW)
@@ -206,7 +210,7 @@ rows = table.iloc[(page - 1) * PER_PAGE : page * PER_PAGE]
 for start in range(0, len(on_page), per_row):
     for column, offset in zip(st.columns(per_row), range(start, min(start + per_row, len(on_page))), strict=False):
         row = rows.iloc[offset]
-        figure = card_figure(on_page[offset], reconstructions[offset], error_maps[offset], error_max)
+        figure = card_figure(on_page[offset], reconstructions[offset], error_maps[offset], error_max, per_row)
         with column.container(border=True):
-            st.markdown(f"**#{row['rank']} · sample {row['sample']} · error {row['error']:.4g} · {verdict(row)}**")
+            st.markdown(card_title(row))
             st.plotly_chart(figure, key=f"flagged_{on_page[offset]}", config=CHART_CONFIG)
