@@ -308,7 +308,7 @@ def feature_errors(
             "",
             max(220, 18 * len(original) + 70),
             margin={"l": 10, "r": 10, "t": 10, "b": 10},
-            xaxis={"title": {"text": axis_title}, "rangemode": "tozero"},
+            xaxis={"title": {"text": axis_title, "font": {"size": 12}}, "rangemode": "tozero"},
             yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 11}},
             bargap=0.25,
         ),

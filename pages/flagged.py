@@ -191,7 +191,7 @@ per_sample_scale = data.kind == "image" and scale_column.toggle(
 )
 download_csv(download_column, "Download this list (CSV)", table, LISTS[shown_list][1])
 link_column.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
-with st.expander(f"These {len(shown):,} samples as a table"):
+with st.expander("This sample as a table" if len(shown) == 1 else f"These {len(shown):,} samples as a table"):
     st.dataframe(table, hide_index=True)
 
 error_max = None
