@@ -116,13 +116,12 @@ def card_title(row) -> str:
     return f"**#{row['rank']} · sample {row['sample']}** · error {row['error']:.4g}  \n:{colour}-badge[{truth}]{known_class}"
 
 
-def card_figure(index: int, reconstruction: np.ndarray, error_map: np.ndarray, error_max: float | None, per_row: int):
+def card_figure(sample: np.ndarray, reconstruction: np.ndarray, error_map: np.ndarray, error_max, per_row: int):
     """The figure of one card: image triplet, per-feature error bars (tables) or series overlay."""
-    sample = analysis.samples(data, np.array([index]))[0]
     if data.kind == "image":
         return sample_figures.image_triplet(sample, reconstruction, error_map, error_max, TRIPLET_HEIGHTS[per_row])
     if data.is_table:
-        return sample_figures.feature_errors(sample, reconstruction, data.feature_names, np.ptp(data.x_train, axis=0))
+        return sample_figures.feature_errors(sample, reconstruction, data.feature_names, feature_spans)
     band, band_name = summary.normal_band()
     return sample_figures.series_overlay(sample, reconstruction, band, band_name)
 
@@ -204,13 +203,15 @@ if data.kind == "image" and not per_sample_scale:
     )
     st.plotly_chart(sample_figures.error_scale(error_max), key="error_colour_bar", config=CHART_CONFIG)
 
+feature_spans = np.ptp(data.x_train, axis=0) if data.is_table else None  # each column's training range
 on_page = shown[(page - 1) * PER_PAGE : page * PER_PAGE]
-reconstructions, error_maps = result.detector.reconstruct(analysis.samples(data, on_page))
+page_samples = analysis.samples(data, on_page)
+reconstructions, error_maps = result.detector.reconstruct(page_samples)
 rows = table.iloc[(page - 1) * PER_PAGE : page * PER_PAGE]
 for start in range(0, len(on_page), per_row):
     for column, offset in zip(st.columns(per_row), range(start, min(start + per_row, len(on_page))), strict=False):
         row = rows.iloc[offset]
-        figure = card_figure(on_page[offset], reconstructions[offset], error_maps[offset], error_max, per_row)
+        figure = card_figure(page_samples[offset], reconstructions[offset], error_maps[offset], error_max, per_row)
         with column.container(border=True):
             st.markdown(card_title(row))
             st.plotly_chart(figure, key=f"flagged_{on_page[offset]}", config=CHART_CONFIG)
