@@ -8,11 +8,14 @@ import numpy as np
 import plotly.graph_objects as go
 
 from core.figures import (
+    ANOMALY_COLOR,
     NORMAL_COLOR,
     SERIES_PALETTE,
     VALIDATION_COLOR,
     base_layout,
 )
+
+ERROR_COLORSCALE = "Reds"
 
 
 def _as_2d(image: np.ndarray) -> np.ndarray:
@@ -109,8 +112,18 @@ def series_preview(series_by_group: Sequence[np.ndarray], group_labels: Sequence
     )
 
 
-def image_triplet(original: np.ndarray, reconstruction: np.ndarray, error_map: np.ndarray) -> go.Figure:
-    """Original | reconstruction | per-pixel error heat map, side by side."""
+def image_triplet(
+    original: np.ndarray,
+    reconstruction: np.ndarray,
+    error_map: np.ndarray,
+    error_max: float | None = None,
+    height: int = 180,
+) -> go.Figure:
+    """Original | reconstruction | per-pixel error heat map, side by side, `height` pixels high.
+
+    error_max: the error that shows darkest red, so that several samples share one colour scale (see
+    `error_scale`); None scales the map to its own maximum.
+    """
     error_2d = _as_2d(error_map)
     if error_2d.ndim == 3:
         error_2d = error_2d.mean(axis=-1)
@@ -118,7 +131,7 @@ def image_triplet(original: np.ndarray, reconstruction: np.ndarray, error_map: n
     panels = [
         ("original", original, "gray", value_max),
         ("reconstruction", reconstruction, "gray", value_max),
-        ("error", error_2d, "Reds", float(max(np.nanmax(error_2d), 1e-12))),
+        ("error", error_2d, ERROR_COLORSCALE, error_max or float(max(np.nanmax(error_2d), 1e-12))),
     ]
     traces, layout, annotations = [], {}, []
     for k, (name, image, colorscale, zmax) in enumerate(panels):
@@ -143,7 +156,7 @@ def image_triplet(original: np.ndarray, reconstruction: np.ndarray, error_map: n
         traces,
         layout
         | {
-            "height": 180,
+            "height": height,
             "annotations": annotations,
             "margin": {"l": 0, "r": 0, "t": 24, "b": 0},
             "plot_bgcolor": "rgba(0,0,0,0)",
@@ -151,31 +164,152 @@ def image_triplet(original: np.ndarray, reconstruction: np.ndarray, error_map: n
     )
 
 
-def series_overlay(original: np.ndarray, reconstruction: np.ndarray) -> go.Figure:
-    """Original and reconstruction overlaid, the area between them filled as the error."""
-    original = np.asarray(original, dtype=np.float32).ravel()
-    reconstruction = np.asarray(reconstruction, dtype=np.float32).ravel()
-    steps = np.arange(original.size)
+def error_scale(error_max: float) -> go.Figure:
+    """A thin colour bar from 0 to `error_max`: the scale that the error maps of `image_triplet` share."""
+    steps = np.linspace(0, error_max, 256)
     return go.Figure(
         [
             {
+                "type": "heatmap",
+                "x": steps,
+                "z": [steps],
+                "colorscale": ERROR_COLORSCALE,
+                "zmin": 0,
+                "zmax": error_max,
+                "showscale": False,
+                "hovertemplate": "error %{x:.3g}<extra></extra>",
+            }
+        ],
+        {
+            "height": 78,
+            "margin": {"l": 10, "r": 10, "t": 4, "b": 50},
+            "xaxis": {"title": {"text": "per-pixel error", "standoff": 6}, "ticks": "outside", "showgrid": False},
+            "yaxis": {"visible": False},
+        },
+    )
+
+
+def series_overlay(
+    original: np.ndarray,
+    reconstruction: np.ndarray,
+    band: tuple[np.ndarray, np.ndarray] | None = None,
+    band_name: str = "typical normal (5–95 %)",
+) -> go.Figure:
+    """Original and reconstruction overlaid, the area between them filled as the error.
+
+    band: (low, high), each of the series' length, drawn as a grey band behind them, e.g. the 5th and 95th
+    percentiles per step of the normal training samples (see `percentile_band`).
+    """
+    original = np.asarray(original, dtype=np.float32).ravel()
+    reconstruction = np.asarray(reconstruction, dtype=np.float32).ravel()
+    steps = np.arange(original.size)
+    traces = []
+    if band is not None:
+        low, high = (np.asarray(edge, dtype=np.float32).ravel() for edge in band)
+        traces += [
+            {
                 "type": "scatter",
                 "x": steps,
-                "y": original,
+                "y": low,
                 "mode": "lines",
-                "name": "original",
-                "line": {"color": NORMAL_COLOR, "width": 2},
+                "line": {"width": 0},
+                "showlegend": False,
+                "hoverinfo": "skip",
             },
             {
                 "type": "scatter",
                 "x": steps,
-                "y": reconstruction,
+                "y": high,
                 "mode": "lines",
-                "name": "reconstruction",
-                "line": {"color": VALIDATION_COLOR, "width": 2},
+                "name": band_name,
+                "line": {"width": 0},
                 "fill": "tonexty",
-                "fillcolor": "rgba(217, 83, 79, 0.25)",
+                "fillcolor": "rgba(108, 122, 137, 0.22)",
+                "hoverinfo": "skip",
             },
+        ]
+    traces += [
+        {
+            "type": "scatter",
+            "x": steps,
+            "y": original,
+            "mode": "lines",
+            "name": "original",
+            "line": {"color": NORMAL_COLOR, "width": 2},
+        },
+        {
+            "type": "scatter",
+            "x": steps,
+            "y": reconstruction,
+            "mode": "lines",
+            "name": "reconstruction",
+            "line": {"color": VALIDATION_COLOR, "width": 2},
+            "fill": "tonexty",
+            "fillcolor": "rgba(217, 83, 79, 0.25)",
+        },
+    ]
+    return go.Figure(
+        traces,
+        base_layout(
+            "",
+            290,
+            margin={"l": 10, "r": 10, "t": 10, "b": 10},
+            xaxis={"title": {"text": "time step"}},
+            # Below the plot, where it wraps in a narrow card without squeezing the lines.
+            legend={
+                "orientation": "h",
+                "yanchor": "top",
+                "y": -0.3,
+                "x": 0,
+                "traceorder": "normal",
+                "font": {"size": 11},
+            },
+        ),
+    )
+
+
+def percentile_band(samples: np.ndarray, low: float = 5, high: float = 95) -> tuple[np.ndarray, np.ndarray]:
+    """The `low`th and `high`th percentiles of (n, length) samples at each step: two (length,) arrays."""
+    samples = np.asarray(samples, dtype=np.float32).reshape(len(samples), -1)
+    return np.percentile(samples, low, axis=0), np.percentile(samples, high, axis=0)
+
+
+def feature_errors(
+    original: np.ndarray, reconstruction: np.ndarray, names: Sequence[str], spans: np.ndarray | None = None
+) -> go.Figure:
+    """A table row's error per feature: horizontal bars of |original − reconstruction|, one per named column.
+
+    original, reconstruction: (n_features,) raw values; spans: (n_features,) each feature's range (max − min)
+    in the training samples: the bars are then |original − reconstruction| / span, so that features of
+    different units compare. Hovering a bar shows the sample's value and its reconstruction.
+    """
+    original = np.asarray(original, dtype=np.float64).ravel()
+    reconstruction = np.asarray(reconstruction, dtype=np.float64).ravel()
+    difference = np.abs(original - reconstruction)
+    relative = spans is not None
+    lengths = difference / np.where(np.asarray(spans) > 0, spans, 1.0) if relative else difference
+    axis_title = "error ÷ training range" if relative else "error"
+    return go.Figure(
+        [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": lengths,
+                "y": list(names),
+                "marker": {"color": ANOMALY_COLOR},
+                "customdata": np.c_[original, reconstruction, difference],
+                "hovertemplate": (
+                    "<b>%{y}</b><br>sample %{customdata[0]:.4g}<br>reconstruction %{customdata[1]:.4g}"
+                    "<br>difference %{customdata[2]:.4g}<extra></extra>"
+                ),
+            }
         ],
-        base_layout("", 220, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis={"title": {"text": "time step"}}),
+        base_layout(
+            "",
+            max(220, 18 * len(original) + 70),
+            margin={"l": 10, "r": 10, "t": 10, "b": 10},
+            xaxis={"title": {"text": axis_title, "font": {"size": 12}}, "rangemode": "tozero"},
+            yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 11}},
+            bargap=0.25,
+        ),
     )

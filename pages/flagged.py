@@ -1,16 +1,37 @@
-"""Flagged: the samples above the threshold, worst first, each beside its reconstruction."""
+"""Flagged: the samples above the threshold, worst first, each beside its reconstruction.
+
+With labels, the same view lists the false alarms (normal samples above the threshold) or the anomalies the
+threshold misses; a class filter narrows any list. Error maps share one colour scale unless asked otherwise.
+"""
 
 import math
 
+import numpy as np
 import streamlit as st
 
 from core import events, sample_figures, timeline_figures
-from core.data import TIMESERIES
+from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, TIMESERIES
 from ui import analysis, saving, state, timeline
 
-PER_PAGE = 12
-PER_ROW = 2
+PER_PAGE = 12  # whole rows of 2, 3 or 4
 PAGE = "flagged_page"
+SHOW = "flagged_show"
+CLASSES = "flagged_classes"
+PER_ROW = "flagged_per_row"
+PER_SAMPLE_SCALE = "flagged_per_sample_scale"
+EVENT = "flagged_event"
+TRIPLET_HEIGHTS = {2: 210, 3: 160, 4: 125}  # px: about the images' width in a wide layout, so no blank band
+CHART_CONFIG = {"displayModeBar": False}  # the toolbar would cover the legends of these small figures
+LISTS = {
+    "flagged": ("All flagged", "flagged.csv"),
+    "false_alarms": ("False alarms", "false_alarms.csv"),
+    "missed": ("Missed anomalies", "missed_anomalies.csv"),
+}
+EMPTY = {
+    "flagged": "Nothing is flagged at this threshold. Lower it to see the samples the model rebuilds worst.",
+    "false_alarms": "No normal sample is flagged at this threshold.",
+    "missed": "Every anomaly is above the threshold: none is missed.",
+}
 
 state.require_result()
 result = state.result()
@@ -18,7 +39,6 @@ data = result.data
 threshold = state.threshold()
 summary = analysis.summary(result)
 flagged = summary.flagged(threshold.value)
-EVENT = "flagged_event"
 
 
 def download_csv(container, label: str, table, file_name: str) -> None:
@@ -72,10 +92,38 @@ def show_events() -> None:
             data.channels,
         ),
         key="event_window",
+        config=CHART_CONFIG,
     )
     download_csv(st, "Download events (CSV)", table, "flagged_events.csv")
     st.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
     st.stop()
+
+
+def back_to_first_page() -> None:
+    st.session_state[PAGE] = 1
+
+
+def card_title(row) -> str:
+    """Rank, sample and error, then what the sample is in plain words ("false alarm", "missed anomaly", ...) as a
+    coloured badge, and its class."""
+    truth = "injected anomaly" if row["truth"] == ROLE_NAMES[INJECTED] else row["truth"]
+    colour = "red" if row["truth"] in (ROLE_NAMES[ANOMALY], ROLE_NAMES[INJECTED]) else "gray"
+    if row["truth"] == ROLE_NAMES[NORMAL] and row["flagged"]:
+        truth, colour = "false alarm", "orange"
+    elif colour == "red" and not row["flagged"]:
+        truth, colour = f"missed {truth}", "violet"
+    known_class = f" · class {row['class']}" if "class" in row else ""
+    return f"**#{row['rank']} · sample {row['sample']}** · error {row['error']:.4g}  \n:{colour}-badge[{truth}]{known_class}"
+
+
+def card_figure(sample: np.ndarray, reconstruction: np.ndarray, error_map: np.ndarray, error_max, per_row: int):
+    """The figure of one card: image triplet, per-feature error bars (tables) or series overlay."""
+    if data.kind == "image":
+        return sample_figures.image_triplet(sample, reconstruction, error_map, error_max, TRIPLET_HEIGHTS[per_row])
+    if data.is_table:
+        return sample_figures.feature_errors(sample, reconstruction, data.feature_names, feature_spans)
+    band, band_name = summary.normal_band()
+    return sample_figures.series_overlay(sample, reconstruction, band, band_name)
 
 
 if data.kind == TIMESERIES:
@@ -87,33 +135,83 @@ st.caption(
     f"{threshold.explanation}"
 )
 saving.save_controls()
-if len(flagged) == 0:
-    st.info("Nothing is flagged at this threshold. Lower it to see the samples the model rebuilds worst.")
+
+show_column, class_column = st.columns([3, 2], vertical_alignment="bottom")
+chosen_classes = []
+if data.classes is not None:
+    classes = summary.classes()
+    chosen_classes = class_column.multiselect(
+        "Classes",
+        sorted(set(classes.tolist())),
+        placeholder="All classes",
+        key=CLASSES,
+        on_change=back_to_first_page,
+    )
+lists = {"flagged": flagged}
+if data.labels is not None:
+    lists |= {"false_alarms": summary.false_alarms(threshold.value), "missed": summary.missed(threshold.value)}
+if chosen_classes:
+    lists = {name: listed[np.isin(classes[listed], chosen_classes)] for name, listed in lists.items()}
+shown_list = show_column.segmented_control(
+    "Show",
+    list(lists),
+    format_func=lambda name: f"{LISTS[name][0]} ({len(lists[name]):,})",
+    default="flagged",
+    required=True,
+    key=SHOW,
+    on_change=back_to_first_page,
+)
+shown = lists[shown_list]
+if data.labels is None:
+    st.caption("False alarms and missed anomalies need labels, and this data has none: all flagged samples are shown.")
+elif shown_list == "missed":
+    st.caption("Anomalies whose error is at or below the threshold, the nearest misses first.")
+elif shown_list == "false_alarms":
+    st.caption("Normal samples whose error is above the threshold, the worst first.")
+if len(shown) == 0:
+    st.info(EMPTY[shown_list] + (" (in the chosen classes)" if chosen_classes else ""))
     st.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
     st.stop()
 
-table = analysis.sample_table(result, flagged, threshold.value)
-pages = math.ceil(len(flagged) / PER_PAGE)
-if st.session_state.get(PAGE, 1) > pages:  # fewer flagged samples since, e.g. a new model
+table = analysis.sample_table(result, shown, threshold.value)
+pages = math.ceil(len(shown) / PER_PAGE)
+if st.session_state.get(PAGE, 1) > pages:  # fewer samples listed since, e.g. a new model
     st.session_state[PAGE] = 1
-page_column, download_column, link_column = st.columns([1, 1, 2], vertical_alignment="bottom")
+page_column, row_column, scale_column, download_column, link_column = st.columns(
+    [1, 1, 1.7, 1.5, 1.3], vertical_alignment="bottom"
+)
 page = page_column.number_input(f"Page (of {pages})", 1, pages, key=PAGE)
-download_csv(download_column, "Download flagged list (CSV)", table, "flagged.csv")
+per_row = row_column.segmented_control("Per row", [2, 3, 4], default=3, required=True, key=PER_ROW)
+per_sample_scale = data.kind == "image" and scale_column.toggle(
+    "Per-sample colour scale",
+    key=PER_SAMPLE_SCALE,
+    help="Scale each error map to its own largest error, as bright as the worst sample's; "
+    "off, every map shares one scale so that weak errors look weak.",
+)
+download_csv(download_column, "Download this list (CSV)", table, LISTS[shown_list][1])
 link_column.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
+with st.expander("This sample as a table" if len(shown) == 1 else f"These {len(shown):,} samples as a table"):
+    st.dataframe(table, hide_index=True)
 
-on_page = flagged[(page - 1) * PER_PAGE : page * PER_PAGE]
-reconstructions, error_maps = result.detector.reconstruct(data.x_score[on_page])
+error_max = None
+if data.kind == "image" and not per_sample_scale:
+    error_max = summary.error_max(shown)
+    considered = min(len(shown), analysis.SCALE_SAMPLES)
+    st.caption(
+        f"Every error map below shares one colour scale, from 0 to {error_max:.3g}: the largest per-pixel error "
+        f"among the {considered:,} {'first ' if considered < len(shown) else ''}samples of this list."
+    )
+    st.plotly_chart(sample_figures.error_scale(error_max), key="error_colour_bar", config=CHART_CONFIG)
+
+feature_spans = np.ptp(data.x_train, axis=0) if data.is_table else None  # each column's training range
+on_page = shown[(page - 1) * PER_PAGE : page * PER_PAGE]
+page_samples = analysis.samples(data, on_page)
+reconstructions, error_maps = result.detector.reconstruct(page_samples)
 rows = table.iloc[(page - 1) * PER_PAGE : page * PER_PAGE]
-for start in range(0, len(on_page), PER_ROW):
-    for column, offset in zip(st.columns(PER_ROW), range(start, min(start + PER_ROW, len(on_page))), strict=False):
+for start in range(0, len(on_page), per_row):
+    for column, offset in zip(st.columns(per_row), range(start, min(start + per_row, len(on_page))), strict=False):
         row = rows.iloc[offset]
-        known_class = f", class {row['class']}" if "class" in row else ""
-        title = f"#{row['rank']} · sample {row['sample']} · error {row['error']:.4g} · {row['truth']}{known_class}"
-        sample = data.x_score[on_page[offset]]
-        if data.kind == "image":
-            figure = sample_figures.image_triplet(sample, reconstructions[offset], error_maps[offset])
-        else:
-            figure = sample_figures.series_overlay(sample, reconstructions[offset])
+        figure = card_figure(page_samples[offset], reconstructions[offset], error_maps[offset], error_max, per_row)
         with column.container(border=True):
-            st.markdown(f"**{title}**")
-            st.plotly_chart(figure, key=f"flagged_{on_page[offset]}", config={"displayModeBar": False})
+            st.markdown(card_title(row))
+            st.plotly_chart(figure, key=f"flagged_{on_page[offset]}", config=CHART_CONFIG)

@@ -114,7 +114,7 @@ def test_digits_demo_end_to_end(new_page, app_url: str):
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     screenshot(page, "6-flagged")
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download flagged list (CSV)").click()
+        page.get_by_role("button", name="Download this list (CSV)").click()
     rows = Path(download.value.path()).read_text().splitlines()
     assert rows[0].startswith("rank,sample,error,flagged,truth") and len(rows) == flagged_after + 1
 

@@ -330,7 +330,7 @@ def test_digits_flow_from_scenario_to_saved_run():
 
     go(at, "pages/flagged.py")
     assert at.caption[0].value.startswith(f"{flagged:,} of {len(scores):,} samples")
-    assert len(at.get("plotly_chart")) == min(12, flagged)
+    assert len(at.get("plotly_chart")) == min(12, flagged) + 1  # the cards and the error maps' colour bar
     assert at.number_input(key="flagged_page").max == -(-flagged // 12)
 
     button(at, "Save run").click().run()

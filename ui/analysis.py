@@ -1,7 +1,8 @@
 """Everything derived from a result's scores that a threshold move must not recompute.
 
 Built once per result and kept in the session (key "score_summary"): the sorted-score curve that
-answers metrics in O(log n), the histogram bins, the ROC and PR curves and the samples by error.
+answers metrics in O(log n), the histogram bins, the ROC and PR curves and the samples by error; and, when
+the Flagged page first asks, the class names, the typical normal series and the error maps' peaks.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import figures
-from core.data import INJECTED, ROLE_NAMES, load_dataset
+from core import figures, sample_figures
+from core.data import INJECTED, NORMAL, ROLE_NAMES, load_dataset
 from core.metrics import OperatingCurve, pr_curve, roc_curve
 from ui import state
 
 SUMMARY = "score_summary"
+SCALE_SAMPLES = 1000  # a shared colour scale spans the error maps of at most this many samples, the first listed
+BAND_SAMPLES = 10_000  # the typical-normal band is taken over at most this many training samples
+RECONSTRUCT_BATCH = 256
 
 
 @dataclass
@@ -30,6 +34,9 @@ class ScoreSummary:
     roc: tuple[np.ndarray, np.ndarray]
     pr: tuple[np.ndarray, np.ndarray]
     _bins: dict[bool, figures.HistogramBins] = field(default_factory=dict)
+    _error_peaks: dict[int, float] = field(default_factory=dict)
+    _classes: np.ndarray | None = None
+    _band: tuple | None = None
 
     def bins(self, log_x: bool) -> figures.HistogramBins:
         if log_x not in self._bins:
@@ -45,6 +52,46 @@ class ScoreSummary:
     def flagged(self, threshold: float) -> np.ndarray:
         """Indices of the samples whose error is above `threshold`, highest error first."""
         return self.by_error[: self.curve.flagged_count(threshold)]
+
+    def false_alarms(self, threshold: float) -> np.ndarray:
+        """Indices of the normal samples whose error is above `threshold`, highest error first (labeled data)."""
+        flagged = self.flagged(threshold)
+        return flagged[self.result.data.labels[flagged] == 0]
+
+    def missed(self, threshold: float) -> np.ndarray:
+        """Indices of the anomalies whose error is at most `threshold`, the nearest miss first (labeled data)."""
+        passed = self.by_error[self.curve.flagged_count(threshold) :]
+        return passed[self.result.data.labels[passed] == 1]
+
+    def classes(self) -> np.ndarray:
+        """The class name of every scored sample (datasets with classes only)."""
+        if self._classes is None:
+            data = self.result.data
+            self._classes = class_names(data, self.result.config.data.inject, np.arange(len(data.classes)))
+        return self._classes
+
+    def normal_band(self) -> tuple[tuple[np.ndarray, np.ndarray], str]:
+        """((low, high), its name): the 5th and 95th percentiles per step of the normal training series (of all
+        training series when unlabeled), over at most BAND_SAMPLES of them."""
+        if self._band is None:
+            data = self.result.data
+            normal = data.train_roles == NORMAL
+            typical = data.x_train[normal] if normal.any() else data.x_train
+            name = "typical normal (5–95 %)" if normal.any() else "typical training sample (5–95 %)"
+            self._band = (sample_figures.percentile_band(typical[:BAND_SAMPLES]), name)
+        return self._band
+
+    def error_max(self, indices: np.ndarray) -> float:
+        """The largest per-pixel error among the error maps of the samples `indices` (their first SCALE_SAMPLES):
+        the top of a colour scale they share. Maps not seen before are rebuilt in batches, and their peaks kept."""
+        indices = np.asarray(indices[:SCALE_SAMPLES])
+        missing = np.array([i for i in indices.tolist() if i not in self._error_peaks], dtype=np.int64)
+        for start in range(0, len(missing), RECONSTRUCT_BATCH):
+            batch = missing[start : start + RECONSTRUCT_BATCH]
+            _, error_maps = self.result.detector.reconstruct(samples(self.result.data, batch))
+            peaks = error_maps.mean(axis=-1).reshape(len(batch), -1).max(axis=1)  # channels averaged, as drawn
+            self._error_peaks.update(zip(batch.tolist(), peaks.tolist(), strict=True))
+        return max(self._error_peaks[i] for i in indices.tolist())
 
 
 def summary(result) -> ScoreSummary:
@@ -65,6 +112,12 @@ def summary(result) -> ScoreSummary:
     )
     st.session_state[SUMMARY] = built
     return built
+
+
+def samples(data, indices: np.ndarray) -> np.ndarray:
+    """The scored samples at `indices` as an array, decoding them when the data is a streamed image folder."""
+    chosen = data.x_score[indices]
+    return chosen.load() if data.streamed else chosen
 
 
 def class_names(data, inject, indices: np.ndarray) -> np.ndarray:
@@ -98,5 +151,5 @@ def sample_table(result, indices: np.ndarray, threshold: float) -> pd.DataFrame:
     if data.timestamps is not None:
         table.insert(2, "time", data.timestamps[indices])
     if data.classes is not None:
-        table["class"] = class_names(data, result.config.data.inject, indices)
+        table["class"] = summary(result).classes()[indices]
     return table

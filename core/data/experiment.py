@@ -151,6 +151,7 @@ def build_experiment_data(
         indices=score.indices,
         train_roles=train.roles,
         class_names=dict(dataset.class_names),
+        feature_names=dataset.feature_names,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from core.data.types import IMAGE, SERIES, TIMESERIES, Dataset
 from core.errors import DataError, reason
 
 MIN_SAMPLES = 10
+_NUMBERED = re.compile(r"^(\D*?)[\s_.-]*\d+$")  # "12", "t12", "step_12": a stem, then a number
 
 
 def load_user_file(path: str | os.PathLike) -> Dataset:
@@ -212,7 +214,23 @@ def _csv_dataset(path: Path, min_samples: int) -> Dataset:
                     "'label' column"
                 )
             table[column] = numbers
-    return _user_dataset(str(path), table.to_numpy(dtype=np.float32), labels, None, None, min_samples)
+    dataset = _user_dataset(str(path), table.to_numpy(dtype=np.float32), labels, None, None, min_samples)
+    if has_header:
+        dataset.feature_names = feature_names(table.columns)
+    return dataset
+
+
+def feature_names(header: Sequence) -> tuple[str, ...]:
+    """A CSV header's names when they name features (a table), or () when they only number a series' steps.
+
+    Steps are numbered names that share one stem: "0", "1", ... or "t0", "t1", ... or "step_1", "step_2", ...
+    Anything else ("mean radius", "alcohol", or "V1", ..., "V28" beside "Amount") names features.
+    """
+    names = tuple(str(name).strip() for name in header)
+    numbered = [_NUMBERED.match(name) for name in names]
+    if all(numbered) and len({match.group(1).lower() for match in numbered if match}) == 1:
+        return ()
+    return names
 
 
 def _user_dataset(name: str, x, y, x_test, y_test, min_samples: int, sources: tuple | None = None) -> Dataset:

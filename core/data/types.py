@@ -28,6 +28,9 @@ class Dataset:
     time order, `timestamps` datetime64[ns] (n_timestamps,), `y_train` (n_timestamps,) 0/1 (1 inside a labelled
     anomaly window) or None, `channels` the value columns' names and `notices` what reading it found and
     reported rather than fixed (rows sorted, duplicate timestamps, gaps).
+
+    A table ("series" whose columns are named quantities, from a CSV whose header names them) has
+    `feature_names`, one per column; series of steps have none.
     """
 
     name: str
@@ -40,6 +43,7 @@ class Dataset:
     timestamps: np.ndarray | None = None
     channels: tuple = ()
     notices: tuple = ()
+    feature_names: tuple = ()
 
     @property
     def sample_shape(self) -> tuple:
@@ -76,6 +80,9 @@ class ExperimentData:
     else (window, channels)) every `stride` steps and scores each timestamp, so labels, roles and indices are
     per timestamp. `timestamps` / `train_timestamps` are datetime64[ns]; `channels` names the value columns;
     `notices` come from reading the files.
+
+    feature_names: for a table (rows of named quantities, e.g. a CSV with a header of column names), the name
+    of each of the `sample_shape[0]` columns; () for series of steps and other kinds.
     """
 
     kind: str
@@ -93,6 +100,12 @@ class ExperimentData:
     stride: int = 1
     channels: tuple = ()
     notices: tuple = ()
+    feature_names: tuple = ()
+
+    @property
+    def is_table(self) -> bool:
+        """Whether each sample is a row of named quantities (shown per feature), not a curve over steps."""
+        return self.kind == SERIES and bool(self.feature_names)
 
     @property
     def streamed(self) -> bool:

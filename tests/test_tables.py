@@ -1,0 +1,83 @@
+"""Tables (CSV rows of named features) against series of steps, and the figures the Flagged page draws for
+each kind: per-feature error bars, the typical-normal band behind a series, error maps on a shared scale."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from core import sample_figures
+from core.config import DataConfig
+from core.data import build_experiment_data, load_dataset
+from core.data.files import feature_names
+
+
+@pytest.mark.parametrize(
+    "header, is_table",
+    [
+        (["0", "1", "2", "3"], False),
+        (["t0", "t1", "t2"], False),
+        (["step_1", "step_2", "step_3"], False),
+        (["V1", "V2", "Amount"], True),
+        (["mean radius", "mean texture", "worst area"], True),
+        (["alcohol", "malic_acid"], True),
+    ],
+)
+def test_a_header_names_features_unless_it_only_numbers_steps(header, is_table):
+    assert feature_names(header) == (tuple(header) if is_table else ())
+
+
+def write_csv(path, frame: pd.DataFrame) -> str:
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def test_a_csv_with_named_columns_is_a_table_and_keeps_its_names(tmp_path):
+    cancer = load_breast_cancer(as_frame=True)
+    path = write_csv(tmp_path / "cancer.csv", cancer.data.assign(label=cancer.target))
+    assert load_dataset(path).feature_names == tuple(cancer.feature_names)
+    data = build_experiment_data(DataConfig(dataset=path, normal_classes=[1], anomaly_classes=[0]), seed=0)
+    assert data.is_table and data.feature_names == tuple(cancer.feature_names)
+    assert data.sample_shape == (len(cancer.feature_names),)
+
+
+def test_series_csvs_are_not_tables(tmp_path):
+    rows = np.sin(np.linspace(0, 6, 20))[None, :] + np.linspace(0, 1, 30)[:, None]
+    stepped = pd.DataFrame(rows, columns=[f"t{step}" for step in range(20)])
+    for name, frame, header in (("stepped.csv", stepped, True), ("bare.csv", stepped, False)):
+        (tmp_path / name).write_text(frame.to_csv(index=False, header=header))
+        data = build_experiment_data(DataConfig(dataset=str(tmp_path / name)), seed=0)
+        assert data.kind == "series" and not data.is_table and data.feature_names == ()
+
+
+def test_feature_errors_draws_a_bar_per_named_feature_relative_to_its_range():
+    cancer = load_breast_cancer()
+    sample, reconstruction = cancer.data[0], cancer.data[0] * 0.9
+    spans = np.ptp(cancer.data, axis=0)
+    [bars] = sample_figures.feature_errors(sample, reconstruction, cancer.feature_names, spans).data
+    assert list(bars.y) == list(cancer.feature_names)
+    np.testing.assert_allclose(bars.x, np.abs(sample - reconstruction) / spans)
+    np.testing.assert_allclose(bars.customdata[:, :2], np.c_[sample, reconstruction])
+
+
+def test_a_series_overlay_draws_the_band_behind_sample_and_reconstruction():
+    rng = np.random.default_rng(0)
+    normal = np.sin(np.linspace(0, 6, 50)) + 0.1 * rng.standard_normal((200, 50))
+    low, high = sample_figures.percentile_band(normal)
+    assert ((normal >= low) & (normal <= high)).mean() == pytest.approx(0.9, abs=0.01)
+    figure = sample_figures.series_overlay(normal[0] + 1, normal[0], (low, high))
+    assert [trace.name for trace in figure.data] == [None, "typical normal (5–95 %)", "original", "reconstruction"]
+    assert figure.data[1].fill == "tonexty" and figure.data[3].fill == "tonexty"  # the error still fills to the sample
+    assert [trace.name for trace in sample_figures.series_overlay(normal[0], normal[0]).data] == [
+        "original",
+        "reconstruction",
+    ]
+
+
+def test_image_triplet_takes_a_shared_error_scale():
+    image = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8, 1)
+    error_map = (image * 0.1) ** 2
+    own = sample_figures.image_triplet(image, image, error_map).data[2]
+    shared = sample_figures.image_triplet(image, image, error_map, error_max=0.5).data[2]
+    assert own.zmax == pytest.approx(0.01) and shared.zmax == 0.5 and shared.zmin == 0
+    assert sample_figures.error_scale(0.5).data[0].zmax == 0.5
