@@ -57,10 +57,14 @@ def html_report(
 ) -> str:
     """The report of `result` at `result.threshold` as one HTML document (str, about 5 MB with Plotly's bundle).
 
+    Classical baselines still computing in the background are waited for.
+
     run_name: the saved run's folder name, or None (an unsaved result: the config's name, if any, is shown);
     top: how many of the flagged samples, highest error first, are drawn beside their reconstructions;
     generated: the time printed in the footer (default: now, UTC).
     """
+    if result.baselines is not None:
+        result.baselines.wait()  # as save_run does: they may still be computing in the background
     page = _Page()
     config, data = result.config, result.data
     dataset = dataset_label(config.data.dataset)
@@ -355,7 +359,7 @@ def _event_cards(counts: dict | None) -> str:
 def _baseline_rocs(result: ExperimentResult) -> dict:
     """{label: (fpr, tpr)} of the finished baselines that have scores, labelled data only."""
     run, labels = result.baselines, result.data.labels
-    if run is None or not run.done or labels is None:
+    if run is None or labels is None:
         return {}
     curves = {baselines.label(n): roc_curve(r.scores, labels) for n, r in run.results.items() if r.scores is not None}
     return {name: curve for name, curve in curves.items() if curve[0].size}
@@ -392,8 +396,6 @@ def _baselines_section(result: ExperimentResult) -> tuple[str, str, str]:
     run, m = result.baselines, result.metrics
     if run is None or not run.names:
         return "baselines", "Classical baselines", _note("No classical baselines were run.")
-    if not run.done:
-        return "baselines", "Classical baselines", _note("The classical baselines were still computing.")
     labelled = m.get("auroc") is not None
     n_flagged = m["n_flagged"]
     ours = np.argsort(-result.scores, kind="stable")
@@ -434,7 +436,9 @@ def _baselines_section(result: ExperimentResult) -> tuple[str, str, str]:
         "of the samples flagged that it also ranks among its top as many."
     )
     numeric = tuple(c for c in table.columns if c not in ("detector", "note"))
-    return "baselines", "Classical baselines", _table(table, numeric) + _note(caption)
+    sentence = baselines.beats_sentence(m.get("auroc"), run.results.values())
+    warning = f'<p class="warning">{html.escape(sentence)}</p>' if sentence else ""
+    return "baselines", "Classical baselines", warning + _table(table, numeric) + _note(caption)
 
 
 def _sample_class(result: ExperimentResult, index: int) -> str:
@@ -497,7 +501,7 @@ def _events_section(page: _Page, result: ExperimentResult) -> tuple[str, str, st
         )
         windows.append(
             f'<div class="sample"><div class="sample-title"><b>#{rank}</b> · peak at '
-            f"{html.escape(str(data.timestamps[event.peak]))} · score {event.peak_score:.4g}</div>"
+            f"{html.escape(str(pd.Timestamp(data.timestamps[event.peak])))} · score {event.peak_score:.4g}</div>"
             f"{page.figure(figure)}</div>"
         )
     shown = f"the {TOP_EVENTS} with the highest peaks" if len(found) > TOP_EVENTS else "all of them"

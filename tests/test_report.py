@@ -5,6 +5,7 @@ That the file opens and draws every figure with the network blocked: tests/test_
 """
 
 import dataclasses
+import html
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from test_experiment_cli import cli
 from test_pages import go, navigation_runs_app_py, start_app, train  # noqa: F401 (an autouse fixture)
 from test_timeseries import hourly, tiny_config, write_csv
 
+from core.baselines import beats_sentence
 from core.config import ExperimentConfig, ThresholdConfig
 from core.errors import StudioError
 from core.experiment import run_experiment
@@ -86,6 +88,8 @@ def test_a_digits_report_has_every_section_figure_and_the_threshold(digits_resul
     for name in ("PCA reconstruction", "Isolation Forest", "ECOD", "autoencoder"):
         assert name in baselines
     assert "PCA reconstruction" in section(page, "curves")  # its ROC curve beside the autoencoder's
+    sentence = beats_sentence(result.metrics["auroc"], result.baselines.results.values())
+    assert (html.escape(sentence) in baselines) if sentence else ("beat" not in baselines)
     settings = section(page, "settings")
     assert "Latent size" in settings and "Hidden layers" in settings and "Convolution filters" not in settings
     worst = int(result.data.indices[np.argmax(result.scores)])

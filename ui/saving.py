@@ -83,7 +83,7 @@ def save_controls() -> None:
         return
     if ws.saved_run and not Path(ws.saved_run).is_dir():
         state.forget_run(ws.saved_run)  # deleted, perhaps from another tab
-    button_column, report_column, status_column = st.columns([1, 1, 3], vertical_alignment="center")
+    button_column, report_column, status_column = st.columns([1, 1.4, 2.6], vertical_alignment="center")
     report_button(report_column)
     if not ws.saved_run:
         button_column.button(
