@@ -109,6 +109,14 @@ def test_the_report_downloaded_from_the_threshold_page_opens_offline_with_every_
         expect(report.locator("#curves .legendtext", has_text=legend)).to_be_attached()
     context.close()
 
+    # Once saved, the Runs page offers the open run's report too.
+    page.get_by_role("button", name="Save run").click()
+    expect(page.get_by_text("Saved in")).to_be_visible(timeout=WAIT)
+    open_page(page, "Runs", "Runs")
+    expect(page.get_by_text("is open: every page works from it")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("button", name="Download report (HTML)")).to_be_visible()
+    screenshot(page, "report-runs-page")
+
 
 def test_the_cli_report_of_a_saved_run_opens_offline_with_every_figure(browser, tmp_path):
     from core.config import ExperimentConfig, ThresholdConfig

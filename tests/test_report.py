@@ -171,7 +171,7 @@ def test_cli_report_of_a_saved_run_and_of_a_folder_that_is_not_one(digits_result
     assert "Traceback" not in refused.stderr and not (tmp_path / "nothing.html").exists()
 
 
-def test_the_download_button_is_beside_the_save_button_on_the_result_pages():
+def test_the_download_button_is_on_the_result_pages_and_beside_the_open_run():
     at = start_app()
     [card] = [b for b in at.button if b.key == "preset:digits_quick"]
     card.click().run()
@@ -179,3 +179,14 @@ def test_the_download_button_is_beside_the_save_button_on_the_result_pages():
     for page in ("pages/train.py", "pages/threshold.py", "pages/flagged.py"):
         go(at, page)
         assert [b.label for b in at.download_button if "report" in b.label] == ["Download report (HTML)"], page
+    go(at, "pages/runs.py")
+    assert not [b for b in at.download_button if "report" in b.label], "no run is open yet"
+    go(at, "pages/flagged.py")
+    [save] = [b for b in at.button if b.label == "Save run"]
+    save.click().run()
+    go(at, "pages/runs.py")
+    at.selectbox[0].set_value(at.selectbox[0].options[0]).run()
+    [open_button] = [b for b in at.button if b.label == "Open"]
+    open_button.click().run()
+    assert "is open" in at.success[0].value
+    assert [b.label for b in at.download_button if "report" in b.label] == ["Download report (HTML)"]
