@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
 
 from core import baselines, curve_figures, events, figures, sample_figures, timeline_figures
 from core.data import IMAGE, INJECTED, ROLE_NAMES, TIMESERIES, dataset_label
@@ -81,14 +82,12 @@ def html_report(
         _events_section(page, result) if data.kind == TIMESERIES else _flagged_section(page, result, top),
     ]
     contents = "".join(
-        f'<li><a href="#{section_id}">{html.escape(title)}</a></li>' for section_id, title, _ in sections if title
+        f'<li><a href="#{section_id}">{html.escape(title)}</a></li>' for section_id, title, _ in sections
     )
     body = "".join(
         f'<section id="{section_id}"><h2>{html.escape(title)}</h2>{content}</section>'
         for section_id, title, content in sections
     )
-    from plotly.offline import get_plotlyjs
-
     title = f"{dataset} · {name}"
     return (
         "<!DOCTYPE html>\n"
