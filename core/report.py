@@ -471,10 +471,13 @@ def _flagged_section(page: _Page, result: ExperimentResult, top: int) -> tuple[s
             f'<div class="sample"><div class="sample-title"><b>#{rank + 1}</b> · sample {int(data.indices[index])} · '
             f"error {scores[index]:.4g}<br><span>{html.escape(details)}</span></div>{page.figure(figure)}</div>"
         )
-    lead = _note(
-        f"The {len(shown)} samples with the highest reconstruction errors of the {n_flagged:,} flagged, each "
-        + ("beside its reconstruction and per-pixel error." if data.kind == IMAGE else "with its reconstruction.")
+    which = (
+        "The one flagged sample"
+        if n_flagged == 1
+        else f"The {len(shown)} samples with the highest reconstruction errors of the {n_flagged:,} flagged, each"
     )
+    shown_with = "beside its reconstruction and per-pixel error" if data.kind == IMAGE else "with its reconstruction"
+    lead = _note(f"{which} {shown_with}.")
     return "flagged", title, lead + f'<div class="samples">{"".join(cards)}</div>'
 
 
