@@ -1,5 +1,5 @@
-"""Command line: `python -m core run CONFIG.json --out DIR`, `python -m core continue RUN_DIR --epochs N` and
-`python -m core score --run DIR PATH...`.
+"""Command line: `python -m core run CONFIG.json --out DIR`, `python -m core continue RUN_DIR --epochs N`,
+`python -m core score --run DIR PATH...` and `python -m core report RUN_DIR --out report.html`.
 
 `run` reads a dataset that is a folder of images through tf.data (core.data.stream), so a folder larger than
 memory trains and scores; with `train.strategy` "multi_worker" it is one worker of the cluster in TF_CONFIG,
@@ -58,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
         help="write the results to this .jsonl (or .csv) file as they come; a re-run skips what it holds already",
     )
     score.add_argument("--batch-size", type=int, help="samples per batch (default: the run's score.batch_size)")
+    report = commands.add_parser(
+        "report", help="write a saved run's report: one self-contained HTML file that opens without a network"
+    )
+    report.add_argument("run", help="a saved run folder")
+    report.add_argument("--out", help="the HTML file to write (default: RUN-report.html in the current folder)")
+    report.add_argument(
+        "--data-dir", help="local folder with mnist/, fashion-mnist/, ecg5000/, nab/ (default: $ANOMALY_STUDIO_DATA)"
+    )
     return parser
 
 
@@ -210,11 +218,25 @@ def command_score(args) -> int:
     return 0
 
 
+def command_report(args) -> int:
+    run = Path(args.run)
+    out = Path(args.out) if args.out else Path(f"{run.resolve().name}-report.html")
+    _import_tensorflow_quietly()
+    from core.report import write_report
+    from core.runs import load_run
+
+    result = load_run(run, args.data_dir)
+    print(write_report(result, out, run_name=run.resolve().name).resolve(), flush=True)
+    return 0
+
+
+COMMANDS = {"run": command_run, "continue": command_continue, "score": command_score, "report": command_report}
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        commands = {"run": command_run, "continue": command_continue, "score": command_score}
-        return commands[args.command](args)
+        return COMMANDS[args.command](args)
     except StudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

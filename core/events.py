@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -76,3 +77,21 @@ def event_metrics(
         "false_alarms": false_alarms,
         "mean_delay_s": float(np.mean(delays)) if delays else None,
     }
+
+
+def event_table(found: list[Event], timestamps: np.ndarray, labels: np.ndarray | None) -> pd.DataFrame:
+    """One row per event of `found` in its order: rank, start, end, duration, timestamps, peak score, and with
+    labels (n,) 0/1 whether it touches a labelled window. timestamps: (n,) datetime64."""
+    table = pd.DataFrame(
+        {
+            "rank": range(1, len(found) + 1),
+            "start": [pd.Timestamp(timestamps[e.start]) for e in found],
+            "end": [pd.Timestamp(timestamps[e.stop - 1]) for e in found],
+            "duration": [pd.Timedelta(timestamps[e.stop - 1] - timestamps[e.start]) for e in found],
+            "timestamps": [e.length for e in found],
+            "peak score": [e.peak_score for e in found],
+        }
+    )
+    if labels is not None:
+        table["in a labelled window"] = [bool(labels[e.start : e.stop].any()) for e in found]
+    return table

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from core import events
 from core.figures import (
     ANOMALY_COLOR,
     NORMAL_COLOR,
@@ -111,6 +112,15 @@ def timeline(
         layout["xaxis"]["anchor"] = "y"
     title = "Green: labelled anomaly windows" + (" · red: flagged events" if scores is not None else "")
     return go.Figure(traces, base_layout(title, 520 if scores is not None else 380, **layout))
+
+
+def result_timeline(result, threshold: float) -> go.Figure:
+    """The timeline of a time-series result: its scored series, scores, `threshold`, labelled windows and the
+    events flagged at `threshold` (an ExperimentResult, or anything with `data` and `scores`)."""
+    data = result.data
+    labelled = [] if data.labels is None else events.runs(data.labels == 1)
+    flagged = events.runs(result.scores > threshold)
+    return timeline(data.timestamps, data.x_score, result.scores, threshold, labelled, flagged, data.channels)
 
 
 def window_overlay(

@@ -11,7 +11,7 @@ import streamlit as st
 
 from core import events, sample_figures, timeline_figures
 from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, TIMESERIES
-from ui import analysis, saving, state, timeline
+from ui import analysis, saving, state
 
 PER_PAGE = 12  # whole rows of 2, 3 or 4
 PAGE = "flagged_page"
@@ -66,7 +66,7 @@ def show_events() -> None:
         st.info("Nothing is flagged at this threshold. Lower it to see where the model rebuilds the series worst.")
         st.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
         st.stop()
-    table = timeline.event_table(result, found)
+    table = events.event_table(found, data.timestamps, data.labels)
     st.dataframe(table, hide_index=True, height=240)
     rank = st.selectbox(
         "Event",

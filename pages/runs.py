@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import StudioError
-from ui import engine, state
+from ui import engine, saving, state
 
 with st.spinner("Loading TensorFlow…"):
     engine.load()
@@ -93,9 +93,10 @@ if run is not None and st.session_state.get(CONFIRM_DELETE) == str(run.path):
 open_now = next((summary for summary in runs if str(summary.path) == state.workspace().saved_run), None)
 if open_now is not None and state.result() is not None:
     st.success(f"**{open_now.name}** is open: every page works from it.", icon=":material/check_circle:")
-    left, right = st.columns(2, width=480)
+    left, middle, right = st.columns(3, width=720, vertical_alignment="center")
     left.page_link(state.THRESHOLD_PAGE, label="Pick a threshold", icon=":material/tune:")
-    right.page_link(state.FLAGGED_PAGE, label="Inspect flagged samples", icon=":material/flag:")
+    middle.page_link(state.FLAGGED_PAGE, label="Inspect flagged samples", icon=":material/flag:")
+    saving.report_button(right)
     if (open_now.path / "tensorboard").is_dir():
         st.caption("Its TensorBoard logs (opening them needs `pip install tensorboard`):")
         st.code(f'tensorboard --logdir "{open_now.path / "tensorboard"}"', language="bash")

@@ -9,7 +9,7 @@ import math
 
 import streamlit as st
 
-from core import curve_figures, figures
+from core import baselines, curve_figures, figures
 from core.config import ThresholdConfig
 from core.data import TIMESERIES
 from core.errors import ConfigError
@@ -207,7 +207,7 @@ if result.baselines is not None and result.baselines.names:
     if shown_baselines is None:
         baseline_view.wait_for(result)
     else:
-        sentence = baseline_view.beats_sentence(result, shown_baselines)
+        sentence = baselines.beats_sentence(result.metrics.get("auroc"), shown_baselines.results.values())
         if sentence:
             st.warning(sentence, icon=":material/balance:")
         st.dataframe(

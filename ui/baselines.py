@@ -14,7 +14,6 @@ from core import baselines
 from core.metrics import roc_curve
 
 VIEW = "baseline_view"
-BEATS_MARGIN = 0.005  # AUROC a baseline must win by before the page says it beats the autoencoder
 
 
 @dataclass
@@ -98,23 +97,6 @@ def wait_for(result) -> None:
     st.info(computing_note(result), icon=":material/hourglass_top:")
     if result.baselines.wait(WAIT_SECONDS) is not None:
         st.rerun()
-
-
-def beats_sentence(result, shown: BaselineView) -> str | None:
-    """One plain sentence naming the baselines whose AUROC beats the autoencoder's by more than BEATS_MARGIN."""
-    ours = result.metrics.get("auroc")
-    if ours is None:
-        return None
-    better = sorted(
-        (r for r in shown.results.values() if r.auroc is not None and r.auroc > ours + BEATS_MARGIN),
-        key=lambda r: -r.auroc,
-    )
-    if not better:
-        return None
-    names = [f"{baselines.label(r.name)} ({r.auroc:.3f})" for r in better]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    verb = "beats" if len(names) == 1 else "beat"
-    return f"On these samples {listed} {verb} the autoencoder's AUROC of {ours:.3f}."
 
 
 def computing_note(result) -> str:

@@ -1,4 +1,5 @@
-"""Save what the screen shows: the model with the threshold chosen now, from the Train, Threshold and Flagged pages."""
+"""Save what the screen shows, from the Train, Threshold and Flagged pages: the model with the threshold chosen now,
+and its report (one HTML file)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from core.errors import StudioError
 from ui import state
 
 
-def _shown_result():
-    """The session's result at the threshold in use, its metrics recomputed there."""
-    ws = state.workspace()
+def _shown_result(ws: state.Workspace):
+    """The workspace's result at the threshold in use, its metrics recomputed there."""
     return ws.result.with_threshold(ws.threshold, ws.config.threshold)
 
 
@@ -21,7 +21,7 @@ def _save_new() -> None:
 
     ws = state.workspace()
     try:
-        ws.saved_run = str(save_run(_shown_result()))
+        ws.saved_run = str(save_run(_shown_result(ws)))
     except StudioError as exc:
         st.session_state[SAVE_ERROR] = str(exc)
     else:
@@ -34,7 +34,7 @@ def _save_threshold() -> None:
 
     ws = state.workspace()
     try:
-        update_run_threshold(ws.saved_run, _shown_result())
+        update_run_threshold(ws.saved_run, _shown_result(ws))
     except StudioError as exc:
         st.session_state[SAVE_ERROR] = str(exc)
     else:
@@ -45,14 +45,46 @@ def _save_threshold() -> None:
 SAVE_ERROR = "save_error"
 
 
+def _report_name(ws) -> str:
+    """The saved run's folder name, else the experiment's name or its dataset's."""
+    if ws.saved_run:
+        return Path(ws.saved_run).name
+    return ws.result.config.name or Path(ws.result.config.data.dataset).stem
+
+
+def report_button(container) -> None:
+    """A button that downloads the report of the result at the threshold in use when it is clicked."""
+    ws = state.workspace()
+    name = _report_name(ws)
+
+    def report() -> str:  # called on a thread of its own, without the session: it keeps `ws`
+        from core.report import html_report
+
+        return html_report(_shown_result(ws), name)
+
+    container.download_button(
+        "Download report (HTML)",
+        report,
+        file_name="".join(c if c.isalnum() or c in "-_." else "_" for c in name) + "-report.html",
+        mime="text/html",
+        icon=":material/download:",
+        on_click="ignore",
+        width="stretch",
+        help="One HTML file with the figures, metrics and top flagged samples at the threshold chosen now; "
+        "it opens in any browser, without a network.",
+    )
+
+
 def save_controls() -> None:
-    """A Save button for the session's result: a new run, or the saved run's threshold brought up to date."""
+    """A Save button for the session's result (a new run, or the saved run's threshold brought up to date) and
+    the button that downloads its report."""
     ws = state.workspace()
     if ws.result is None:
         return
     if ws.saved_run and not Path(ws.saved_run).is_dir():
         state.forget_run(ws.saved_run)  # deleted, perhaps from another tab
-    button_column, status_column = st.columns([1, 4], vertical_alignment="center")
+    button_column, report_column, status_column = st.columns([1, 1.4, 2.6], vertical_alignment="center")
+    report_button(report_column)
     if not ws.saved_run:
         button_column.button(
             "Save run",

@@ -1,4 +1,4 @@
-"""Time-series views shared by the Threshold and Flagged pages: event cards, the timeline and the events table."""
+"""Time-series views of the Threshold page: event cards and the timeline."""
 
 from __future__ import annotations
 
@@ -6,10 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from core import events, timeline_figures
-
-
-def labelled_runs(data) -> list[tuple[int, int]]:
-    return [] if data.labels is None else events.runs(data.labels == 1)
 
 
 def event_cards(result, threshold: float) -> None:
@@ -38,34 +34,5 @@ def event_cards(result, threshold: float) -> None:
 
 
 def timeline_chart(result, threshold: float) -> None:
-    data = result.data
-    flagged = events.runs(result.scores > threshold)
-    figure = timeline_figures.timeline(
-        data.timestamps,
-        data.x_score,
-        result.scores,
-        threshold,
-        labelled_runs(data),
-        flagged,
-        data.channels,
-    )
-    st.plotly_chart(figure, key="timeline")
+    st.plotly_chart(timeline_figures.result_timeline(result, threshold), key="timeline")
     st.caption("Drag the range slider under the chart, or drag over the chart, to zoom in time.")
-
-
-def event_table(result, found: list[events.Event]) -> pd.DataFrame:
-    """One row per flagged event, highest peak first: rank, start, end, duration, peak score, labelled or not."""
-    timestamps, labels = result.data.timestamps, result.data.labels
-    table = pd.DataFrame(
-        {
-            "rank": range(1, len(found) + 1),
-            "start": [pd.Timestamp(timestamps[e.start]) for e in found],
-            "end": [pd.Timestamp(timestamps[e.stop - 1]) for e in found],
-            "duration": [pd.Timedelta(timestamps[e.stop - 1] - timestamps[e.start]) for e in found],
-            "timestamps": [e.length for e in found],
-            "peak score": [e.peak_score for e in found],
-        }
-    )
-    if labels is not None:
-        table["in a labelled window"] = [bool(labels[e.start : e.stop].any()) for e in found]
-    return table

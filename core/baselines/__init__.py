@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from core.fields import BASELINES, FIELDS
 from core.metrics import evaluate
 
 SCORES_FILE = "baselines.npz"
+BEATS_MARGIN = 0.005  # AUROC a baseline must win by before it is said to beat the autoencoder
 
 
 def make(name: str, seed: int):
@@ -208,6 +209,22 @@ def load_scores(folder: Path, summary: dict | None) -> BaselineRun | None:
         if isinstance(entry, dict)
     }
     return BaselineRun.finished(results)
+
+
+def beats_sentence(auroc: float | None, results: Iterable[BaselineResult]) -> str | None:
+    """One plain sentence naming the baselines whose AUROC beats the autoencoder's `auroc` by more than
+    BEATS_MARGIN, best first; None when none does or without labels (`auroc` None)."""
+    if auroc is None:
+        return None
+    better = sorted(
+        (r for r in results if r.auroc is not None and r.auroc > auroc + BEATS_MARGIN), key=lambda r: -r.auroc
+    )
+    if not better:
+        return None
+    names = [f"{label(r.name)} ({r.auroc:.3f})" for r in better]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    verb = "beats" if len(names) == 1 else "beat"
+    return f"On these samples {listed} {verb} the autoencoder's AUROC of {auroc:.3f}."
 
 
 def top_overlap(reference_order: np.ndarray, order: np.ndarray, n_flagged: int) -> float | None:
