@@ -98,5 +98,5 @@ if open_now is not None and state.result() is not None:
     middle.page_link(state.FLAGGED_PAGE, label="Inspect flagged samples", icon=":material/flag:")
     saving.report_button(right)
     if (open_now.path / "tensorboard").is_dir():
-        st.caption("Its TensorBoard logs (opening them needs `pip install tensorboard`):")
+        st.caption("Its TensorBoard logs:")
         st.code(f'tensorboard --logdir "{open_now.path / "tensorboard"}"', language="bash")

@@ -95,11 +95,11 @@ def tensorboard_command(result) -> None:
     saved = state.workspace().saved_run
     if saved and (Path(saved) / "tensorboard").is_dir():
         log_dir = str(Path(saved) / "tensorboard")
-        st.caption("TensorBoard logs of this run (opening them needs `pip install tensorboard`):")
+        st.caption("TensorBoard logs of this run:")
     else:
         st.caption(
             "TensorBoard logs of this training, in a temporary folder until you save the run, which keeps them in "
-            "its tensorboard/ folder (opening them needs `pip install tensorboard`):"
+            "its tensorboard/ folder:"
         )
     st.code(f'tensorboard --logdir "{log_dir}"', language="bash")
 
