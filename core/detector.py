@@ -44,7 +44,8 @@ class AutoencoderDetector:
 
     Parameters are the experiment config's sections, and `kind`: "image" (samples (h, w, c) in [0, 1], used
     as they are), "series" (samples (length,) of raw values, min-max scaled with the minimum and maximum of
-    the training samples) or "timeseries"; None infers it at `fit` from the sample rank (3: image, else series).
+    the training samples; with `per_feature`, for tables whose columns have units of their own, of each
+    column) or "timeseries"; None infers it at `fit` from the sample rank (3: image, else series).
 
     A "timeseries" detector takes whole series (n_timestamps, channels) of raw values in `fit` and
     `score_samples`: each channel is min-max scaled with the training series' minimum and maximum (the
@@ -54,7 +55,7 @@ class AutoencoderDetector:
     `reconstruct` takes windows (n, window) or (n, window, channels).
 
     Fitted attributes: `model_`, `history_`, `kind_`, `sample_shape_`, `scaler_` ({"min", "max"} for series,
-    per-channel lists for time series, else None), `train_scores_` (n_train,) per sample or per training
+    per-column lists with `per_feature`, per-channel lists for time series, else None), `train_scores_` (n_train,) per sample or per training
     timestamp, `log_dir_` (the folder of its TensorBoard logs, or None) and, until saved and loaded again,
     `trainee_` (the compiled model whose optimizer state `fit_more` carries on). `infer_threshold` sets
     `threshold_` (ThresholdChoice).
@@ -70,6 +71,7 @@ class AutoencoderDetector:
         kind: str | None = None,
         window: int | None = None,
         stride: int = 1,
+        per_feature: bool = False,
     ):
         self.model = model
         self.train = train
@@ -79,6 +81,7 @@ class AutoencoderDetector:
         self.kind = kind
         self.window = window
         self.stride = stride
+        self.per_feature = per_feature
 
     def fit(
         self, x: np.ndarray, listener: TrainingListener | None = None, stop_event: threading.Event | None = None
@@ -106,7 +109,12 @@ class AutoencoderDetector:
             samples = self._windows(x)
         else:
             self.sample_shape_ = tuple(x.shape[1:])
-            self.scaler_ = {"min": float(x.min()), "max": float(x.max())} if self.kind_ == SERIES else None
+            if self.kind_ != SERIES:
+                self.scaler_ = None
+            elif self.per_feature:
+                self.scaler_ = {"min": x.min(axis=0).tolist(), "max": x.max(axis=0).tolist()}
+            else:
+                self.scaler_ = {"min": float(x.min()), "max": float(x.max())}
             samples = x if streamed else self._scale(x)
         mixed = distribute.use_mixed_precision(self.train.mixed_precision)
         with distribute.strategy_for(self.train.strategy).scope():
@@ -290,6 +298,7 @@ class AutoencoderDetector:
             "kind": self.kind_,
             "window": self.window,
             "stride": self.stride,
+            "per_feature": self.per_feature,
             "scaler": self.scaler_,
             "sample_shape": list(self.sample_shape_),
             "threshold_choice": None if threshold is None else dataclasses.asdict(threshold),
@@ -319,6 +328,7 @@ class AutoencoderDetector:
                 kind,
                 state.get("window"),
                 state.get("stride", 1),
+                state.get("per_feature", False),
             )
             detector.kind_ = kind
             detector.scaler_ = None if scaler is None else {"min": scaler["min"], "max": scaler["max"]}

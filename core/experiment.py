@@ -80,9 +80,18 @@ class ExperimentResult:
 
 
 def detector_for(config: ExperimentConfig, data: ExperimentData) -> AutoencoderDetector:
-    """An unfitted detector for `config`, preprocessing samples of `data.kind` (windows of time series)."""
+    """An unfitted detector for `config`, preprocessing samples of `data.kind` (windows of time series; tables,
+    whose columns have units of their own, min-max scaled per column)."""
     return AutoencoderDetector(
-        config.model, config.train, config.score, config.threshold, config.seed, data.kind, data.window, data.stride
+        config.model,
+        config.train,
+        config.score,
+        config.threshold,
+        config.seed,
+        data.kind,
+        data.window,
+        data.stride,
+        per_feature=data.is_table,
     )
 
 
