@@ -24,6 +24,7 @@ from sklearn.mixture import GaussianMixture
 from core import distribute, timeseries
 from core.config import ModelConfig, ScoreConfig, ThresholdConfig, TrainConfig
 from core.data import IMAGE, SERIES, TIMESERIES
+from core.data.images import image_background
 from core.data.stream import ImageFiles
 from core.errors import ConfigError, DataError, NotFittedError, RunError
 from core.models import build_autoencoder
@@ -51,7 +52,9 @@ class AutoencoderDetector:
 
     Fitted attributes: `model_`, `history_`, `kind_`, `sample_shape_`, `scaler_` ({"min", "max"} for series,
     per-channel lists for time series, else None), `train_scores_` (n_train,) per sample or per training
-    timestamp. `infer_threshold` sets `threshold_` (ThresholdChoice).
+    timestamp, `background_` (images: the median brightness of the training images' borders in [0, 1], which
+    tells whether they are light drawn on dark or dark on light; None for other kinds and for runs saved before
+    it existed). `infer_threshold` sets `threshold_` (ThresholdChoice).
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class AutoencoderDetector:
             self.sample_shape_ = tuple(x.shape[1:])
             self.scaler_ = {"min": float(x.min()), "max": float(x.max())} if self.kind_ == SERIES else None
             samples = x if streamed else self._scale(x)
+        self.background_ = image_background(x) if self.kind_ == IMAGE else None
         mixed = distribute.use_mixed_precision(self.train.mixed_precision)
         with distribute.strategy_for(self.train.strategy).scope():
             self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed, mixed)
@@ -221,6 +225,7 @@ class AutoencoderDetector:
             "threshold_choice": None if threshold is None else dataclasses.asdict(threshold),
             "train_scores": [float(s) for s in self.train_scores_],
             "density": getattr(self, "density_", None),
+            "background": getattr(self, "background_", None),
         }
         (folder / DETECTOR_FILE).write_text(json.dumps(state), encoding="utf-8")
 
@@ -250,6 +255,7 @@ class AutoencoderDetector:
                 detector.threshold_ = ThresholdChoice(**state["threshold_choice"])
             detector.train_scores_ = np.asarray(state["train_scores"], dtype=np.float32)
             detector.density_ = state.get("density")
+            detector.background_ = state.get("background")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RunError(f"{folder} holds no readable detector ({DETECTOR_FILE}): {exc}") from None
         if not (folder / MODEL_FILE).is_file():

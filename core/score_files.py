@@ -1,8 +1,10 @@
 """`python -m core score`: score many files and folders with a saved detector, in bounded memory, resumably.
 
 Inputs are expanded in order: a folder of images gives its image files (sorted), an image file itself, and a
-.npz, .csv or .zip its samples. Images are streamed through tf.data in batches (core.data.stream), never held
-whole; a .npz, .csv or .zip is read as the size limits allow (core.data.limits) and scored a batch at a time.
+.npz, .csv or .zip its samples. Image files are converted one by one as the Score a sample page converts an
+upload (core.own_samples.image_to_sample: any size or colour, inverted when its background is the opposite of
+the training images'), a batch at a time, never held whole; a .npz, .csv or .zip is read as the size limits
+allow (core.data.limits) and scored a batch at a time.
 
 Each result is keyed by its file path and its item (the row of a .npz or .csv, the timestamp of a time
 series, 0 for an image file). With `out` (a .jsonl file, or .csv), results are appended and flushed as each
@@ -26,10 +28,10 @@ import numpy as np
 
 from core.data import IMAGE, TIMESERIES, load_samples
 from core.data.images import is_image_name
-from core.data.stream import ImageFiles, image_files_for, image_paths
+from core.data.stream import image_paths
 from core.detector import AutoencoderDetector
-from core.errors import DataError
-from core.scoring import score_batches
+from core.errors import DataError, reason
+from core.own_samples import image_to_sample
 
 CSV_COLUMNS = ("index", "path", "item", "score", "flagged")
 PROGRESS_EVERY_S = 2.0
@@ -37,20 +39,21 @@ PROGRESS_EVERY_S = 2.0
 
 @dataclass
 class _Source:
-    """Images to stream (`files`), or one file (`path`) whose samples are read only when its turn comes."""
+    """Image files to convert a batch at a time (`files`), or one file (`path`) whose samples are read only when
+    its turn comes."""
 
-    files: ImageFiles | None = None
+    files: list[Path] | None = None
     path: Path | None = None
 
 
 def _sources(detector: AutoencoderDetector, inputs: list[Path]) -> Iterator[_Source]:
-    """The inputs in order, consecutive image files grouped into one stream (their headers checked first)."""
-    pending = []
+    """The inputs in order, consecutive image files grouped into one source."""
+    pending: list[Path] = []
 
     def flush():
         nonlocal pending
         if pending:
-            yield _Source(files=image_files_for(pending, detector.sample_shape_, pending[0].parent))
+            yield _Source(files=pending)
             pending = []
 
     for path in inputs:
@@ -175,27 +178,27 @@ def score_inputs(
 
 
 def _score_images(
-    detector, all_files: ImageFiles, first: int, results: _Results, progress: _Progress, batch_size, threshold
+    detector, all_files: list[Path], first: int, results: _Results, progress: _Progress, batch_size, threshold
 ) -> None:
-    import tensorflow as tf
-
-    todo = np.array([(path, 0) not in results.done for path in all_files.paths.tolist()], dtype=bool)
-    progress.add(skipped=int((~todo).sum()))
-    files, indices = all_files[np.flatnonzero(todo)], first + np.flatnonzero(todo)
-    done = 0
-    batches = score_batches(detector.model_, files.dataset(batch_size), detector.score.error, files.sample_shape)
-    try:
-        for errors in batches:
-            keys = [(path, 0) for path in files.paths[done : done + len(errors)].tolist()]
-            results.write(keys, indices[done : done + len(errors)], errors, threshold)
-            done += len(errors)
-            progress.add(scored=len(errors))
-    except tf.errors.OpError as exc:
-        near = files.paths[done] if done < len(files) else all_files.source
-        raise DataError(
-            f"an image near {near} could not be decoded ({exc.message.splitlines()[0]}); the {done:,} results "
-            "before it are kept: remove or fix the file and score again to go on"
-        ) from None
+    todo = [(first + i, path) for i, path in enumerate(all_files) if (str(path), 0) not in results.done]
+    progress.add(skipped=len(all_files) - len(todo))
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        samples = []
+        for _, path in batch:
+            try:
+                with open(path, "rb") as stream:
+                    converted = image_to_sample(stream, detector.sample_shape_, detector.background_, str(path))
+            except (OSError, DataError) as exc:
+                kept = progress.scored + progress.skipped
+                raise DataError(
+                    f"{exc if isinstance(exc, DataError) else f'{path} cannot be read ({reason(exc)})'}; the "
+                    f"{kept:,} results before it are kept: remove or fix the file and score again to go on"
+                ) from None
+            samples.append(converted.sample)
+        scores = detector.score_samples(np.stack(samples))
+        results.write([(str(path), 0) for _, path in batch], np.array([i for i, _ in batch]), scores, threshold)
+        progress.add(scored=len(batch))
 
 
 def _score_samples(
