@@ -74,8 +74,11 @@ def draw() -> None:
 
     height, width = sample_shape[:2]
     default_stroke = int(np.clip(round(2.2 * CANVAS_SIZE / max(height, width)), 8, 80))
-    stroke = st.slider("Stroke width", 4, 80, default_stroke, key=KEY + "stroke", help="In canvas pixels.")
-    st.caption("Draw in white on black, as the training images of digits are; the drawing is scored as you draw.")
+    stroke = st.slider("Stroke width", 4, 80, default_stroke, key=KEY + "stroke", help="In canvas pixels.", width=320)
+    st.caption(
+        "Draw in white on black (inverted for a model trained on dark-on-light images); the drawing is scored "
+        "each time you lift the pen. The toolbar above the canvas undoes strokes or clears it."
+    )
     canvas = st_canvas(
         stroke_width=stroke,
         stroke_color="#ffffff",
