@@ -42,9 +42,11 @@ if result.data.kind == TIMESERIES:
     st.stop()
 
 
-def show_scores(names: list[str], samples: np.ndarray, notes: list[str] | None = None) -> None:
+def show_scores(
+    names: list[str], samples: np.ndarray, notes: list[str] | None = None, originals: list[bytes] | None = None
+) -> None:
     """Score `samples` (n, *sample_shape): the error histogram with each one marked, then each sample's verdict,
-    its conversion note, and its reconstruction and error map."""
+    its note (how it was converted), the image it came from (`originals`), and its reconstruction and error map."""
     own = score_own(detector, samples, threshold.value)
     shown = min(len(names), MAX_SHOWN)
     marks = list(zip(names[:shown], own.scores[:shown].tolist(), strict=True))
@@ -66,7 +68,11 @@ def show_scores(names: list[str], samples: np.ndarray, notes: list[str] | None =
                 figure = sample_figures.image_triplet(samples[i], own.reconstructions[i], own.error_maps[i])
             else:
                 figure = sample_figures.series_overlay(samples[i], own.reconstructions[i])
-            st.plotly_chart(figure, key=f"{KEY}sample_{i}", config={"displayModeBar": False})
+            chart_column = st
+            if originals:
+                original_column, chart_column = st.columns([1, 5], vertical_alignment="center")
+                original_column.image(originals[i], caption="as uploaded", width="stretch")
+            chart_column.plotly_chart(figure, key=f"{KEY}sample_{i}", config={"displayModeBar": False})
 
 
 def draw() -> None:
@@ -114,11 +120,8 @@ def upload_images() -> None:
         samples.append(converted.sample)
         notes.append(converted.description)
         originals.append(file.getvalue())
-    if not names:
-        return
-    with st.expander("The uploaded images, as uploaded", icon=":material/image:"):
-        st.image(originals[:MAX_SHOWN], caption=names[:MAX_SHOWN], width=120)
-    show_scores(names, np.stack(samples), notes)
+    if names:
+        show_scores(names, np.stack(samples), notes, originals)
 
 
 def upload_rows() -> None:

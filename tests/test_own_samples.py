@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +122,20 @@ def test_the_cli_scores_a_colour_png_of_another_size_as_the_page_does(tmp_path):
     page = score_own(result.detector, converted.sample[np.newaxis], result.threshold.value)
     assert line["score"] == pytest.approx(float(page.scores[0]), rel=1e-5)
     assert line["flagged"] == bool(page.flagged[0])
+    # A zip of images is converted the same way, member by member.
+    with zipfile.ZipFile(tmp_path / "photos.zip", "w") as archive:
+        archive.writestr("scans/photo.png", encoded(ink_on_paper()))
+        archive.writestr("scans/notes.txt", "not an image")
+    zipped = subprocess.run(
+        [sys.executable, "-m", "core", "score", "--run", str(run), str(tmp_path / "photos.zip")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert zipped.returncode == 0, zipped.stderr
+    [zip_line] = [json.loads(text) for text in zipped.stdout.splitlines()]
+    assert zip_line["score"] == pytest.approx(line["score"], rel=1e-6)
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     broken = subprocess.run(
         [
