@@ -73,6 +73,14 @@ def image_to_sample(
     original = f"{_MODE_NAMES.get(picture.mode, picture.mode)} {picture.width}×{picture.height}"
     steps = []
     try:
+        if picture.mode in ("I", "F") or picture.mode.startswith("I;16"):
+            # Pillow would clip these to 8 bits rather than scale them: scale their range first.
+            values = np.asarray(picture, dtype=np.float64)
+            deep = picture.mode.startswith("I;16") or values.max() > 255
+            top = 65535.0 if deep else 1.0 if picture.mode == "F" and values.max() <= 1 else 255.0
+            picture = Image.fromarray(np.clip(values / top * 255, 0, 255).round().astype(np.uint8))
+            if deep:
+                steps.append("16-bit values scaled to 8 bits")
         if picture.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in picture.info:
             rgba = picture.convert("RGBA")
             if rgba.getextrema()[3][0] < 255:

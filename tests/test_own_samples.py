@@ -65,6 +65,14 @@ def test_a_drawing_on_a_transparent_canvas_is_laid_on_its_matte():
     assert converted.sample[0, 0, 0] == 0 and converted.sample[4, 3:5, 0].min() > 0.6
 
 
+def test_a_16_bit_scan_is_scaled_not_clipped():
+    ramp = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)
+    converted = image_to_sample(encoded(Image.fromarray(ramp)), (8, 8, 1), name="scan.png")
+    assert converted.description.startswith("I;16 64×64 → grey 8×8") and "16-bit values scaled" in converted.description
+    assert converted.sample[0, 0, 0] < 0.1 and converted.sample[-1, -1, 0] > 0.9
+    np.testing.assert_allclose(converted.sample[:, :, 0].mean(axis=1), np.linspace(0.06, 0.94, 8), atol=0.03)
+
+
 def test_a_file_that_is_not_an_image_is_named():
     with pytest.raises(DataError, match=r"^notes\.png is not a readable image"):
         image_to_sample(b"\x89PNG\r\n\x1a\n then nothing", (8, 8, 1), name="notes.png")
