@@ -106,3 +106,16 @@ def test_series_rows_of_the_wrong_length_are_named(tmp_path):
     at.file_uploader(key="score_sample:rows").set_value(("two.csv", content[: content.index(b"\n", 300)], "text/csv"))
     at.run()
     assert not at.error and len(verdicts(at)) == content[: content.index(b"\n", 300)].count(b"\n") + 1
+
+
+def test_a_time_series_model_says_how_its_series_are_scored():
+    times = np.datetime64("2024-01-01") + np.arange(300) * np.timedelta64(1, "h")
+    rows = [f"{str(t).replace('T', ' ')},{np.sin(i / 8):.4f}" for i, t in enumerate(times)]
+    at = upload(start_app(), "sensor.csv", ("timestamp,value\n" + "\n".join(rows) + "\n").encode())
+    [window] = [w for w in at.number_input if w.label == "Window length"]
+    window.set_value(24)
+    button(at, "Apply").click().run()
+    train(at, epochs=1)
+    at = go(at, PAGE)
+    assert "A time-series model scores whole series" in at.info[0].value
+    assert not at.get("plotly_chart") and not at.error
