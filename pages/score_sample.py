@@ -5,6 +5,7 @@ shape (the conversion is shown), scored, marked on the error histogram beside th
 """
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from core import figures, sample_figures
@@ -52,7 +53,9 @@ def show_scores(
     marks = list(zip(names[:shown], own.scores[:shown].tolist(), strict=True))
     st.plotly_chart(figures.error_histogram(summary.bins(False), threshold.value, marks=marks), key=KEY + "histogram")
     if len(names) > shown:
-        st.caption(f"All {len(names):,} samples are scored; the first {shown} are marked and shown.")
+        st.caption(f"All {len(names):,} samples are scored; the first {shown} are marked and shown below.")
+        table = pd.DataFrame({"sample": names, "score": own.scores, "flagged": own.flagged})
+        st.dataframe(table, hide_index=True, height=240, key=KEY + "table")
     for i in range(shown):
         score, flagged = float(own.scores[i]), bool(own.flagged[i])
         above = float(np.mean(result.scores < score))
