@@ -20,6 +20,7 @@ page = st.navigation(
         st.Page(state.TRAIN_PAGE, title="Train", icon=":material/model_training:"),
         st.Page(state.THRESHOLD_PAGE, title="Threshold", icon=":material/tune:"),
         st.Page(state.FLAGGED_PAGE, title="Flagged", icon=":material/flag:"),
+        st.Page(state.SCORE_SAMPLE_PAGE, title="Score a sample", icon=":material/draw:"),
         st.Page(state.RUNS_PAGE, title="Runs", icon=":material/folder_open:"),
     ]
 )

@@ -27,6 +27,7 @@ from sklearn.mixture import GaussianMixture
 from core import distribute, timeseries
 from core.config import ModelConfig, ScoreConfig, ThresholdConfig, TrainConfig
 from core.data import IMAGE, SERIES, TIMESERIES
+from core.data.images import image_background
 from core.data.stream import ImageFiles
 from core.errors import ConfigError, DataError, NotFittedError, RunError
 from core.models import build_autoencoder
@@ -55,10 +56,12 @@ class AutoencoderDetector:
     `reconstruct` takes windows (n, window) or (n, window, channels).
 
     Fitted attributes: `model_`, `history_`, `kind_`, `sample_shape_`, `scaler_` ({"min", "max"} for series,
-    per-column lists with `per_feature`, per-channel lists for time series, else None), `train_scores_` (n_train,) per sample or per training
-    timestamp, `log_dir_` (the folder of its TensorBoard logs, or None) and, until saved and loaded again,
-    `trainee_` (the compiled model whose optimizer state `fit_more` carries on). `infer_threshold` sets
-    `threshold_` (ThresholdChoice).
+    per-column lists with `per_feature`, per-channel lists for time series, else None), `train_scores_` (n_train,)
+    per sample or per training timestamp, `background_` (images: the median brightness of the training images'
+    borders in [0, 1], which tells whether they are light drawn on dark or dark on light; None for other kinds
+    and for runs saved before it existed), `log_dir_` (the folder of its TensorBoard logs, or None) and, until
+    saved and loaded again, `trainee_` (the compiled model whose optimizer state `fit_more` carries on).
+    `infer_threshold` sets `threshold_` (ThresholdChoice).
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class AutoencoderDetector:
             else:
                 self.scaler_ = {"min": float(x.min()), "max": float(x.max())}
             samples = x if streamed else self._scale(x)
+        self.background_ = image_background(x) if self.kind_ == IMAGE else None
         mixed = distribute.use_mixed_precision(self.train.mixed_precision)
         with distribute.strategy_for(self.train.strategy).scope():
             self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed, mixed)
@@ -304,6 +308,7 @@ class AutoencoderDetector:
             "threshold_choice": None if threshold is None else dataclasses.asdict(threshold),
             "train_scores": [float(s) for s in self.train_scores_],
             "density": getattr(self, "density_", None),
+            "background": getattr(self, "background_", None),
         }
         (folder / DETECTOR_FILE).write_text(json.dumps(state), encoding="utf-8")
         log_dir = getattr(self, "log_dir_", None)
@@ -338,6 +343,7 @@ class AutoencoderDetector:
             detector.train_scores_ = np.asarray(state["train_scores"], dtype=np.float32)
             detector.density_ = state.get("density")
             detector.log_dir_ = str(folder / TENSORBOARD_DIR) if (folder / TENSORBOARD_DIR).is_dir() else None
+            detector.background_ = state.get("background")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RunError(f"{folder} holds no readable detector ({DETECTOR_FILE}): {exc}") from None
         if not (folder / MODEL_FILE).is_file():

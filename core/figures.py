@@ -21,6 +21,7 @@ ANOMALY_COLOR = "#d9534f"
 NEUTRAL_COLOR = "#6c7a89"
 VALIDATION_COLOR = "#e08a1e"
 THRESHOLD_COLOR = "#222222"
+MARK_COLOR = "#8e6cbf"  # a sample of your own on the error histogram
 SERIES_PALETTE = [NORMAL_COLOR, ANOMALY_COLOR, "#5cb85c", VALIDATION_COLOR, "#8e6cbf", "#17a2b8", "#795548"]
 MAX_LINE_POINTS = 2000
 
@@ -155,8 +156,13 @@ def histogram_bins(
 _GROUP_COLORS = {"normal": NORMAL_COLOR, "anomaly": ANOMALY_COLOR, "all": NEUTRAL_COLOR}
 
 
-def error_histogram(bins: HistogramBins, threshold: float | None = None, log_y: bool = False) -> go.Figure:
-    """Reconstruction-error histogram from precomputed bins, with the threshold as a dashed vertical line."""
+def error_histogram(
+    bins: HistogramBins, threshold: float | None = None, log_y: bool = False, marks: Sequence[tuple[str, float]] = ()
+) -> go.Figure:
+    """Reconstruction-error histogram from precomputed bins, with the threshold as a dashed vertical line.
+
+    marks: (name, error) of samples to show where they fall, each as a solid vertical line labelled with its name.
+    """
     edges = bins.edges
     centers = np.sqrt(edges[:-1] * edges[1:]) if bins.log_x else (edges[:-1] + edges[1:]) / 2
     ranges = np.c_[edges[:-1], edges[1:]]
@@ -200,6 +206,30 @@ def error_histogram(bins: HistogramBins, threshold: float | None = None, log_y: 
                 "yanchor": "top",
                 "xshift": 4,
                 "font": {"size": 12, "color": THRESHOLD_COLOR},
+            }
+        )
+    for k, (name, error) in enumerate(marks):
+        shapes.append(
+            {
+                "type": "line",
+                "x0": error,
+                "x1": error,
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+                "line": {"color": MARK_COLOR, "width": 2},
+            }
+        )
+        annotations.append(
+            {
+                "x": np.log10(error) if bins.log_x and error > 0 else error,
+                "y": 0.92 - 0.08 * (k % 8),
+                "yref": "paper",
+                "text": f"{name} {error:.4g}",
+                "showarrow": False,
+                "xanchor": "left",
+                "xshift": 4,
+                "font": {"size": 12, "color": MARK_COLOR},
             }
         )
     return go.Figure(

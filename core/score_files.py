@@ -1,11 +1,13 @@
 """`python -m core score`: score many files and folders with a saved detector, in bounded memory, resumably.
 
-Inputs are expanded in order: a folder of images gives its image files (sorted), an image file itself, and a
-.npz, .csv or .zip its samples. Images are streamed through tf.data in batches (core.data.stream), never held
-whole; a .npz, .csv or .zip is read as the size limits allow (core.data.limits) and scored a batch at a time.
+Inputs are expanded in order: a folder of images gives its image files (sorted), an image file itself, a .zip
+its images (for an image model) or samples, and a .npz or .csv its samples. Images are converted one by one as
+the Score a sample page converts an upload (core.own_samples.image_to_sample: any size or colour, inverted when
+its background is the opposite of the training images'), a batch at a time, never held whole; a .npz or .csv
+is read as the size limits allow (core.data.limits) and scored a batch at a time.
 
 Each result is keyed by its file path and its item (the row of a .npz or .csv, the timestamp of a time
-series, 0 for an image file). With `out` (a .jsonl file, or .csv), results are appended and flushed as each
+series, the image's place in a .zip, 0 for an image file). With `out` (a .jsonl file, or .csv), results are appended and flushed as each
 batch is scored, and a re-run skips every key the file holds already, so an interrupted scoring resumes where
 it stopped. Without `out`, JSON lines go to stdout: `{"index", "score", "flagged"}` as before, with `"path"`
 added when more than one file is scored. Progress goes to stderr.
@@ -14,43 +16,60 @@ added when more than one file is scored. Progress goes to stderr.
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import os
 import sys
 import time
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import numpy as np
 
 from core.data import IMAGE, TIMESERIES, load_samples
-from core.data.images import is_image_name
-from core.data.stream import ImageFiles, image_files_for, image_paths
+from core.data.images import is_image_name, zip_image_members
+from core.data.stream import image_paths
 from core.detector import AutoencoderDetector
-from core.errors import DataError
-from core.scoring import score_batches
+from core.errors import DataError, reason
+from core.own_samples import image_to_sample
 
 CSV_COLUMNS = ("index", "path", "item", "score", "flagged")
 PROGRESS_EVERY_S = 2.0
 
 
+@dataclass(frozen=True)
+class _Image:
+    """One image to score: results are keyed by (`key`, `item`): its file and 0, or its zip and its place there."""
+
+    key: str
+    item: int
+    name: str  # for messages: the file, or "member in archive.zip"
+    open: Callable[[], BinaryIO]
+
+
 @dataclass
 class _Source:
-    """Images to stream (`files`), or one file (`path`) whose samples are read only when its turn comes."""
+    """Images to convert a batch at a time (`images`), or one file (`path`) whose samples are read only when its
+    turn comes."""
 
-    files: ImageFiles | None = None
+    images: list[_Image] | None = None
     path: Path | None = None
 
 
-def _sources(detector: AutoencoderDetector, inputs: list[Path]) -> Iterator[_Source]:
-    """The inputs in order, consecutive image files grouped into one stream (their headers checked first)."""
-    pending = []
+def _sources(detector: AutoencoderDetector, inputs: list[Path], archives: ExitStack) -> Iterator[_Source]:
+    """The inputs in order, consecutive images (files, folders' files and zips' members) grouped into one source;
+    the zips stay open in `archives`."""
+    pending: list[_Image] = []
 
     def flush():
         nonlocal pending
         if pending:
-            yield _Source(files=image_files_for(pending, detector.sample_shape_, pending[0].parent))
+            yield _Source(images=pending)
             pending = []
 
     for path in inputs:
@@ -59,13 +78,25 @@ def _sources(detector: AutoencoderDetector, inputs: list[Path]) -> Iterator[_Sou
             found = image_paths(path)
             if not found:
                 raise DataError(f"{path} holds no PNG or JPEG images")
-            pending += found
+            pending += [_Image(str(p), 0, str(p), functools.partial(open, p, "rb")) for p in found]
         elif detector.kind_ == IMAGE and path.is_file() and is_image_name(path.name):
-            pending.append(path)
+            pending.append(_Image(str(path), 0, str(path), functools.partial(open, path, "rb")))
+        elif detector.kind_ == IMAGE and path.is_file() and path.suffix.lower() == ".zip":
+            members = zip_image_members(_open_zip(path, archives), path)
+            if not members:
+                raise DataError(f"{path} holds no PNG or JPEG images")
+            pending += [_Image(str(path), i, f"{name} in {path}", opener) for i, (name, opener) in enumerate(members)]
         else:
             yield from flush()
             yield _Source(path=path)
     yield from flush()
+
+
+def _open_zip(path: Path, archives: ExitStack) -> zipfile.ZipFile:
+    try:
+        return archives.enter_context(zipfile.ZipFile(path))
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path} is not a readable zip file ({reason(exc)})") from None
 
 
 class _Results:
@@ -154,15 +185,17 @@ def score_inputs(
     """Score every sample of `inputs` with `detector` and write the results (see the module docstring)."""
     batch_size = batch_size or detector.score.batch_size
     threshold = float(detector.threshold_.value)
-    sources = list(_sources(detector, inputs))
-    results = _Results(out, several=len(inputs) > 1 or any(source.files is not None for source in sources))
-    progress = _Progress(sum(len(source.files) for source in sources if source.files is not None))
+    archives = ExitStack()
+    sources = list(_sources(detector, inputs, archives))
+    several = len(inputs) > 1 or any(source.images and source.images[0].item == 0 for source in sources)
+    results = _Results(out, several=several)
+    progress = _Progress(sum(len(source.images) for source in sources if source.images is not None))
     index = 0  # the running index of the next sample, across all inputs
     try:
         for source in sources:
-            if source.files is not None:
-                _score_images(detector, source.files, index, results, progress, batch_size, threshold)
-                index += len(source.files)
+            if source.images is not None:
+                _score_images(detector, source.images, index, results, progress, batch_size, threshold)
+                index += len(source.images)
             else:
                 samples = load_samples(source.path, detector.sample_shape_, detector.kind_)
                 progress.total += len(samples)
@@ -170,32 +203,36 @@ def score_inputs(
                 index += len(samples)
     finally:
         results.close()
+        archives.close()
     if out is not None:
         progress.add(final=True)
 
 
 def _score_images(
-    detector, all_files: ImageFiles, first: int, results: _Results, progress: _Progress, batch_size, threshold
+    detector, images: list[_Image], first: int, results: _Results, progress: _Progress, batch_size, threshold
 ) -> None:
-    import tensorflow as tf
+    """Decode and convert a batch of images on every core (Pillow releases the GIL while it decodes), then score it."""
+    todo = [(first + i, image) for i, image in enumerate(images) if (image.key, image.item) not in results.done]
+    progress.add(skipped=len(images) - len(todo))
 
-    todo = np.array([(path, 0) not in results.done for path in all_files.paths.tolist()], dtype=bool)
-    progress.add(skipped=int((~todo).sum()))
-    files, indices = all_files[np.flatnonzero(todo)], first + np.flatnonzero(todo)
-    done = 0
-    batches = score_batches(detector.model_, files.dataset(batch_size), detector.score.error, files.sample_shape)
-    try:
-        for errors in batches:
-            keys = [(path, 0) for path in files.paths[done : done + len(errors)].tolist()]
-            results.write(keys, indices[done : done + len(errors)], errors, threshold)
-            done += len(errors)
-            progress.add(scored=len(errors))
-    except tf.errors.OpError as exc:
-        near = files.paths[done] if done < len(files) else all_files.source
-        raise DataError(
-            f"an image near {near} could not be decoded ({exc.message.splitlines()[0]}); the {done:,} results "
-            "before it are kept: remove or fix the file and score again to go on"
-        ) from None
+    def convert(image: _Image) -> np.ndarray:
+        try:
+            with image.open() as stream:
+                return image_to_sample(stream, detector.sample_shape_, detector.background_, image.name).sample
+        except (OSError, DataError) as exc:
+            kept = progress.scored + progress.skipped
+            raise DataError(
+                f"{exc if isinstance(exc, DataError) else f'{image.name} cannot be read ({reason(exc)})'}; the "
+                f"{kept:,} results before it are kept: remove or fix the file and score again to go on"
+            ) from None
+
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            scores = detector.score_samples(np.stack(list(pool.map(convert, [image for _, image in batch]))))
+            keys = [(image.key, image.item) for _, image in batch]
+            results.write(keys, np.array([i for i, _ in batch]), scores, threshold)
+            progress.add(scored=len(batch))
 
 
 def _score_samples(

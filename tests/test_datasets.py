@@ -354,9 +354,8 @@ def test_load_samples_fits_images_to_the_model(tmp_path):
 
 def test_load_samples_needs_the_model_series_length(tmp_path):
     np.savetxt(tmp_path / "short.csv", np.ones((3, 120)), delimiter=",")
-    assert (
-        data_error(load_samples, tmp_path / "short.csv", (140,), "series")
-        == "expected samples of shape (140,), got (120,)"
+    assert data_error(load_samples, tmp_path / "short.csv", (140,), "series") == (
+        f"{tmp_path / 'short.csv'} has rows of 120 values; the model takes samples of 140 values, one sample per row"
     )
     (tmp_path / "labelled.csv").write_text("a,b,label\n1,2,0\n3,4,1\n")
     assert load_samples(tmp_path / "labelled.csv", (2,), "series").tolist() == [[1, 2], [3, 4]]

@@ -41,6 +41,7 @@ DATASET_PAGE = "pages/dataset.py"
 TRAIN_PAGE = "pages/train.py"
 THRESHOLD_PAGE = "pages/threshold.py"
 FLAGGED_PAGE = "pages/flagged.py"
+SCORE_SAMPLE_PAGE = "pages/score_sample.py"
 RUNS_PAGE = "pages/runs.py"
 
 

@@ -8,6 +8,7 @@ unpacked archives that would take more than core.data.limits allows are refused;
 from __future__ import annotations
 
 import functools
+import io
 import math
 import os
 import re
@@ -52,9 +53,30 @@ def load_samples(path: str | os.PathLike, sample_shape: Sequence[int], kind: str
     x = dataset.x_train if not dataset.has_official_split else np.concatenate([dataset.x_train, dataset.x_test])
     if kind == IMAGE and dataset.kind == IMAGE:
         x = fit_images(x, sample_shape)
-    if x.shape[1:] != sample_shape:
-        raise DataError(f"expected samples of shape {sample_shape}, got {x.shape[1:]}")
-    return x
+    return _with_shape(x, sample_shape, str(path))
+
+
+def rows_to_samples(content: bytes, sample_shape: Sequence[int], name: str) -> np.ndarray:
+    """The rows of an uploaded CSV file named `name` (one sample of numbers per row, an optional header and
+    'label' column, which is ignored) as float32 samples (n, *sample_shape); `load_samples` reads a .csv on disk
+    the same way. Raises DataError naming the file when it cannot be read, holds NaN, or has rows of another length.
+    """
+    dataset = _csv_dataset(content, 1, name)
+    return _with_shape(dataset.x_train, tuple(int(size) for size in sample_shape), name)
+
+
+def _with_shape(x: np.ndarray, sample_shape: tuple, name: str) -> np.ndarray:
+    """Samples x as (n, *sample_shape): flat rows of the right length are reshaped; anything else is refused."""
+    if x.shape[1:] == sample_shape:
+        return x
+    if x.ndim == 2 and x.shape[1] == math.prod(sample_shape):
+        return x.reshape((len(x), *sample_shape))
+    if x.ndim == 2:
+        raise DataError(
+            f"{name} has rows of {x.shape[1]} values; the model takes samples of {math.prod(sample_shape)} "
+            "values, one sample per row"
+        )
+    raise DataError(f"{name} has samples of shape {x.shape[1:]}; the model takes samples of shape {sample_shape}")
 
 
 def _timeseries_samples(path: Path, sample_shape: tuple) -> np.ndarray:
@@ -183,13 +205,26 @@ def _npz_array(archive, key: str, path: Path) -> np.ndarray:
         raise DataError(f"array '{key}' of {path} is unreadable ({reason(exc)})") from None
 
 
-def _csv_dataset(path: Path, min_samples: int) -> Dataset:
-    """One sample per row of numbers; a header row is optional and may name a 'label' column."""
+def _csv_dataset(source: Path | bytes, min_samples: int, name: str | None = None) -> Dataset:
+    """One sample per row of numbers; a header row is optional and may name a 'label' column.
+
+    source: a file, or an uploaded file's content, named `name` in messages (default: the file's path).
+    """
+    path = name or str(source)
     try:
-        with open(path, encoding="utf-8-sig") as stream:
-            first_row = stream.readline().split(",")
+        if isinstance(source, bytes):
+            first_line = source.decode("utf-8-sig").partition("\n")[0]
+        else:
+            with open(source, encoding="utf-8-sig") as stream:
+                first_line = stream.readline()
+        first_row = first_line.split(",")
         has_header = any(cell.strip() and not is_number(cell) for cell in first_row)
-        table = pd.read_csv(path, header=0 if has_header else None, skipinitialspace=True, encoding="utf-8-sig")
+        table = pd.read_csv(
+            io.BytesIO(source) if isinstance(source, bytes) else source,
+            header=0 if has_header else None,
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
     except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
@@ -214,7 +249,7 @@ def _csv_dataset(path: Path, min_samples: int) -> Dataset:
                     "'label' column"
                 )
             table[column] = numbers
-    dataset = _user_dataset(str(path), table.to_numpy(dtype=np.float32), labels, None, None, min_samples)
+    dataset = _user_dataset(path, table.to_numpy(dtype=np.float32), labels, None, None, min_samples)
     if has_header:
         dataset.feature_names = feature_names(table.columns)
     return dataset

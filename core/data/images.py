@@ -141,3 +141,26 @@ def fit_images(x: np.ndarray, image_shape: tuple) -> np.ndarray:
             ]
         )
     return x
+
+
+BACKGROUND_SAMPLES = 256  # images whose borders tell a training set's background (a streamed folder decodes these)
+
+
+def border_pixels(image: np.ndarray) -> np.ndarray:
+    """The pixels of the outermost rows and columns of an image (h, w) or (h, w, c): (k,) or (k, c)."""
+    return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
+
+
+def border_brightness(image: np.ndarray) -> float:
+    """The median brightness of an image's border pixels (the mean of the channels), in the image's units."""
+    border = border_pixels(image)
+    return float(np.median(border.mean(axis=-1) if border.ndim == 2 else border))
+
+
+def image_background(images) -> float:
+    """The median brightness, in [0, 1], of the border pixels of images (n, h, w, c) in [0, 1]: below 0.5 the
+    images are light drawn on dark (MNIST), above it dark on light. Reads at most BACKGROUND_SAMPLES images;
+    `images` may be core.data.stream.ImageFiles (those few are then decoded)."""
+    first = images[:BACKGROUND_SAMPLES]
+    first = first.load() if hasattr(first, "load") else np.asarray(first, dtype=np.float32)
+    return float(np.median([border_brightness(image) for image in first]))

@@ -148,13 +148,3 @@ def stream_image_folder(path: str | os.PathLike, min_samples: int = MIN_SAMPLES)
     if labels is not None:
         dataset.class_names = {label: str(label) for label in dataset.all_labels().tolist()}
     return dataset
-
-
-def image_files_for(paths: Sequence[Path], sample_shape: tuple, source: Path) -> ImageFiles:
-    """Image files to score with a model of images of `sample_shape`, resized and converted to it.
-
-    Headers are checked first (refusing an image too large to decode); sizes may differ from the model's.
-    """
-    if paths:
-        read_headers(paths, source)
-    return ImageFiles([str(p) for p in paths], sample_shape, str(source))
