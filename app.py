@@ -20,7 +20,9 @@ page = st.navigation(
         st.Page(state.TRAIN_PAGE, title="Train", icon=":material/model_training:"),
         st.Page(state.THRESHOLD_PAGE, title="Threshold", icon=":material/tune:"),
         st.Page(state.FLAGGED_PAGE, title="Flagged", icon=":material/flag:"),
+        st.Page(state.LATENT_PAGE, title="Latent map", icon=":material/scatter_plot:"),
         st.Page(state.RUNS_PAGE, title="Runs", icon=":material/folder_open:"),
+        st.Page(state.COMPARE_PAGE, title="Compare runs", icon=":material/compare_arrows:"),
     ]
 )
 state.sidebar_summary()

@@ -4,7 +4,7 @@ import math
 
 import streamlit as st
 
-from core import events, sample_figures, timeline_figures
+from core import events, timeline_figures
 from core.data import TIMESERIES
 from ui import analysis, saving, state, timeline
 
@@ -102,18 +102,4 @@ download_csv(download_column, "Download flagged list (CSV)", table, "flagged.csv
 link_column.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
 
 on_page = flagged[(page - 1) * PER_PAGE : page * PER_PAGE]
-reconstructions, error_maps = result.detector.reconstruct(data.x_score[on_page])
-rows = table.iloc[(page - 1) * PER_PAGE : page * PER_PAGE]
-for start in range(0, len(on_page), PER_ROW):
-    for column, offset in zip(st.columns(PER_ROW), range(start, min(start + PER_ROW, len(on_page))), strict=False):
-        row = rows.iloc[offset]
-        known_class = f", class {row['class']}" if "class" in row else ""
-        title = f"#{row['rank']} · sample {row['sample']} · error {row['error']:.4g} · {row['truth']}{known_class}"
-        sample = data.x_score[on_page[offset]]
-        if data.kind == "image":
-            figure = sample_figures.image_triplet(sample, reconstructions[offset], error_maps[offset])
-        else:
-            figure = sample_figures.series_overlay(sample, reconstructions[offset])
-        with column.container(border=True):
-            st.markdown(f"**{title}**")
-            st.plotly_chart(figure, key=f"flagged_{on_page[offset]}", config={"displayModeBar": False})
+analysis.sample_cards(result, on_page, table.iloc[(page - 1) * PER_PAGE : page * PER_PAGE], "flagged", PER_ROW)

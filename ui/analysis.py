@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import figures
+from core import figures, sample_figures
 from core.data import INJECTED, ROLE_NAMES, load_dataset
 from core.metrics import OperatingCurve, pr_curve, roc_curve
 from ui import state
@@ -100,3 +100,23 @@ def sample_table(result, indices: np.ndarray, threshold: float) -> pd.DataFrame:
     if data.classes is not None:
         table["class"] = class_names(data, result.config.data.inject, indices)
     return table
+
+
+def sample_cards(result, indices: np.ndarray, rows: pd.DataFrame, key: str, per_row: int = 2) -> None:
+    """Each scored sample in `indices` beside its reconstruction (and its error map, for images), `per_row` to a
+    row, titled from its row of `rows` (sample_table of the same indices); `key` prefixes the charts' keys."""
+    data = result.data
+    reconstructions, error_maps = result.detector.reconstruct(data.x_score[indices])
+    for start in range(0, len(indices), per_row):
+        for column, offset in zip(st.columns(per_row), range(start, min(start + per_row, len(indices))), strict=False):
+            row = rows.iloc[offset]
+            known_class = f", class {row['class']}" if "class" in row else ""
+            title = f"#{row['rank']} · sample {row['sample']} · error {row['error']:.4g} · {row['truth']}{known_class}"
+            sample = data.x_score[indices[offset]]
+            if data.kind == "image":
+                figure = sample_figures.image_triplet(sample, reconstructions[offset], error_maps[offset])
+            else:
+                figure = sample_figures.series_overlay(sample, reconstructions[offset])
+            with column.container(border=True):
+                st.markdown(f"**{title}**")
+                st.plotly_chart(figure, key=f"{key}_{indices[offset]}", config={"displayModeBar": False})

@@ -42,6 +42,8 @@ TRAIN_PAGE = "pages/train.py"
 THRESHOLD_PAGE = "pages/threshold.py"
 FLAGGED_PAGE = "pages/flagged.py"
 RUNS_PAGE = "pages/runs.py"
+LATENT_PAGE = "pages/latent.py"
+COMPARE_PAGE = "pages/compare.py"
 
 
 @dataclass
