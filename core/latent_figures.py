@@ -52,7 +52,8 @@ def latent_map(
             "mode": "markers",
             "name": name,
             "marker": {"size": 6, "opacity": 0.8} | marker,
-            "customdata": np.c_[indices[where], shown_scores[where]],
+            # A list, not an array: the browser reports a typed array's entries under string keys in selections.
+            "customdata": np.c_[indices[where], shown_scores[where]].tolist(),
             "hovertemplate": hover + f"<extra>{name}</extra>",
         }
 

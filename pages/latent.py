@@ -65,12 +65,12 @@ event = st.plotly_chart(
     selection_mode=("box", "lasso"),
 )
 
-chosen = latent_cache.selected_points(event.selection)
+chosen = latent_cache.selected_points(event["selection"])
 if len(chosen) == 0:
     st.info(f"Select points on the map to see their {item}s here.", icon=":material/select:")
     st.stop()
 shown = chosen[np.argsort(-codes.scores[chosen], kind="stable")][:SHOWN]
-st.subheader(f"{len(chosen):,} {item}s selected")
+st.subheader(f"{len(chosen):,} {item}{'s' if len(chosen) > 1 else ''} selected")
 if len(chosen) > SHOWN:
     st.caption(f"The {SHOWN} with the highest scores are shown.")
 
