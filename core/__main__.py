@@ -1,4 +1,5 @@
-"""Command line: `python -m core run CONFIG.json --out DIR` and `python -m core score --run DIR PATH...`.
+"""Command line: `python -m core run CONFIG.json --out DIR`, `python -m core score --run DIR PATH...` and
+`python -m core compare RUN RUN...`.
 
 `run` reads a dataset that is a folder of images through tf.data (core.data.stream), so a folder larger than
 memory trains and scores; with `train.strategy` "multi_worker" it is one worker of the cluster in TF_CONFIG,
@@ -48,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
         help="write the results to this .jsonl (or .csv) file as they come; a re-run skips what it holds already",
     )
     score.add_argument("--batch-size", type=int, help="samples per batch (default: the run's score.batch_size)")
+    compare = commands.add_parser(
+        "compare", help="2 to 5 saved runs side by side: metrics and the settings that differ"
+    )
+    compare.add_argument("runs", nargs="+", help="saved run folders")
     return parser
 
 
@@ -175,10 +180,26 @@ def command_score(args) -> int:
     return 0
 
 
+def command_compare(args) -> int:
+    _import_tensorflow_quietly()
+    from core import compare
+
+    runs = compare.load_runs(args.runs)
+    print(compare.metrics_table(runs).to_string(index=False, float_format="{:.4g}".format))
+    differences = compare.config_differences({name: run.config for name, run in runs.items()})
+    print("\nsettings that differ:" if len(differences) else "\nthe runs' settings are the same")
+    if len(differences):
+        print(differences.to_string(index=False))
+    return 0
+
+
+COMMANDS = {"run": command_run, "score": command_score, "compare": command_compare}
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return command_run(args) if args.command == "run" else command_score(args)
+        return COMMANDS[args.command](args)
     except StudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

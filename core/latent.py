@@ -6,9 +6,9 @@ its label 1 when any of them lies in a labelled anomaly.
 
 The map: codes of two numbers are drawn as they are, codes of one number against the score, longer codes are
 projected to 2-D by PCA (every point), UMAP or t-SNE. UMAP and t-SNE take seconds per thousand points, so they
-place a subsample of at most `CAPS[method]` points drawn with the seed; measured on 16-number codes on a 2-core
-machine, t-SNE places 3,000 in about 5 s and UMAP 10,000 in about 9 s (plus about 30 s the first time UMAP runs
-in a process, compiling its numba code).
+place a subsample of at most `CAPS[method]` points drawn with the seed. Measured on 16-number codes on a 2-core
+machine: t-SNE places 3,000 in about 5 s when the machine is otherwise idle (24 s beside other busy processes),
+UMAP 10,000 in about 9 s (17 s busy), plus 30-70 s the first time UMAP runs in a process, compiling its numba code.
 """
 
 from __future__ import annotations
@@ -137,9 +137,13 @@ def _umap(codes: np.ndarray, seed: int) -> np.ndarray:
 
 def _tsne(codes: np.ndarray, seed: int) -> np.ndarray:
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     perplexity = min(30.0, (len(codes) - 1) / 3)  # t-SNE needs fewer neighbours than points
-    return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
+    # One OpenMP thread: beside a training (or other busy processes) t-SNE's spinning threads ran 2-8x slower
+    # than one thread on this 2-core machine.
+    with threadpool_limits(1):
+        return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
 
 
 def outcomes(scores: np.ndarray, labels: np.ndarray | None, threshold: float) -> np.ndarray:

@@ -3,6 +3,7 @@
 Plain Plotly, no Streamlit, built in one `go.Figure(data, layout)` call like core.figures. Dragging selects
 (dragmode "select"; the toolbar offers the lasso too); each point carries its position in the LatentCodes as
 customdata, which a selection reports back.
+Hovering shows a point's position (and its score when coloured by score).
 """
 
 from __future__ import annotations
@@ -42,9 +43,8 @@ def latent_map(
     x, y = projection.points[:, 0], projection.points[:, 1]
     shown_scores = np.asarray(scores)[indices]
     kind = "scattergl" if len(indices) >= WEBGL_FROM else "scatter"
-    hover = "point %{customdata[0]}<br>score %{customdata[1]:.4g}"
 
-    def trace(where: np.ndarray, name: str, marker: dict) -> dict:
+    def trace(where: np.ndarray, name: str, marker: dict, hover: str) -> dict:
         return {
             "type": kind,
             "x": x[where],
@@ -52,15 +52,16 @@ def latent_map(
             "mode": "markers",
             "name": name,
             "marker": {"size": 6, "opacity": 0.8} | marker,
-            # A list, not an array: the browser reports a typed array's entries under string keys in selections.
-            "customdata": np.c_[indices[where], shown_scores[where]].tolist(),
-            "hovertemplate": hover + f"<extra>{name}</extra>",
+            # One number per point: a selection reports a row of a 2-D array as an object, not a list.
+            "customdata": indices[where],
+            "hovertemplate": "point %{customdata}" + hover + f"<extra>{name}</extra>",
         }
 
     everything = np.arange(len(indices))
     if categories is None:
         colour_bar = {"title": {"text": "score"}, "thickness": 14}
-        traces = [trace(everything, "score", {"color": shown_scores, "colorscale": "Viridis", "colorbar": colour_bar})]
+        marker = {"color": shown_scores, "colorscale": "Viridis", "colorbar": colour_bar}
+        traces = [trace(everything, "score", marker, "<br>score %{marker.color:.4g}")]
     else:
         shown = np.asarray(categories)[indices].astype(str)
         names = list(order) if order is not None else sorted(set(shown))
@@ -69,6 +70,7 @@ def latent_map(
                 np.flatnonzero(shown == name),
                 name,
                 {"color": OUTCOME_COLORS.get(name, SERIES_PALETTE[k % len(SERIES_PALETTE)])},
+                "",
             )
             for k, name in enumerate(names)
             if (shown == name).any()

@@ -43,7 +43,8 @@ method = method_column.radio(
     horizontal=True,
     disabled=latent_dim <= 2,
     help="PCA places every point at once. UMAP and t-SNE keep neighbours together but take seconds per thousand "
-    "points, so they place a sample of the points drawn with the config's seed.",
+    "points, so they place a sample of the points drawn with the config's seed. The first UMAP map a server draws "
+    "also compiles UMAP's code, which can take a minute.",
 )
 colourings = [c for c in COLOURINGS if c != "class" or (data.classes is not None and not windows)]
 colour_by = colour_column.radio(
@@ -59,7 +60,9 @@ elif colour_by == "class":
     categories = analysis.class_names(data, result.config.data.inject, np.arange(len(codes)))
 st.caption(projection.description)
 event = st.plotly_chart(
-    latent_figures.latent_map(projection, codes.scores, categories, order),
+    latent_figures.latent_map(
+        projection, codes.scores, categories, order, f"Coloured by {COLOURINGS[colour_by].lower()}"
+    ),
     key="latent_map_chart",
     on_select="rerun",
     selection_mode=("box", "lasso"),

@@ -132,7 +132,7 @@ def test_the_latent_map_carries_each_points_position_for_the_selection(codes):
     categories = latent.outcomes(codes.scores, codes.labels, float(np.median(codes.scores)))
     figure = latent_map(projection, codes.scores, categories, latent.OUTCOMES)
     assert figure.layout.dragmode == "select"
-    carried = np.concatenate([np.asarray(trace.customdata)[:, 0] for trace in figure.data]).astype(int)
+    carried = np.concatenate([trace.customdata for trace in figure.data])
     assert sorted(carried) == sorted(projection.indices)
     by_score = latent_map(projection, codes.scores)
     assert len(by_score.data) == 1 and by_score.data[0].marker.colorscale
@@ -178,3 +178,18 @@ def test_two_saved_digits_runs_compare(result):
 
     with pytest.raises(RunError, match="compare 2 to 5 runs"):
         compare.load_runs(folders[:1])
+
+
+def test_the_compare_command_prints_metrics_and_differences_or_one_line_on_bad_input(result, capsys, tmp_path):
+    from core.__main__ import main
+
+    other = result.with_threshold(dataclasses.replace(result.threshold, value=result.threshold.value * 2))
+    folders = [str(runs.save_run(result)), str(runs.save_run(other))]
+    assert main(["compare", *folders]) == 0
+    printed = capsys.readouterr().out
+    assert "AUROC" in printed and all(Path(folder).name in printed for folder in folders)
+    assert "settings that differ:" in printed and "threshold.value" in printed
+
+    assert main(["compare", folders[0], str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and str(tmp_path) in error and len(error.strip().splitlines()) == 1

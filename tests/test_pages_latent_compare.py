@@ -82,9 +82,9 @@ def test_a_selection_gives_the_points_positions_and_shows_those_samples(result):
 
     selection = {
         "points": [
-            {"curve_number": 0, "point_index": 3, "x": 0.1, "y": 0.2, "customdata": [17, 0.5]},
-            {"curve_number": 1, "point_index": 0, "x": 0.3, "y": 0.1, "customdata": [4, 0.2]},
-            {"curve_number": 1, "point_index": 1, "x": 0.3, "y": 0.1, "customdata": [17, 0.5]},
+            {"curve_number": 0, "point_index": 3, "x": 0.1, "y": 0.2, "customdata": 17},
+            {"curve_number": 1, "point_index": 0, "x": 0.3, "y": 0.1, "customdata": 4},
+            {"curve_number": 1, "point_index": 1, "x": 0.3, "y": 0.1, "customdata": 17},
         ],
         "box": [],
         "lasso": [],
@@ -99,7 +99,7 @@ def test_a_selection_gives_the_points_positions_and_shows_those_samples(result):
     # browser test drags a box for real).
     chosen = np.arange(0, 280, 20)  # 14 points
     at.session_state["latent_map_chart"] = {
-        "selection": {"points": [{"customdata": [int(i), 0.0]} for i in chosen], "box": [], "lasso": []}
+        "selection": {"points": [{"customdata": int(i)} for i in chosen], "box": [], "lasso": []}
     }
     at.run()
     assert not at.exception
@@ -174,7 +174,7 @@ def test_a_time_series_map_has_a_point_per_window_and_shows_selected_windows(tmp
     assert sum(points(trace) for trace in latent_figure(at)["data"]) == n_windows
     assert [radio.options for radio in at.radio if radio.label == "Colour by"] == [["Score", "Flagged vs truth"]]
     at.session_state["latent_map_chart"] = {
-        "selection": {"points": [{"customdata": [i, 0.0]} for i in (10, 62)], "box": [], "lasso": []}
+        "selection": {"points": [{"customdata": i} for i in (10, 62)], "box": [], "lasso": []}
     }
     at.run()
     assert not at.exception

@@ -54,7 +54,7 @@ def projection(result, method: str) -> latent.Projection:
 
 
 def selected_points(selection) -> np.ndarray:
-    """Positions in the LatentCodes of the points a box or lasso selection holds, ascending: the first customdata
-    entry core.latent_figures gives each point. selection: the chart event's `selection` ({"points": [...]})."""
+    """Positions in the LatentCodes of the points a box or lasso selection holds, ascending: the customdata
+    core.latent_figures gives each point. selection: the chart event's `selection` ({"points": [...]})."""
     points = (selection or {}).get("points", [])
-    return np.unique([int(point["customdata"][0]) for point in points if point.get("customdata")]).astype(np.int64)
+    return np.unique([int(point["customdata"]) for point in points if "customdata" in point]).astype(np.int64)
