@@ -6,9 +6,9 @@ its label 1 when any of them lies in a labelled anomaly.
 
 The map: codes of two numbers are drawn as they are, codes of one number against the score, longer codes are
 projected to 2-D by PCA (every point), UMAP or t-SNE. UMAP and t-SNE take seconds per thousand points, so they
-place a subsample of at most `CAPS[method]` points drawn with the seed. Measured on 16-number codes on a 2-core
-machine: t-SNE places 3,000 in about 5 s when the machine is otherwise idle (24 s beside other busy processes),
-UMAP 10,000 in about 9 s (17 s busy), plus 30-70 s the first time UMAP runs in a process, compiling its numba code.
+place a subsample of at most `CAPS[method]` points drawn with the seed. Measured on MNIST's 16-number codes on a
+busy 2-core machine: t-SNE placed 3,000 in about 10 s, UMAP 10,000 in about 7 s, plus about 25 s more the first
+time UMAP runs in a process (it compiles its numba code).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ method = method_column.radio(
     disabled=latent_dim <= 2,
     help="PCA places every point at once. UMAP and t-SNE keep neighbours together but take seconds per thousand "
     "points, so they place a sample of the points drawn with the config's seed. The first UMAP map a server draws "
-    "also compiles UMAP's code, which can take a minute.",
+    "also compiles UMAP's code, which takes about half a minute more.",
 )
 colourings = [c for c in COLOURINGS if c != "class" or (data.classes is not None and not windows)]
 colour_by = colour_column.radio(
