@@ -12,8 +12,7 @@ from core.experiment import run_experiment
 from core.thresholds import ThresholdChoice
 from tests.test_latent_compare import tiny_digits
 from tests.test_pages import go, labelled, navigation_runs_app_py, start_app, workspace  # noqa: F401
-
-LATENT_PAGE, COMPARE_PAGE = "pages/latent.py", "pages/compare.py"
+from ui.state import COMPARE_PAGE, LATENT_PAGE
 
 
 @pytest.fixture(scope="module")
