@@ -21,7 +21,9 @@ page = st.navigation(
         st.Page(state.THRESHOLD_PAGE, title="Threshold", icon=":material/tune:"),
         st.Page(state.FLAGGED_PAGE, title="Flagged", icon=":material/flag:"),
         st.Page(state.SCORE_SAMPLE_PAGE, title="Score a sample", icon=":material/draw:"),
+        st.Page(state.LATENT_PAGE, title="Latent map", icon=":material/scatter_plot:"),
         st.Page(state.RUNS_PAGE, title="Runs", icon=":material/folder_open:"),
+        st.Page(state.COMPARE_PAGE, title="Compare runs", icon=":material/compare_arrows:"),
     ]
 )
 state.sidebar_summary()

@@ -1,5 +1,6 @@
 """Command line: `python -m core run CONFIG.json --out DIR`, `python -m core continue RUN_DIR --epochs N`,
-`python -m core score --run DIR PATH...` and `python -m core report RUN_DIR --out report.html`.
+`python -m core score --run DIR PATH...`, `python -m core report RUN_DIR --out report.html` and
+`python -m core compare RUN RUN...`.
 
 `run` reads a dataset that is a folder of images through tf.data (core.data.stream), so a folder larger than
 memory trains and scores; with `train.strategy` "multi_worker" it is one worker of the cluster in TF_CONFIG,
@@ -66,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--data-dir", help="local folder with mnist/, fashion-mnist/, ecg5000/, nab/ (default: $ANOMALY_STUDIO_DATA)"
     )
+    compare = commands.add_parser(
+        "compare", help="2 to 5 saved runs side by side: metrics and the settings that differ"
+    )
+    compare.add_argument("runs", nargs="+", help="saved run folders")
     return parser
 
 
@@ -230,7 +235,26 @@ def command_report(args) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "continue": command_continue, "score": command_score, "report": command_report}
+def command_compare(args) -> int:
+    _import_tensorflow_quietly()
+    from core import compare
+
+    runs = compare.load_runs(args.runs)
+    print(compare.metrics_table(runs).to_string(index=False, float_format="{:.4g}".format))
+    differences = compare.config_differences({name: run.config for name, run in runs.items()})
+    print("\nsettings that differ:" if len(differences) else "\nthe runs' settings are the same")
+    if len(differences):
+        print(differences.to_string(index=False))
+    return 0
+
+
+COMMANDS = {
+    "run": command_run,
+    "continue": command_continue,
+    "score": command_score,
+    "report": command_report,
+    "compare": command_compare,
+}
 
 
 def main(argv=None) -> int:

@@ -246,6 +246,14 @@ class AutoencoderDetector:
             return self._windows(_check_samples(x))
         return self._prepare(x, "transform")
 
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        """The encoder's codes (n, latent_dim) of raw samples, prepared as `score_samples` prepares them (scaled).
+
+        x: as `score_samples` takes it. A time-series detector takes a series (n_timestamps, channels) and
+        gives one code per window, as `transform` cuts them: (n_windows, latent_dim).
+        """
+        return self._codes(self.transform(x))
+
     def per_item(self, window_scores: np.ndarray, n: int) -> np.ndarray:
         """Scores of what `transform` gave, as `score_samples` reports them: for a time series of `n` timestamps,
         each timestamp gets the `score.aggregate` of its windows' scores; other samples' scores as they are."""

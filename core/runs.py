@@ -258,6 +258,33 @@ def load_run(folder: str | Path, data_dir: str | None = None) -> ExperimentResul
     return ExperimentResult(config, data, detector, scores, threshold, metrics, warnings, baselines)
 
 
+@dataclass
+class RunOutcome:
+    """How a saved run went, read without its model or data: its config, loss history, metrics.json, scores (n,)
+    and labels (n,) (None for unlabeled data)."""
+
+    path: Path
+    config: ExperimentConfig
+    history: History
+    metrics: dict
+    scores: np.ndarray
+    labels: np.ndarray | None
+
+
+def load_outcome(folder: str | Path) -> RunOutcome:
+    """The config, history, metrics, scores and labels of the saved run in `folder`, all of one revision; no model
+    is loaded and no data rebuilt, so it takes milliseconds. Raises RunError when a file does not read back."""
+    folder = Path(folder)
+
+    def read():
+        config = load_config(folder)
+        history = History.from_dict(_read_object(folder / "history.json"))
+        scores, labels = _read_scores(folder)
+        return RunOutcome(folder, config, history, _read_object(folder / "metrics.json"), scores, labels)
+
+    return _consistent_read(folder, read)
+
+
 def update_run_threshold(
     folder: str | Path,
     threshold: ExperimentResult | ThresholdChoice,

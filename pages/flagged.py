@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from core import events, sample_figures, timeline_figures
-from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, TIMESERIES
+from core.data import TIMESERIES
 from ui import analysis, saving, state
 
 PER_PAGE = 12  # whole rows of 2, 3 or 4
@@ -20,8 +20,6 @@ CLASSES = "flagged_classes"
 PER_ROW = "flagged_per_row"
 PER_SAMPLE_SCALE = "flagged_per_sample_scale"
 EVENT = "flagged_event"
-TRIPLET_HEIGHTS = {2: 210, 3: 160, 4: 125}  # px: about the images' width in a wide layout, so no blank band
-CHART_CONFIG = {"displayModeBar": False}  # the toolbar would cover the legends of these small figures
 LISTS = {
     "flagged": ("All flagged", "flagged.csv"),
     "false_alarms": ("False alarms", "false_alarms.csv"),
@@ -92,7 +90,7 @@ def show_events() -> None:
             data.channels,
         ),
         key="event_window",
-        config=CHART_CONFIG,
+        config=analysis.CHART_CONFIG,
     )
     download_csv(st, "Download events (CSV)", table, "flagged_events.csv")
     st.page_link(state.THRESHOLD_PAGE, label="Adjust the threshold", icon=":material/tune:")
@@ -101,29 +99,6 @@ def show_events() -> None:
 
 def back_to_first_page() -> None:
     st.session_state[PAGE] = 1
-
-
-def card_title(row) -> str:
-    """Rank, sample and error, then what the sample is in plain words ("false alarm", "missed anomaly", ...) as a
-    coloured badge, and its class."""
-    truth = "injected anomaly" if row["truth"] == ROLE_NAMES[INJECTED] else row["truth"]
-    colour = "red" if row["truth"] in (ROLE_NAMES[ANOMALY], ROLE_NAMES[INJECTED]) else "gray"
-    if row["truth"] == ROLE_NAMES[NORMAL] and row["flagged"]:
-        truth, colour = "false alarm", "orange"
-    elif colour == "red" and not row["flagged"]:
-        truth, colour = f"missed {truth}", "violet"
-    known_class = f" · class {row['class']}" if "class" in row else ""
-    return f"**#{row['rank']} · sample {row['sample']}** · error {row['error']:.4g}  \n:{colour}-badge[{truth}]{known_class}"
-
-
-def card_figure(sample: np.ndarray, reconstruction: np.ndarray, error_map: np.ndarray, error_max, per_row: int):
-    """The figure of one card: image triplet, per-feature error bars (tables) or series overlay."""
-    if data.kind == "image":
-        return sample_figures.image_triplet(sample, reconstruction, error_map, error_max, TRIPLET_HEIGHTS[per_row])
-    if data.is_table:
-        return sample_figures.feature_errors(sample, reconstruction, data.feature_names, feature_spans)
-    band, band_name = summary.normal_band()
-    return sample_figures.series_overlay(sample, reconstruction, band, band_name)
 
 
 if data.kind == TIMESERIES:
@@ -201,17 +176,8 @@ if data.kind == "image" and not per_sample_scale:
         f"Every error map below shares one colour scale, from 0 to {error_max:.3g}: the largest per-pixel error "
         f"among the {considered:,} {'first ' if considered < len(shown) else ''}samples of this list."
     )
-    st.plotly_chart(sample_figures.error_scale(error_max), key="error_colour_bar", config=CHART_CONFIG)
+    st.plotly_chart(sample_figures.error_scale(error_max), key="error_colour_bar", config=analysis.CHART_CONFIG)
 
-feature_spans = np.ptp(data.x_train, axis=0) if data.is_table else None  # each column's training range
 on_page = shown[(page - 1) * PER_PAGE : page * PER_PAGE]
-page_samples = analysis.samples(data, on_page)
-reconstructions, error_maps = result.detector.reconstruct(page_samples)
 rows = table.iloc[(page - 1) * PER_PAGE : page * PER_PAGE]
-for start in range(0, len(on_page), per_row):
-    for column, offset in zip(st.columns(per_row), range(start, min(start + per_row, len(on_page))), strict=False):
-        row = rows.iloc[offset]
-        figure = card_figure(page_samples[offset], reconstructions[offset], error_maps[offset], error_max, per_row)
-        with column.container(border=True):
-            st.markdown(card_title(row))
-            st.plotly_chart(figure, key=f"flagged_{on_page[offset]}", config=CHART_CONFIG)
+analysis.sample_cards(result, on_page, rows, "flagged", per_row, error_max)

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from core import figures, sample_figures
-from core.data import INJECTED, NORMAL, ROLE_NAMES, load_dataset
+from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, load_dataset
 from core.metrics import OperatingCurve, pr_curve, roc_curve
 from ui import state
 
@@ -23,6 +23,8 @@ SUMMARY = "score_summary"
 SCALE_SAMPLES = 1000  # a shared colour scale spans the error maps of at most this many samples, the first listed
 BAND_SAMPLES = 10_000  # the typical-normal band is taken over at most this many training samples
 RECONSTRUCT_BATCH = 256
+TRIPLET_HEIGHTS = {2: 210, 3: 160, 4: 125}  # px: about the images' width in a wide layout, so no blank band
+CHART_CONFIG = {"displayModeBar": False}  # the toolbar would cover the legends of these small figures
 
 
 @dataclass
@@ -153,3 +155,43 @@ def sample_table(result, indices: np.ndarray, threshold: float) -> pd.DataFrame:
     if data.classes is not None:
         table["class"] = summary(result).classes()[indices]
     return table
+
+
+def card_title(row) -> str:
+    """Rank, sample and error, then what the sample is in plain words ("false alarm", "missed anomaly", ...) as a
+    coloured badge, and its class. `row`: a row of `sample_table`."""
+    truth = "injected anomaly" if row["truth"] == ROLE_NAMES[INJECTED] else row["truth"]
+    colour = "red" if row["truth"] in (ROLE_NAMES[ANOMALY], ROLE_NAMES[INJECTED]) else "gray"
+    if row["truth"] == ROLE_NAMES[NORMAL] and row["flagged"]:
+        truth, colour = "false alarm", "orange"
+    elif colour == "red" and not row["flagged"]:
+        truth, colour = f"missed {truth}", "violet"
+    known_class = f" · class {row['class']}" if "class" in row else ""
+    return f"**#{row['rank']} · sample {row['sample']}** · error {row['error']:.4g}  \n:{colour}-badge[{truth}]{known_class}"
+
+
+def sample_cards(
+    result, indices: np.ndarray, rows: pd.DataFrame, key: str, per_row: int = 2, error_max: float | None = None
+) -> None:
+    """Each scored sample in `indices` in a card, `per_row` (2, 3 or 4) to a row, titled from its row of `rows`
+    (sample_table of the same indices): images beside their reconstruction and error map (on a shared colour
+    scale up to `error_max`, or each on its own when None), tables as per-feature error bars, series over the
+    band of typical normal training series. `key` prefixes the charts' keys."""
+    data = result.data
+    shown = samples(data, indices)
+    reconstructions, error_maps = result.detector.reconstruct(shown)
+    spans = np.ptp(data.x_train, axis=0) if data.is_table else None  # each column's training range
+    for start in range(0, len(indices), per_row):
+        for column, offset in zip(st.columns(per_row), range(start, min(start + per_row, len(indices))), strict=False):
+            sample, reconstruction = shown[offset], reconstructions[offset]
+            if data.kind == "image":
+                height = TRIPLET_HEIGHTS[per_row]
+                figure = sample_figures.image_triplet(sample, reconstruction, error_maps[offset], error_max, height)
+            elif data.is_table:
+                figure = sample_figures.feature_errors(sample, reconstruction, data.feature_names, spans)
+            else:
+                band, band_name = summary(result).normal_band()
+                figure = sample_figures.series_overlay(sample, reconstruction, band, band_name)
+            with column.container(border=True):
+                st.markdown(card_title(rows.iloc[offset]))
+                st.plotly_chart(figure, key=f"{key}_{indices[offset]}", config=CHART_CONFIG)

@@ -43,6 +43,8 @@ THRESHOLD_PAGE = "pages/threshold.py"
 FLAGGED_PAGE = "pages/flagged.py"
 SCORE_SAMPLE_PAGE = "pages/score_sample.py"
 RUNS_PAGE = "pages/runs.py"
+LATENT_PAGE = "pages/latent.py"
+COMPARE_PAGE = "pages/compare.py"
 
 
 @dataclass
