@@ -106,7 +106,7 @@ def test_a_selection_gives_the_points_positions_and_shows_those_samples(result):
     assert any("The 12 with the highest scores are shown." in caption.value for caption in at.caption)
     worst = chosen[np.argsort(-result.scores[chosen], kind="stable")][:12]
     titles = [text.value for text in at.markdown if text.value.startswith("**#")]
-    shown = [int(title.split("· sample ")[1].split(" ")[0]) for title in titles]
+    shown = [int(title.split("· sample ")[1].split("**")[0]) for title in titles]
     assert shown == list(result.data.indices[worst])
 
 
