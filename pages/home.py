@@ -22,6 +22,11 @@ TITLES = {
     "nab_nyc_taxi": "Time series: NYC taxi demand events",
 }
 
+MORE = [
+    (state.LATENT_PAGE, ":material/scatter_plot:", "Latent map of the codes"),
+    (state.SCORE_SAMPLE_PAGE, ":material/draw:", "Score a sample of yours"),
+    (state.COMPARE_PAGE, ":material/compare_arrows:", "Compare saved runs"),
+]
 STEPS = [
     (
         state.DATASET_PAGE,
@@ -109,6 +114,9 @@ for column, (page, icon, title, text) in zip(st.columns(4), STEPS, strict=True):
     with column.container(border=True, height="stretch"):
         st.page_link(page, label=f"**{title}**", icon=icon)
         st.caption(text)
+st.caption("Then look closer, and hand a result on with **Download report (HTML)** beside Save run:")
+for column, (page, icon, label) in zip(st.columns(3, width=720), MORE, strict=True):
+    column.page_link(page, label=label, icon=icon)
 
 st.subheader("Demos")
 st.caption("One click fills in every setting from a preset and takes you to Train.")

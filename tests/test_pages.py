@@ -182,6 +182,12 @@ def test_home_cards_name_classes_as_the_pages_do():
     assert "+ 1 Fashion-MNIST class Ankle boot injected" in captions
 
 
+def test_home_links_the_pages_beyond_the_four_steps():
+    at = start_app()
+    links = {link.label for link in at.get("page_link")}
+    assert {"Latent map of the codes", "Score a sample of yours", "Compare saved runs"} <= links
+
+
 def shown_settings(at: AppTest) -> dict:
     """What the Dataset and Train widgets show, by label."""
     shown = {}
