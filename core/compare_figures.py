@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from core.curve_figures import DIAGONAL
 from core.figures import SERIES_PALETTE, base_layout, downsample
 
 LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0}  # run names are long
@@ -52,17 +53,7 @@ def loss_overlay(histories: dict, colors: dict) -> go.Figure:
 def _overlay(curves: dict, colors: dict, title: str, x_title: str, y_title: str, diagonal: bool) -> go.Figure:
     traces = []
     if diagonal:
-        traces.append(
-            {
-                "type": "scatter",
-                "x": [0, 1],
-                "y": [0, 1],
-                "mode": "lines",
-                "hoverinfo": "skip",
-                "showlegend": False,
-                "line": {"color": "#bbbbbb", "dash": "dot"},
-            }
-        )
+        traces.append(DIAGONAL)
     for name, (x, y) in curves.items():
         x, y = downsample(np.asarray(x, float), np.asarray(y, float))
         traces.append(

@@ -12,6 +12,17 @@ from core.figures import ANOMALY_COLOR, NORMAL_COLOR, base_layout, downsample
 
 BASELINE_PALETTE = ["#5cb85c", "#e08a1e", "#8e6cbf", "#17a2b8", "#795548"]
 
+# The chance line of a ROC chart, dotted grey.
+DIAGONAL = {
+    "type": "scatter",
+    "x": [0, 1],
+    "y": [0, 1],
+    "mode": "lines",
+    "hoverinfo": "skip",
+    "showlegend": False,
+    "line": {"color": "#bbbbbb", "dash": "dot"},
+}
+
 
 def _curve_figure(
     x, y, point, title: str, x_title: str, y_title: str, hover: str, diagonal: bool, others=None
@@ -20,17 +31,7 @@ def _curve_figure(
     traces = []
     others = others or {}
     if diagonal:
-        traces.append(
-            {
-                "type": "scatter",
-                "x": [0, 1],
-                "y": [0, 1],
-                "mode": "lines",
-                "hoverinfo": "skip",
-                "showlegend": False,
-                "line": {"color": "#bbbbbb", "dash": "dot"},
-            }
-        )
+        traces.append(DIAGONAL)
     traces.append(
         {
             "type": "scatter",
