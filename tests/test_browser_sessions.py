@@ -6,6 +6,7 @@ No timing is asserted: the machine is shared. `python -m bench --only sessions` 
 """
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,11 @@ def report(tmp_path_factory):
     data_dir = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
     if not data_dir.is_dir():
         data_dir = tmp_path_factory.mktemp("no-datasets")  # the digits demo needs no downloaded data
-    return run_sessions(data_dir, sessions=SESSIONS, moves=MOVES, epochs=2, closed_wait_s=10)
+    # In a thread of its own: the other browser modules' sync Playwright keeps an event loop in this one.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(
+            run_sessions, data_dir, sessions=SESSIONS, moves=MOVES, epochs=2, closed_wait_s=10
+        ).result()
 
 
 def test_no_exception_or_error_on_any_page(report):
