@@ -113,6 +113,7 @@ def test_delete_refuses_folders_that_are_not_runs(tmp_path):
     assert (tmp_path / "precious.txt").exists()
 
 
+@pytest.mark.slow  # two TensorFlow subprocesses: about 20 s
 def test_cli_run_then_score(tmp_path):
     out = tmp_path / "run"
     done = cli("run", PRESETS / "digits_quick.json", "--out", out, "--epochs", "2")

@@ -5,6 +5,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.test_pages import (  # noqa: F401
     button,
     go,
@@ -63,6 +65,7 @@ def test_a_trained_model_trains_on_where_it_stopped():
     assert list((saved / "tensorboard" / "train").glob("events.out.tfevents.*"))
 
 
+@pytest.mark.slow
 def test_an_opened_run_trains_on_into_a_new_result_and_stop_works():
     at = go(start_app(), "pages/train.py")
     labelled(at.number_input, "Epochs").set_value(1)

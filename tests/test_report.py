@@ -155,6 +155,7 @@ def test_a_time_series_report_draws_the_timeline_and_lists_the_events(tmp_path, 
         assert figure_count(page) == 2 + 1 + shown_windows  # loss and histogram; no confusion, ROC or PR
 
 
+@pytest.mark.slow  # two TensorFlow subprocesses
 def test_cli_report_of_a_saved_run_and_of_a_folder_that_is_not_one(digits_result, tmp_path):
     folder = save_run(digits_result, tmp_path / "digits-run")
     out = tmp_path / "out.html"
