@@ -29,7 +29,7 @@ def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> str | None:
     if code < input_size:
         return None
     return (
-        f"The code ({code} numbers) is not smaller than the input ({input_size} numbers): the autoencoder can learn "
+        f"The code ({code:,} numbers) is not smaller than the input ({input_size:,} numbers): the autoencoder can learn "
         f"to copy its input, anomalies included. Lower {fields.name('model.latent_dim')} below {input_size}."
     )
 

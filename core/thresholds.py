@@ -54,12 +54,12 @@ def choose_threshold(
         return ThresholdChoice(
             value,
             method,
-            f"Mean + {config.k:g}·std of the {reference.size} training errors: "
+            f"Mean + {config.k:g}·std of the {reference.size:,} training errors: "
             f"{mean:.4g} + {config.k:g} × {std:.4g} = {value:.4g}.",
         )
     if method == "max":
         value = float(reference.max())
-        return ThresholdChoice(value, method, f"The largest of the {reference.size} training errors: {value:.4g}.")
+        return ThresholdChoice(value, method, f"The largest of the {reference.size:,} training errors: {value:.4g}.")
     if method == "contamination":
         value = float(np.quantile(scores, 1.0 - config.rate))
         return ThresholdChoice(

@@ -83,3 +83,10 @@ def test_label_methods_need_labels(scored):
     scores, _ = scored
     with pytest.raises(ConfigError, match="needs labels"):
         choose_threshold(ThresholdConfig(method="best_f1"), scores)
+
+
+def test_explanations_write_large_counts_with_thousands_separators():
+    train_scores = np.random.default_rng(0).random(2335)
+    for method in ("mean_std", "max"):
+        choice = choose_threshold(ThresholdConfig(method=method), train_scores, train_scores)
+        assert "2,335 training errors" in choice.explanation
