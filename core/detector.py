@@ -11,6 +11,7 @@ and, when `train.tensorboard` is on, the TensorBoard logs of its training in `te
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -33,7 +34,7 @@ from core.errors import ConfigError, DataError, NotFittedError, RunError
 from core.models import build_autoencoder
 from core.scoring import reconstruct, reconstruction_errors
 from core.thresholds import ThresholdChoice, choose_threshold
-from core.training import History, TrainingListener, train_autoencoder, training_model
+from core.training import History, TrainingListener, copied_for_training, train_autoencoder, training_model
 
 MODEL_FILE = "model.keras"
 DETECTOR_FILE = "detector.json"
@@ -173,6 +174,16 @@ class AutoencoderDetector:
         )
         self._score_training(x, samples)
         return self
+
+    def copy_for_training(self) -> AutoencoderDetector:
+        """A copy of this fitted detector whose model, weights and optimizer state included, is its own: `fit_more`
+        on it leaves this one, and the results it scored, as they are."""
+        self._check_is_fitted("copy_for_training")
+        twin = copy.copy(self)
+        twin.model_, twin.trainee_ = copied_for_training(
+            self.model_, getattr(self, "trainee_", None), self.train, self.seed
+        )
+        return twin
 
     @property
     def keeps_optimizer_state(self) -> bool:

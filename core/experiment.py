@@ -135,13 +135,13 @@ def continue_experiment(
     then scored, thresholded (as its config says) and evaluated again, as run_experiment does.
 
     Its config's `train.epochs` is the epochs run in all, and its history holds every epoch, the earlier ones
-    first (`history.continued_after` tells where each continuation began). `result` keeps its scores, history
-    and metrics, but not its weights: the model is the same one, trained on. The classical baselines do not
+    first (`history.continued_after` tells where each continuation began). The model trained on is a copy
+    (`detector.copy_for_training`, optimizer state included): `result` is left as it is. The classical baselines do not
     depend on the autoencoder: `result.baselines` is reused as it is. Raises ConfigError when the total is
     beyond the limits of train.epochs.
     """
     config = continued_config(result, epochs)
-    detector = copy.copy(result.detector).fit_more(result.data.x_train, epochs, listener, stop_event)
+    detector = result.detector.copy_for_training().fit_more(result.data.x_train, epochs, listener, stop_event)
     scores, threshold, metrics, warnings = _evaluate(config, result.data, detector)
     if result.baselines is not None and result.baselines.done:
         metrics["baselines"] = result.baselines.summary()  # still computing: added by save_run

@@ -125,6 +125,24 @@ def training_model(model: keras.Model, config: TrainConfig, seed: int) -> keras.
     return trainee
 
 
+def copied_for_training(
+    model: keras.Model, trainee: keras.Model | None, config: TrainConfig, seed: int
+) -> tuple[keras.Model, keras.Model]:
+    """A copy of `model` (its weights included) and the model training fits around it (`training_model`), with
+    the state of `trainee`'s optimizer when there is one: training the copy goes on as `trainee` would have,
+    and leaves `model` as it is."""
+    with model.distribute_strategy.scope():
+        copy = model.__class__.from_config(model.get_config())  # clone_model would compile it with model's loss
+        copy.set_weights(model.get_weights())
+    copied_trainee = training_model(copy, config, seed)
+    if trainee is not None and trainee.optimizer.built:
+        optimizer = copied_trainee.optimizer
+        optimizer.build(copied_trainee.trainable_variables)
+        for target, source in zip(optimizer.variables, trainee.optimizer.variables, strict=True):
+            target.assign(source)
+    return copy, copied_trainee
+
+
 def train_autoencoder(
     model: keras.Model,
     x_train,

@@ -80,6 +80,15 @@ def test_continued_training_scores_thresholds_and_evaluates_again(first, continu
     assert first.metrics["epochs_run"] == 2
 
 
+def test_the_earlier_result_keeps_its_model_and_the_copy_goes_on_with_its_optimizer_state(first, continued):
+    assert continued.model is not first.model
+    # Trained on a copy: the earlier model still gives the earlier scores (its Flagged page stays true meanwhile).
+    np.testing.assert_allclose(first.detector.score_samples(first.data.x_score), first.scores, rtol=1e-5)
+    first_steps = int(first.detector.trainee_.optimizer.iterations.numpy())
+    assert first_steps > 0
+    assert int(continued.detector.trainee_.optimizer.iterations.numpy()) == 2 * first_steps
+
+
 def test_the_continued_config_re_runs_to_an_equivalent_model(continued):
     again = ExperimentConfig.from_dict(continued.config.to_dict())
     assert again.train.epochs == 4
