@@ -348,5 +348,9 @@ with preview_column:
     groups, labels = preview_groups(experiment_data, config.data.inject)
     if experiment_data.kind == "image":
         st.plotly_chart(sample_figures.image_grid(groups, labels), key="preview", config={"displayModeBar": False})
+    elif experiment_data.is_table:  # named columns of their own units: rows, not curves
+        rows = pd.DataFrame(np.concatenate(groups), columns=list(experiment_data.feature_names))
+        rows.insert(0, "samples", np.repeat(labels, [len(group) for group in groups]))
+        st.dataframe(rows, hide_index=True, key="preview")
     else:
         st.plotly_chart(sample_figures.series_preview(groups, labels), key="preview")

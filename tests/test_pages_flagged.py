@@ -158,6 +158,9 @@ def test_a_table_shows_each_features_error_by_its_column_name(tmp_path):
     at = upload(start_app(), "wine.csv", table.to_csv(index=False).encode())
     assert not at.error, at.error[0].value
     apply_scenario(at, **{"Normal classes": [0, 1], "Anomaly classes": [2]})
+    [preview] = [frame.value for frame in at.dataframe if "alcohol" in frame.value.columns]  # rows, not curves
+    assert list(preview.columns) == ["samples", *wine.feature_names]
+    assert set(preview["samples"]) == {"normal · 0", "normal · 1", "anomaly · 2"}
     data_config = workspace(at).config.data
     assert data_config.normal_classes == [0, 1]
     train(at, epochs=1)
