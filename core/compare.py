@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from core.config import ExperimentConfig
 from core.errors import RunError
-from core.fields import FIELDS
+from core.fields import FIELDS, get, shown
 from core.metrics import pr_curve, roc_curve
 from core.runs import RunOutcome, load_outcome
 
@@ -68,34 +67,16 @@ def curves(runs: dict[str, RunOutcome]) -> tuple[dict, dict]:
     return roc, pr
 
 
-def _value(config: ExperimentConfig, path: str) -> Any:
-    """The value of a field path in `config`; None below an absent section (e.g. data.inject.count without inject)."""
-    value: Any = config
-    for part in path.split("."):
-        if value is None:
-            return None
-        value = getattr(value, part)
-    return value
-
-
-def _shown(path: str, value: Any) -> str:
-    if value is None:
-        return FIELDS[path].null_means or "none"
-    if isinstance(value, list):
-        return ", ".join(str(FIELDS[path].label_of(entry)) for entry in value) or "none"
-    return FIELDS[path].label_of(value) if not isinstance(value, float) else f"{value:g}"
-
-
 def config_differences(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
     """The config fields (core.fields.FIELDS) whose values differ between the configs, one row each: "setting"
     (the dashboard's label), "field" (the config path), then each config's value as text, by its name in `configs`.
     No rows when the configs agree everywhere."""
     rows = []
     for path, field in FIELDS.items():
-        values = [_value(config, path) for config in configs.values()]
+        values = [get(config, path) for config in configs.values()]
         if any(value != values[0] for value in values[1:]):
             rows.append(
                 {"setting": field.label, "field": path}
-                | {name: _shown(path, value) for name, value in zip(configs, values, strict=True)}
+                | {name: shown(path, value) for name, value in zip(configs, values, strict=True)}
             )
     return pd.DataFrame(rows, columns=["setting", "field", *configs])

@@ -498,7 +498,23 @@ def name(path: str) -> str:
 
 
 def get(config: Any, path: str) -> Any:
+    """The value of the field `path` in `config`; None below an absent section (data.inject.count, nothing injected)."""
     value = config
     for part in path.split("."):
+        if value is None:
+            return None
         value = getattr(value, part)
     return value
+
+
+def shown(path: str, value: Any) -> str:
+    """A value of the field `path` as the dashboard words it: choices by their labels, lists joined, switches
+    "on"/"off", None as what it means for that field."""
+    spec = FIELDS[path]
+    if value is None:
+        return spec.null_means or "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(spec.label_of(entry)) for entry in value) or "none"
+    return f"{value:g}" if isinstance(value, float) else spec.label_of(value)

@@ -27,7 +27,7 @@ from plotly.offline import get_plotlyjs
 from core import baselines, curve_figures, events, figures, sample_figures, timeline_figures
 from core.data import IMAGE, INJECTED, ROLE_NAMES, TIMESERIES, dataset_label
 from core.errors import StudioError
-from core.fields import FIELDS, get
+from core.fields import FIELDS, get, shown
 from core.metrics import pr_curve, roc_curve
 
 if TYPE_CHECKING:
@@ -239,23 +239,6 @@ def _dataset_section(result: ExperimentResult) -> tuple[str, str, str]:
     return "dataset", "Dataset", content
 
 
-def _setting(config, path: str) -> str:
-    spec, value = FIELDS[path], get(config, path)
-    if value is None:
-        return spec.null_means or "none"
-    if spec.type == "choice":
-        return spec.label_of(value)
-    if spec.type == "choices":
-        return ", ".join(spec.label_of(v) for v in value) or "none"
-    if spec.type == "sizes":
-        return ", ".join(map(str, value)) or "none"
-    if spec.type == "bool":
-        return "on" if value else "off"
-    if spec.type == "labels":
-        return ", ".join(map(str, value))
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def _shown_setting(config, path: str, kind: str) -> bool:
     """Whether the settings table lists the field `path` for this config and data kind."""
     dense = config.model.kind == "dense"
@@ -273,7 +256,7 @@ def _settings_section(result: ExperimentResult) -> tuple[str, str, str]:
     groups = [("Experiment", [("Seed", str(config.seed))])]
     for prefix, title in SETTINGS_SECTIONS:
         paths = [p for p in FIELDS if p.startswith(prefix) and _shown_setting(config, p, result.data.kind)]
-        groups.append((title, [(FIELDS[p].label, _setting(config, p)) for p in paths]))
+        groups.append((title, [(FIELDS[p].label, shown(p, get(config, p))) for p in paths]))
     tables = "".join(f'<div class="settings"><h3>{html.escape(t)}</h3>{_facts(rows)}</div>' for t, rows in groups)
     metrics = result.metrics
     run = _cards(
