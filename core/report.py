@@ -338,15 +338,6 @@ def _event_cards(counts: dict | None) -> str:
     return _cards(cards)
 
 
-def _baseline_rocs(result: ExperimentResult) -> dict:
-    """{label: (fpr, tpr)} of the finished baselines that have scores, labelled data only."""
-    run, labels = result.baselines, result.data.labels
-    if run is None or labels is None:
-        return {}
-    curves = {baselines.label(n): roc_curve(r.scores, labels) for n, r in run.results.items() if r.scores is not None}
-    return {name: curve for name, curve in curves.items() if curve[0].size}
-
-
 def _curves_section(page: _Page, result: ExperimentResult) -> tuple[str, str, str]:
     scores, labels, m = result.scores, result.data.labels, result.metrics
     fpr, tpr = roc_curve(scores, labels) if labels is not None else (np.array([]), np.array([]))
@@ -358,7 +349,7 @@ def _curves_section(page: _Page, result: ExperimentResult) -> tuple[str, str, st
         tpr,
         point=(m["false_positives"] / negatives, m["recall"]),
         auroc=m.get("auroc"),
-        baselines=_baseline_rocs(result) or None,
+        baselines=baselines.roc_curves(result.baselines.results, result.data.labels) if result.baselines else None,
     )
     # Half a page wide, the legend of four baselines would cover the title: it goes under the chart.
     roc.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.2, "yanchor": "top"})
@@ -381,36 +372,7 @@ def _baselines_section(result: ExperimentResult) -> tuple[str, str, str]:
     labelled = m.get("auroc") is not None
     n_flagged = m["n_flagged"]
     ours = np.argsort(-result.scores, kind="stable")
-    rows = [
-        {
-            "detector": "autoencoder",
-            "AUROC": _number(m.get("auroc")),
-            "AP": _number(m.get("average_precision")),
-            "rank correlation": "1.00",
-            f"top {n_flagged:,} overlap": "100%" if n_flagged else "–",
-            "seconds": f"{(m.get('train_seconds') or 0) + (m.get('score_seconds') or 0):.1f}",
-            "note": "",
-        }
-    ]
-    for name, r in run.results.items():
-        overlap = None
-        rho = None
-        if r.scores is not None:
-            overlap = baselines.top_overlap(ours, np.argsort(-r.scores, kind="stable"), n_flagged)
-            rho = baselines.rank_correlation(result.scores, r.scores)
-        rows.append(
-            {
-                "detector": baselines.label(name),
-                "AUROC": _number(r.auroc),
-                "AP": _number(r.ap),
-                "rank correlation": _number(rho, "{:.2f}"),
-                f"top {n_flagged:,} overlap": _number(overlap, "{:.0%}"),
-                "seconds": f"{r.seconds:.1f}",
-                "note": r.note,
-            }
-        )
-    table = pd.DataFrame(rows)
-    table = table.drop(columns=["rank correlation", f"top {n_flagged:,} overlap"] if labelled else ["AUROC", "AP"])
+    table = baselines.comparison_table(m, ours, run.results, n_flagged, *baselines.rankings(result.scores, run.results))
     caption = "Each detector fits on the same training samples and scores the same samples as the autoencoder." + (
         ""
         if labelled

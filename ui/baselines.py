@@ -11,7 +11,6 @@ import pandas as pd
 import streamlit as st
 
 from core import baselines
-from core.metrics import roc_curve
 
 VIEW = "baseline_view"
 
@@ -33,54 +32,22 @@ def view(result) -> BaselineView | None:
     cached = st.session_state.get(VIEW)
     if cached is not None and cached.result is result:
         return cached
-    labels = result.data.labels
-    scored = {name: r for name, r in run.results.items() if r.scores is not None}
+    order, correlation = baselines.rankings(result.scores, run.results)
     built = BaselineView(
         result=result,
         results=run.results,
-        roc={baselines.label(name): roc_curve(r.scores, labels) for name, r in scored.items()}
-        if labels is not None
-        else {},
-        order={name: np.argsort(-r.scores, kind="stable") for name, r in scored.items()},
-        correlation={name: baselines.rank_correlation(result.scores, r.scores) for name, r in scored.items()},
+        roc=baselines.roc_curves(run.results, result.data.labels),
+        order=order,
+        correlation=correlation,
     )
-    built.roc = {name: curve for name, curve in built.roc.items() if curve[0].size}
     st.session_state[VIEW] = built
     return built
 
 
-def _number(value, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
 def table(result, shown: BaselineView, by_error: np.ndarray, n_flagged: int) -> pd.DataFrame:
-    """One row for the autoencoder and one per baseline: AUROC, AP and seconds, or without labels the rank
-    correlation with the autoencoder and the overlap of the `n_flagged` top-scored samples."""
-    metrics = result.metrics
-    labelled = metrics.get("auroc") is not None
-    ae_seconds = (metrics.get("train_seconds") or 0) + (metrics.get("score_seconds") or 0)
-    rows = [("autoencoder", metrics.get("auroc"), metrics.get("average_precision"), None, None, ae_seconds, "")]
-    for name, r in shown.results.items():
-        order = shown.order.get(name)
-        overlap = None if order is None else baselines.top_overlap(by_error, order, n_flagged)
-        rows.append((baselines.label(name), r.auroc, r.ap, shown.correlation.get(name), overlap, r.seconds, r.note))
-    return pd.DataFrame(
-        [
-            {
-                "detector": detector,
-                **(
-                    {"AUROC": _number(auroc), "AP": _number(ap)}
-                    if labelled
-                    else {
-                        "rank correlation": _number(rho, 2),
-                        f"top {n_flagged:,} overlap": "–" if overlap is None else f"{overlap:.0%}",
-                    }
-                ),
-                "seconds": f"{seconds:.1f}",
-                "note": note,
-            }
-            for detector, auroc, ap, rho, overlap, seconds, note in rows
-        ]
+    """core.baselines.comparison_table of `result`, with the orders and correlations `shown` holds."""
+    return baselines.comparison_table(
+        result.metrics, by_error, shown.results, n_flagged, shown.order, shown.correlation
     )
 
 

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from core.fields import BASELINES, FIELDS
-from core.metrics import evaluate
+from core.metrics import evaluate, roc_curve
 
 SCORES_FILE = "baselines.npz"
 BEATS_MARGIN = 0.005  # AUROC a baseline must win by before it is said to beat the autoencoder
@@ -245,3 +246,68 @@ def rank_correlation(reference: np.ndarray, scores: np.ndarray) -> float | None:
 
     rho = spearmanr(reference, scores).statistic
     return None if not np.isfinite(rho) else float(rho)
+
+
+def rankings(
+    scores: np.ndarray, results: dict[str, BaselineResult]
+) -> tuple[dict[str, np.ndarray], dict[str, float | None]]:
+    """For each baseline with scores: its sample indices, highest score first, and the Spearman rank correlation
+    of its scores with the autoencoder's `scores` (n,)."""
+    scored = {name: r for name, r in results.items() if r.scores is not None}
+    orders = {name: np.argsort(-r.scores, kind="stable") for name, r in scored.items()}
+    return orders, {name: rank_correlation(scores, r.scores) for name, r in scored.items()}
+
+
+def roc_curves(results: dict[str, BaselineResult], labels: np.ndarray | None) -> dict[str, tuple]:
+    """{label: (fpr, tpr)} of the baselines with scores, for their ROC curves; {} without labels, and none for a
+    curve that needs both normal samples and anomalies."""
+    if labels is None:
+        return {}
+    curves = {label(name): roc_curve(r.scores, labels) for name, r in results.items() if r.scores is not None}
+    return {name: curve for name, curve in curves.items() if curve[0].size}
+
+
+def comparison_table(
+    metrics: dict,
+    by_error: np.ndarray,
+    results: dict[str, BaselineResult],
+    n_flagged: int,
+    orders: dict[str, np.ndarray],
+    correlations: dict[str, float | None],
+) -> pd.DataFrame:
+    """One row for the autoencoder and one per baseline, as text: AUROC, AP, seconds and note; without labels
+    (no "auroc" in `metrics`) the rank correlation with the autoencoder and the overlap of the `n_flagged`
+    top-scored samples instead of AUROC and AP.
+
+    metrics: the autoencoder's; by_error: its sample indices, highest score first; `orders` and `correlations`:
+    the baselines' `rankings`.
+    """
+    labelled = metrics.get("auroc") is not None
+    ae_seconds = (metrics.get("train_seconds") or 0) + (metrics.get("score_seconds") or 0)
+    rows = [("autoencoder", metrics.get("auroc"), metrics.get("average_precision"), None, None, ae_seconds, "")]
+    for name, r in results.items():
+        order = orders.get(name)
+        overlap = None if order is None else top_overlap(by_error, order, n_flagged)
+        rows.append((label(name), r.auroc, r.ap, correlations.get(name), overlap, r.seconds, r.note))
+
+    def number(value, digits: int = 3) -> str:
+        return "–" if value is None else f"{value:.{digits}f}"
+
+    return pd.DataFrame(
+        [
+            {
+                "detector": detector,
+                **(
+                    {"AUROC": number(auroc), "AP": number(ap)}
+                    if labelled
+                    else {
+                        "rank correlation": number(rho, 2),
+                        f"top {n_flagged:,} overlap": "–" if overlap is None else f"{overlap:.0%}",
+                    }
+                ),
+                "seconds": f"{seconds:.1f}",
+                "note": note,
+            }
+            for detector, auroc, ap, rho, overlap, seconds, note in rows
+        ]
+    )
