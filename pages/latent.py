@@ -57,7 +57,7 @@ if colour_by == "outcome":
     categories = latent.outcomes(codes.scores, codes.labels, threshold.value)
     order = latent.OUTCOMES if codes.labels is not None else latent.UNLABELED_OUTCOMES
 elif colour_by == "class":
-    categories = analysis.class_names(data, result.config.data.inject, np.arange(len(codes)))
+    categories = analysis.summary(result).classes()
 st.caption(projection.description)
 event = st.plotly_chart(
     latent_figures.latent_map(
