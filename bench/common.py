@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import statistics
+import subprocess
 import sys
 import time
 import urllib.request
@@ -149,8 +150,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_url(url: str, timeout: float) -> None:
-    """Until `url` answers 200; the last OSError once `timeout` seconds have passed."""
+def wait_for_url(url: str, timeout: float, server: subprocess.Popen | None = None) -> None:
+    """Until `url` answers 200; the last OSError once `timeout` seconds have passed, or at once when the `server`
+    process meant to answer has ended (ChildProcessError)."""
     deadline = time.perf_counter() + timeout
     while True:
         try:
@@ -158,6 +160,8 @@ def wait_for_url(url: str, timeout: float) -> None:
                 if response.status == 200:
                     return
         except OSError:
+            if server is not None and server.poll() is not None:
+                raise ChildProcessError(f"the server ended with exit code {server.returncode}") from None
             if time.perf_counter() > deadline:
                 raise
         time.sleep(0.05)

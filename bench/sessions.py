@@ -122,20 +122,30 @@ class Server:
 
 
 @contextmanager
-def server(data_dir: Path, runs_dir: Path | None = None) -> Iterator[Server]:
-    """`python -m streamlit run app.py` on a free port, its runs in a temporary folder (or `runs_dir`)."""
+def server(data_dir: Path | None, runs_dir: Path | None = None) -> Iterator[Server]:
+    """`python -m streamlit run app.py` on a free port, its runs in a temporary folder (or `runs_dir`), reading
+    built-in datasets from `data_dir` (None: downloading them). If it does not start, the error holds the end of
+    its log."""
     with tempfile.TemporaryDirectory(prefix="bench-server-") as folder:
         runs = runs_dir or Path(folder) / "runs"
         runs.mkdir(parents=True, exist_ok=True)
         log = Path(folder) / "streamlit.log"
         port = free_port()
-        env = dict(os.environ, ANOMALY_STUDIO_RUNS=str(runs), ANOMALY_STUDIO_DATA=str(data_dir))
+        env = dict(os.environ, ANOMALY_STUDIO_RUNS=str(runs))
+        env.pop("ANOMALY_STUDIO_DATA", None)
+        if data_dir is not None:
+            env["ANOMALY_STUDIO_DATA"] = str(data_dir)
         command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
         command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
         with open(log, "w") as out:
             process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            wait_for_url(f"http://127.0.0.1:{port}/_stcore/health", timeout=120)
+            try:
+                wait_for_url(f"http://127.0.0.1:{port}/_stcore/health", timeout=120, server=process)
+            except OSError as exc:  # ChildProcessError included
+                raise RuntimeError(
+                    f"streamlit did not start ({exc}); its log ends:\n{log.read_text()[-3000:]}"
+                ) from None
             yield Server(f"http://localhost:{port}", process, runs, log)
         finally:
             process.terminate()

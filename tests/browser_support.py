@@ -7,11 +7,7 @@ each test gets fresh browser contexts (separate users).
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -31,12 +27,6 @@ def skip_without_chromium() -> None:
         pytest.skip(f"needs Chromium at {CHROMIUM} (Debian package 'chromium')", allow_module_level=True)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def runs_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("browser-runs")
@@ -52,37 +42,12 @@ def data_dir(request):
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory, runs_dir, data_dir):
-    port = free_port()
-    env = dict(os.environ, ANOMALY_STUDIO_RUNS=str(runs_dir))
-    env.pop("ANOMALY_STUDIO_DATA", None)
-    if data_dir is not None:
-        env["ANOMALY_STUDIO_DATA"] = str(data_dir)
-    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    url = f"http://localhost:{port}"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start; see {log_path}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+def app_url(runs_dir, data_dir):
+    """The dashboard under `streamlit run` (bench.sessions.server), as the benches start it."""
+    from bench.sessions import server
+
+    with server(data_dir, runs_dir) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="session")
