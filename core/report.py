@@ -25,7 +25,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from core import baselines, curve_figures, events, figures, sample_figures, timeline_figures
-from core.data import IMAGE, INJECTED, ROLE_NAMES, TIMESERIES, dataset_label
+from core.data import IMAGE, ROLE_NAMES, TIMESERIES, class_names, dataset_label
 from core.errors import StudioError
 from core.fields import FIELDS, get, shown
 from core.metrics import pr_curve, roc_curve
@@ -386,13 +386,9 @@ def _baselines_section(result: ExperimentResult) -> tuple[str, str, str]:
 
 
 def _sample_class(result: ExperimentResult, index: int) -> str:
-    data = result.data
-    if data.classes is None:
+    if result.data.classes is None:
         return ""
-    value = data.classes[index]
-    if data.roles[index] == INJECTED and result.config.data.inject is not None:
-        return f"class {value} of {dataset_label(result.config.data.inject.dataset)}"
-    return f"class {data.class_names.get(value, value)}"
+    return f"class {class_names(result.data, result.config.data.inject, np.array([index]))[0]}"
 
 
 def _flagged_section(page: _Page, result: ExperimentResult, top: int) -> tuple[str, str, str]:

@@ -15,13 +15,14 @@ from core.data import (
     TIMESERIES,
     builtin_kind,
     builtin_spec,
+    class_names,
     load_dataset,
 )
 from core.data.experiment import SAMPLE_ONLY
 from core.errors import ConfigError, StudioError
 from core.fields import FIELDS
-from ui import analysis, state, widgets
 from ui import data as data_cache
+from ui import state, widgets
 
 SOURCES = ["Built-in dataset", "File"]
 UPLOAD = "dataset_upload"
@@ -137,9 +138,7 @@ def preview_groups(experiment_data, inject) -> tuple[list[np.ndarray], list[str]
     table = pd.DataFrame(
         {
             "role": experiment_data.roles,
-            "class": analysis.class_names(experiment_data, inject, everything)
-            if experiment_data.classes is not None
-            else "",
+            "class": class_names(experiment_data, inject, everything) if experiment_data.classes is not None else "",
             "position": everything,
         }
     )

@@ -15,9 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from core import figures, sample_figures
-from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, load_dataset
+from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, class_names
 from core.metrics import OperatingCurve, pr_curve, roc_curve
-from ui import state
 
 SUMMARY = "score_summary"
 SCALE_SAMPLES = 1000  # a shared colour scale spans the error maps of at most this many samples, the first listed
@@ -120,20 +119,6 @@ def samples(data, indices: np.ndarray) -> np.ndarray:
     """The scored samples at `indices` as an array, decoding them when the data is a streamed image folder."""
     chosen = data.x_score[indices]
     return chosen.load() if data.streamed else chosen
-
-
-def class_names(data, inject, indices: np.ndarray) -> np.ndarray:
-    """The class of each scored sample in `indices` by name; injected ones also name their dataset.
-
-    data: the ExperimentData; inject: the InjectConfig its samples were injected with, or None.
-    """
-    classes = pd.Series(data.classes[indices])
-    names = classes.map(data.class_names).fillna(classes.astype(str))
-    if inject is not None:
-        injected_names = load_dataset(inject.dataset, state.data_dir()).class_names
-        injected = classes.map(injected_names).fillna(classes.astype(str)) + f" ({state.dataset_label(inject.dataset)})"
-        names = names.where(data.roles[indices] != INJECTED, injected)
-    return names.to_numpy()
 
 
 def sample_table(result, indices: np.ndarray, threshold: float) -> pd.DataFrame:

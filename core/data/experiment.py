@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from core import fields
-from core.data.registry import builtin_spec, load_dataset
+from core.data.registry import builtin_spec, dataset_label, load_dataset
 from core.data.stream import is_streamable_folder, stream_image_folder
 from core.data.types import ANOMALY, INJECTED, NORMAL, TIMESERIES, UNKNOWN, Dataset, ExperimentData
 from core.errors import DataError
@@ -153,6 +154,23 @@ def build_experiment_data(
         class_names=dict(dataset.class_names),
         feature_names=dataset.feature_names,
     )
+
+
+def class_names(data: ExperimentData, inject: InjectConfig | None, indices: np.ndarray) -> np.ndarray:
+    """The class of each scored sample in `indices` by name (str array); injected ones also name their dataset,
+    e.g. "Ankle boot (Fashion-MNIST)".
+
+    data: the ExperimentData; inject: the InjectConfig its samples were injected with, or None. A built-in
+    injected dataset is named from the registry; a user file's own class names are read from it.
+    """
+    classes = pd.Series(data.classes[indices])
+    names = classes.map(data.class_names).fillna(classes.astype(str))
+    if inject is not None:
+        spec = builtin_spec(inject.dataset)
+        injected_names = spec.class_names if spec is not None else load_dataset(inject.dataset).class_names
+        injected = classes.map(dict(injected_names)).fillna(classes.astype(str)) + f" ({dataset_label(inject.dataset)})"
+        names = names.where(data.roles[indices] != INJECTED, injected)
+    return names.to_numpy()
 
 
 def _timeseries_data(dataset: Dataset, config: DataConfig, data_dir) -> ExperimentData:
