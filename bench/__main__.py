@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import OUTPUT_DIR, Settings, default_data_dir
 
-SUITES = ("quality", "one_class", "speed", "timeseries", "scale")
+SUITES = ("quality", "one_class", "speed", "timeseries", "scale", "tables")
 # Run only when named with --only: each drives the dashboard in headless Chromium for minutes.
 BROWSER_SUITES = ("sessions", "latency")
 

@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir", help="local folder with mnist/, fashion-mnist/, ecg5000/, nab/ (default: $ANOMALY_STUDIO_DATA)"
     )
     run.add_argument("--epochs", type=int, help="override train.epochs")
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a table with text columns or blank cells instead of encoding and filling them",
+    )
     more = commands.add_parser(
         "continue", help="train a saved run's model for more epochs and save the result as a new run"
     )
@@ -141,6 +146,7 @@ def command_run(args) -> int:
     from core.experiment import run_experiment
     from core.runs import save_run
 
+    _print_reading(config, args.data_dir, args.strict)
     stop_event = threading.Event()
     _stop_on_first_interrupt(stop_event)
     result = run_experiment(config, args.data_dir, listener=_EpochPrinter(), stop_event=stop_event, stream=True)
@@ -155,6 +161,20 @@ def command_run(args) -> int:
     folder = save_run(result, out)
     _print_summary(result, folder)
     return 0
+
+
+def _print_reading(config: ExperimentConfig, data_dir: str | None, strict: bool) -> None:
+    """For a CSV: how it was read and what was changed in it (core.data.tables), before training. With `strict`,
+    a table that would need changes (text columns, blank cells) is refused: DataError."""
+    if Path(config.data.dataset).suffix.lower() != ".csv":
+        return
+    from core.data import load_dataset
+    from core.data.tables import describe
+
+    dataset = load_dataset(config.data.dataset, data_dir, config.data.layout, strict)
+    print(f"{Path(config.data.dataset).name}: {describe(dataset)}", flush=True)
+    for notice in dataset.notices:
+        print(f"note: {notice}", flush=True)
 
 
 def command_continue(args) -> int:

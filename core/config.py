@@ -46,18 +46,21 @@ class DataConfig:
     stride: int = 1
     train_span: float | None = None
     train_dataset: str | None = None
+    layout: str = "auto"
 
 
 @dataclass
 class ModelConfig:
-    """Defaults: a dense 256-128-16 autoencoder. It fits every data kind and, on this project's datasets, scored
-    as well as or better than the conv model that was the default, in a fraction of its training time on a CPU
-    (README, Benchmarks: "Defaults")."""
+    """Defaults: a dense autoencoder sized from the input's width (core.models.auto_sizes): 256-128-16 for images
+    and series of 64 values or more, which fits every data kind and, on this project's datasets, scored as well as
+    or better than the conv model that was the default, in a fraction of its training time on a CPU (README,
+    Benchmarks: "Defaults"); for narrower tables one hidden layer twice as wide as the input and a code a quarter
+    of it (docs/bench-tables.md)."""
 
     kind: str = "dense"
-    latent_dim: int = 16
+    latent_dim: int | str = "auto"
     filters: list[int] = field(default_factory=lambda: [32, 64])
-    hidden: list[int] = field(default_factory=lambda: [256, 128])
+    hidden: list[int] | str = "auto"
     kernel_size: int = 3
 
 
@@ -200,9 +203,12 @@ def check_field(path: str, value: Any) -> None:
         if not spec.optional:
             _fail(path, "must be set (got null)")
         return
+    if spec.auto and value == "auto":
+        return
+    auto = ' or "auto"' if spec.auto else ""
     if spec.type == "int":
         if not isinstance(value, int) or isinstance(value, bool) or not spec.within(value):
-            _fail(path, f"must be a whole number in {spec.limits} (got {value!r})")
+            _fail(path, f"must be a whole number in {spec.limits}{auto} (got {value!r})")
     elif spec.type == "float":
         if not _is_number(value) or not spec.within(value):
             where = f" in {spec.limits}" if spec.low is not None else ""
@@ -232,7 +238,7 @@ def check_field(path: str, value: Any) -> None:
         if not isinstance(value, list) or not all(
             isinstance(s, int) and not isinstance(s, bool) and spec.within(s) for s in value
         ):
-            _fail(path, f"must be a list of whole numbers in {spec.limits} (got {value!r})")
+            _fail(path, f"must be a list of whole numbers in {spec.limits}{auto} (got {value!r})")
     elif spec.type == "dataset":
         _check_dataset(path, value)
 
@@ -343,6 +349,8 @@ def markdown_table() -> str:
             allowed = "built-in name or file path"
         else:
             allowed = "string"
+        if spec.auto:
+            allowed += f', or `"auto"`: {spec.auto}'
         only = f" Only for {' and '.join(spec.applies_to)} data." if spec.applies_to else ""
         rows.append(
             f"| `{spec.path}` | {spec.label}: {spec.help}{only} | {allowed} | "

@@ -33,6 +33,7 @@ from core.data.stream import ImageFiles
 from core.errors import ConfigError, DataError, NotFittedError, RunError
 from core.models import build_autoencoder
 from core.scoring import reconstruct, reconstruction_errors
+from core.tabular import ColumnScaler
 from core.thresholds import ThresholdChoice, choose_threshold
 from core.training import History, TrainingListener, copied_for_training, train_autoencoder, training_model
 
@@ -46,8 +47,9 @@ class AutoencoderDetector:
 
     Parameters are the experiment config's sections, and `kind`: "image" (samples (h, w, c) in [0, 1], used
     as they are), "series" (samples (length,) of raw values, min-max scaled with the minimum and maximum of
-    the training samples; with `per_feature`, for tables whose columns have units of their own, of each
-    column) or "timeseries"; None infers it at `fit` from the sample rank (3: image, else series).
+    the training samples; with `per_feature`, for tables whose columns have units of their own, each column
+    scaled on its own and blank cells (NaN) filled by core.tabular.ColumnScaler, decoded by a linear output
+    layer) or "timeseries"; None infers it at `fit` from the sample rank (3: image, else series).
 
     A "timeseries" detector takes whole series (n_timestamps, channels) of raw values in `fit` and
     `score_samples`: each channel is min-max scaled with the training series' minimum and maximum (the
@@ -57,7 +59,7 @@ class AutoencoderDetector:
     `reconstruct` takes windows (n, window) or (n, window, channels).
 
     Fitted attributes: `model_`, `history_`, `kind_`, `sample_shape_`, `scaler_` ({"min", "max"} for series,
-    per-column lists with `per_feature`, per-channel lists for time series, else None), `train_scores_` (n_train,)
+    per-channel lists for time series; ColumnScaler.to_dict() with `per_feature`; else None), `train_scores_` (n_train,)
     per sample or per training timestamp, `background_` (images: the median brightness of the training images'
     borders in [0, 1], which tells whether they are light drawn on dark or dark on light; None for other kinds
     and for runs saved before it existed), `log_dir_` (the folder of its TensorBoard logs, or None) and, until
@@ -99,7 +101,7 @@ class AutoencoderDetector:
         """
         streamed = isinstance(x, ImageFiles)
         if not streamed:
-            x = _check_samples(x)
+            x = _check_samples(x, blanks=self.per_feature)
         if {"ssim", "ssim_mse"} & {self.score.error, self.train.loss} and x.ndim != 4:
             raise ConfigError(
                 "the 'ssim' and 'ssim_mse' errors compare images; use 'mse', 'mae' or 'bce' for series or tables"
@@ -116,14 +118,15 @@ class AutoencoderDetector:
             if self.kind_ != SERIES:
                 self.scaler_ = None
             elif self.per_feature:
-                self.scaler_ = {"min": x.min(axis=0).tolist(), "max": x.max(axis=0).tolist()}
+                self.scaler_ = ColumnScaler().fit(x).to_dict()
             else:
                 self.scaler_ = {"min": float(x.min()), "max": float(x.max())}
             samples = x if streamed else self._scale(x)
         self.background_ = image_background(x) if self.kind_ == IMAGE else None
         mixed = distribute.use_mixed_precision(self.train.mixed_precision)
         with distribute.strategy_for(self.train.strategy).scope():
-            self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed, mixed)
+            output = "linear" if self._column_scaler() else "sigmoid"
+            self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed, mixed, output)
         self.trainee_ = training_model(self.model_, self.train, self.seed)
         self.log_dir_ = self._new_log_dir()
         self.history_: History = train_autoencoder(
@@ -287,7 +290,12 @@ class AutoencoderDetector:
         """
         x = self._prepare(x, "reconstruct")
         x_hat, error_maps = reconstruct(self.model_, x, self.score.error, self.score.batch_size)
-        if self.scaler_ is not None:
+        columns = self._column_scaler()
+        if columns is not None:
+            x_hat = columns.inverse_transform(x_hat)
+            if self.score.error in ("mse", "mae"):
+                error_maps = error_maps * (columns.scale_**2 if self.score.error == "mse" else columns.scale_)
+        elif self.scaler_ is not None:
             span = self._span()
             x_hat = x_hat * span + np.asarray(self.scaler_["min"], np.float32)
             if self.score.error in ("mse", "mae"):
@@ -355,7 +363,7 @@ class AutoencoderDetector:
                 state.get("per_feature", False),
             )
             detector.kind_ = kind
-            detector.scaler_ = None if scaler is None else {"min": scaler["min"], "max": scaler["max"]}
+            detector.scaler_ = None if scaler is None else dict(scaler)
             detector.sample_shape_ = tuple(state["sample_shape"])
             if state["threshold_choice"] is not None:
                 detector.threshold_ = ThresholdChoice(**state["threshold_choice"])
@@ -404,7 +412,7 @@ class AutoencoderDetector:
     def _prepare(self, x: np.ndarray, method: str) -> np.ndarray:
         """Raw samples → float32 (n, *sample_shape) as the model takes them: reshaped, and scaled for series."""
         self._check_is_fitted(method)
-        x = _check_samples(x)
+        x = _check_samples(x, blanks=self._column_scaler() is not None)
         shape = self.sample_shape_
         if x.shape[1:] != shape:
             if len(shape) == 3 and shape[-1] == 1 and x.shape[1:] == shape[:2]:
@@ -420,10 +428,18 @@ class AutoencoderDetector:
         array; other samples as they are."""
         if self.scaler_ is None:
             return x
+        columns = self._column_scaler()
+        if columns is not None:
+            return columns.transform(x)
         scaled = np.array(x, dtype=np.float32)
         scaled -= np.asarray(self.scaler_["min"], np.float32)
         scaled /= self._span()
         return scaled
+
+    def _column_scaler(self) -> ColumnScaler | None:
+        """The per-column scaler of a table (runs saved before it were min-max scaled per column), else None."""
+        scaler = getattr(self, "scaler_", None)
+        return ColumnScaler.from_dict(scaler) if scaler is not None and "center" in scaler else None
 
     def _span(self) -> np.ndarray:
         """max − min of the scaler, 1 where that is 0: a float32 scalar, or (channels,) for time series."""
@@ -496,10 +512,11 @@ def _loaded(batch):
     return batch.load() if isinstance(batch, ImageFiles) else batch
 
 
-def _check_samples(x: np.ndarray) -> np.ndarray:
+def _check_samples(x: np.ndarray, blanks: bool = False) -> np.ndarray:
+    """x as float32 (n, ...); DataError for NaN or infinite values (NaN allowed with `blanks`: a table's blank cells)."""
     x = np.asarray(x, dtype=np.float32)
     if x.ndim < 2 or len(x) == 0:
         raise DataError(f"expected a batch of samples of shape (n, ...), got an array of shape {x.shape}")
-    if not np.isfinite(x).all():
+    if not (np.isfinite(x) | (blanks & np.isnan(x))).all():
         raise DataError(f"the samples hold {int((~np.isfinite(x)).sum())} NaN or infinite values")
     return x

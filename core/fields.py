@@ -32,6 +32,7 @@ class Field:
     kinds: for a "choice", which values fit which data kind (missing kind = all choices fit).
     applies_to: the data kinds the field is used for (empty: every kind).
     optional: null is allowed (and means what `null_means` says).
+    auto: when set, the string "auto" is allowed too, and means this (chosen from the data, e.g. its width).
     step / format: how the dashboard's number widget steps and prints it.
     """
 
@@ -49,6 +50,7 @@ class Field:
     null_means: str = ""
     step: float | None = None
     format: str | None = None
+    auto: str = ""
 
     @property
     def name(self) -> str:
@@ -121,6 +123,15 @@ _FIELDS = (
         "dataset",
         f"A built-in dataset ({', '.join(BUILTIN_DATASETS)}, {NAB_NAMES} such as nab/nyc_taxi) or the path of "
         "a .npz, .csv, .zip or image folder; a .csv with a timestamp column is a time series.",
+    ),
+    Field(
+        "data.layout",
+        "Read a .csv as",
+        "choice",
+        "Auto: a column of timestamps makes a time series, a header a table (one sample per row, each column "
+        "a quantity of its own, scaled on its own), no header rows of series steps. Table or series: read it so.",
+        choices=("auto", "table", "series"),
+        choice_labels={"auto": "Auto", "table": "Table", "series": "Series (each row one curve of steps)"},
     ),
     Field(
         "data.normal_classes",
@@ -275,6 +286,7 @@ _FIELDS = (
         "How many numbers the encoder squeezes each sample into.",
         low=1,
         high=4096,
+        auto="a quarter of the input's width, at least 2 and at most 16",
     ),
     Field(
         "model.hidden",
@@ -283,6 +295,7 @@ _FIELDS = (
         "Dense models: units per hidden layer, like 128, 64; empty for a single code layer.",
         low=1,
         high=65_536,
+        auto="one layer twice the input's width for inputs narrower than 64 numbers (tables), else 256, 128",
     ),
     Field(
         "model.filters",
@@ -513,6 +526,8 @@ def shown(path: str, value: Any) -> str:
     spec = FIELDS[path]
     if value is None:
         return spec.null_means or "none"
+    if spec.auto and value == "auto":
+        return f"auto ({spec.auto})"
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, list | tuple):

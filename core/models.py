@@ -12,6 +12,7 @@ reconstructions and errors keep their precision.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import keras
@@ -22,10 +23,23 @@ from core.config import ModelConfig
 from core.errors import ConfigError
 
 
+WIDE_INPUT = 64  # inputs at least this wide (images, series) keep the 256-128-16 model measured on them
+
+
+def auto_sizes(config: ModelConfig, sample_shape: tuple) -> ModelConfig:
+    """`config` with an "auto" latent size and hidden layers chosen from the input's width d = prod(sample_shape):
+    a code of d // 4 numbers, at least 2 and at most 16, so always narrower than a table of 3 or more columns;
+    hidden layers 256, 128 for inputs of WIDE_INPUT numbers or more, else one layer of 2·d units."""
+    width = math.prod(sample_shape)
+    latent_dim = min(16, max(2, width // 4)) if config.latent_dim == "auto" else config.latent_dim
+    hidden = ([256, 128] if width >= WIDE_INPUT else [2 * width]) if config.hidden == "auto" else config.hidden
+    return dataclasses.replace(config, latent_dim=latent_dim, hidden=hidden)
+
+
 def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> str | None:
     """A warning when the code is not smaller than the input: such a model can learn to copy, anomalies too."""
     input_size = math.prod(sample_shape)
-    code = config.latent_dim  # numbers in the bottleneck code of one sample
+    code = auto_sizes(config, sample_shape).latent_dim  # numbers in the bottleneck code of one sample
     if code < input_size:
         return None
     return (
@@ -41,6 +55,7 @@ class _Layers:
     def __init__(self, seed: int | None, mixed_precision: bool = False):
         self.seed = seed
         self.count = 0
+        self.output = "sigmoid"  # the dense decoder's last activation
         self.dtype = "mixed_float16" if mixed_precision else None  # None: Keras' default (float32)
 
     def name(self, prefix: str) -> str:
@@ -82,14 +97,22 @@ class _Layers:
 
 
 def build_autoencoder(
-    config: ModelConfig, sample_shape: tuple, seed: int | None = None, mixed_precision: bool = False
+    config: ModelConfig,
+    sample_shape: tuple,
+    seed: int | None = None,
+    mixed_precision: bool = False,
+    output: str = "sigmoid",
 ) -> keras.Model:
     """Build the autoencoder that `config.kind` names for samples of `sample_shape`; `seed` seeds its weights.
 
     mixed_precision: float16 compute (mixed_float16) in every layer but the float32 output layer.
+    output: the last layer's activation: "sigmoid" for samples scaled into [0, 1], "linear" for standardised
+    table columns, which have no upper or lower bound (dense models).
     """
     sample_shape = tuple(int(d) for d in sample_shape)
+    config = auto_sizes(config, sample_shape)
     make = _Layers(seed, mixed_precision)
+    make.output = output
     if config.kind == "dense":
         encoder, decoder = _dense_encoder(config, sample_shape, make), _dense_decoder(config, sample_shape, make)
     elif config.kind == "conv":
@@ -128,7 +151,7 @@ def _dense_decoder(config: ModelConfig, sample_shape: tuple, make: _Layers) -> k
     x = code
     for units in reversed(config.hidden):
         x = make.dense(units, "relu")(x)
-    x = make.dense(math.prod(sample_shape), "sigmoid", output=True)(x)
+    x = make.dense(math.prod(sample_shape), None if make.output == "linear" else make.output, output=True)(x)
     return keras.Model(code, layers.Reshape(sample_shape, name="reconstruction")(x), name="decoder")
 
 

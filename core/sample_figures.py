@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from core.figures import (
@@ -275,20 +276,36 @@ def percentile_band(samples: np.ndarray, low: float = 5, high: float = 95) -> tu
 
 
 def feature_errors(
-    original: np.ndarray, reconstruction: np.ndarray, names: Sequence[str], spans: np.ndarray | None = None
+    original: np.ndarray,
+    reconstruction: np.ndarray,
+    names: Sequence[str],
+    spans: np.ndarray | None = None,
+    columns: Sequence[str] = (),
+    span_name: str = "training range",
 ) -> go.Figure:
     """A table row's error per feature: horizontal bars of |original − reconstruction|, one per named column.
 
-    original, reconstruction: (n_features,) raw values; spans: (n_features,) each feature's range (max − min)
-    in the training samples: the bars are then |original − reconstruction| / span, so that features of
-    different units compare. Hovering a bar shows the sample's value and its reconstruction.
+    original, reconstruction: (n_features,) raw values; spans: (n_features,) each feature's spread in the
+    training samples (`span_name` says which: range, standard deviation): the bars are then
+    |original − reconstruction| / span, so that features of different units compare. columns: the user's
+    column each feature came from; features sharing one (a one-hot encoded text column) are one bar, the sum
+    of theirs, showing the value and reconstruction of the category the sample has. Hovering a bar shows the
+    sample's value and its reconstruction.
     """
     original = np.asarray(original, dtype=np.float64).ravel()
     reconstruction = np.asarray(reconstruction, dtype=np.float64).ravel()
     difference = np.abs(original - reconstruction)
     relative = spans is not None
     lengths = difference / np.where(np.asarray(spans) > 0, spans, 1.0) if relative else difference
-    axis_title = "error ÷ training range" if relative else "error"
+    axis_title = f"error ÷ {span_name}" if relative else "error"
+    if columns and len(set(columns)) < len(columns):
+        groups = pd.Series(range(len(columns))).groupby(list(columns), sort=False)
+        names = list(groups.groups)
+        # Each group's shown member: the category the sample has (its largest value), or its only feature.
+        shown = [int(members.to_numpy()[np.argmax(original[members.to_numpy()])]) for _, members in groups]
+        lengths = np.array([lengths[members.to_numpy()].sum() for _, members in groups])
+        difference = np.array([difference[members.to_numpy()].sum() for _, members in groups])
+        original, reconstruction = original[shown], reconstruction[shown]
     return go.Figure(
         [
             {

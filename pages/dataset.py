@@ -19,6 +19,7 @@ from core.data import (
     load_dataset,
 )
 from core.data.experiment import SAMPLE_ONLY
+from core.data.tables import describe
 from core.errors import ConfigError, StudioError
 from core.fields import FIELDS
 from ui import data as data_cache
@@ -62,7 +63,13 @@ def choose_dataset(dataset: str) -> None:
     if builtin_kind(dataset) == TIMESERIES:
         inject = None
     new_data = dataclasses.replace(
-        current, dataset=dataset, normal_classes=None, anomaly_classes=None, contamination=None, inject=inject
+        current,
+        dataset=dataset,
+        normal_classes=None,
+        anomaly_classes=None,
+        contamination=None,
+        inject=inject,
+        layout="auto",
     )
     state.use_config(state.config().replace(data=new_data, **kind_sections(state.config(), builtin_kind(dataset))))
 
@@ -208,10 +215,21 @@ if dataset_name != data.dataset:
     st.rerun()
 
 try:
-    base = load_dataset(dataset_name, state.data_dir())
+    base = load_dataset(dataset_name, state.data_dir(), data.layout)
 except StudioError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
+if dataset_name.lower().endswith(".csv"):
+    reading_column, layout_column = st.columns([3, 1], vertical_alignment="center")
+    reading_column.info(
+        describe(base) + " Change it under " + FIELDS["data.layout"].label + ".", icon=":material/table_view:"
+    )
+    layout = widgets.choice("data.layout", data.layout, container=layout_column)
+    if layout != data.layout:
+        state.update_config(data=dataclasses.replace(data, layout=layout))
+        st.rerun()
+    if base.kind != TIMESERIES and base.notices:
+        st.markdown("\n".join(f"- {notice}" for notice in base.notices))
 fitted = kind_sections(config, base.kind)
 if any(fitted[name] != getattr(config, name) for name in fitted):
     state.update_config(**fitted)  # e.g. a series file after image settings: conv1d instead of conv

@@ -9,22 +9,6 @@ from sklearn.datasets import load_breast_cancer
 from core import sample_figures
 from core.config import DataConfig
 from core.data import build_experiment_data, load_dataset
-from core.data.files import feature_names
-
-
-@pytest.mark.parametrize(
-    "header, is_table",
-    [
-        (["0", "1", "2", "3"], False),
-        (["t0", "t1", "t2"], False),
-        (["step_1", "step_2", "step_3"], False),
-        (["V1", "V2", "Amount"], True),
-        (["mean radius", "mean texture", "worst area"], True),
-        (["alcohol", "malic_acid"], True),
-    ],
-)
-def test_a_header_names_features_unless_it_only_numbers_steps(header, is_table):
-    assert feature_names(header) == (tuple(header) if is_table else ())
 
 
 def write_csv(path, frame: pd.DataFrame) -> str:
@@ -41,13 +25,19 @@ def test_a_csv_with_named_columns_is_a_table_and_keeps_its_names(tmp_path):
     assert data.sample_shape == (len(cancer.feature_names),)
 
 
-def test_series_csvs_are_not_tables(tmp_path):
+def test_a_header_makes_a_table_whatever_its_names_and_the_layout_can_say_series(tmp_path):
+    """f0, f1, ... or t0, t1, ... are names all the same: only the user (data.layout) or no header makes series."""
     rows = np.sin(np.linspace(0, 6, 20))[None, :] + np.linspace(0, 1, 30)[:, None]
     stepped = pd.DataFrame(rows, columns=[f"t{step}" for step in range(20)])
-    for name, frame, header in (("stepped.csv", stepped, True), ("bare.csv", stepped, False)):
-        (tmp_path / name).write_text(frame.to_csv(index=False, header=header))
-        data = build_experiment_data(DataConfig(dataset=str(tmp_path / name)), seed=0)
+    (tmp_path / "stepped.csv").write_text(stepped.to_csv(index=False))
+    (tmp_path / "bare.csv").write_text(stepped.to_csv(index=False, header=False))
+    table = build_experiment_data(DataConfig(dataset=str(tmp_path / "stepped.csv")), seed=0)
+    assert table.is_table and table.feature_names == tuple(stepped.columns)
+    for name, layout in (("stepped.csv", "series"), ("bare.csv", "auto")):
+        data = build_experiment_data(DataConfig(dataset=str(tmp_path / name), layout=layout), seed=0)
         assert data.kind == "series" and not data.is_table and data.feature_names == ()
+    forced = build_experiment_data(DataConfig(dataset=str(tmp_path / "bare.csv"), layout="table"), seed=0)
+    assert forced.is_table and len(forced.feature_names) == 20
 
 
 def test_feature_errors_draws_a_bar_per_named_feature_relative_to_its_range():
@@ -84,9 +74,9 @@ def test_image_triplet_takes_a_shared_error_scale():
 
 
 @pytest.mark.slow
-def test_a_tables_columns_are_scaled_each_by_its_own_range(tmp_path):
+def test_a_tables_columns_are_scaled_each_by_its_own_spread(tmp_path):
     """Wine's proline is ~1,000 and its hue ~1: with one min-max for the whole table the model sees proline alone
-    (AUROC 0.35 for cultivar 2 against 0 and 1, measured); scaled per column it finds cultivar 2 (0.96)."""
+    (AUROC 0.35 for cultivar 2 against 0 and 1, measured); scaled per column it finds cultivar 2."""
     from sklearn.datasets import load_wine
 
     from core.config import ExperimentConfig
@@ -106,6 +96,6 @@ def test_a_tables_columns_are_scaled_each_by_its_own_range(tmp_path):
     result = run_experiment(config)
     scaler = result.detector.scaler_
     train = result.data.x_train
-    assert scaler["min"] == pytest.approx(train.min(axis=0).tolist())
-    assert scaler["max"] == pytest.approx(train.max(axis=0).tolist())
+    assert scaler["center"] == pytest.approx(np.median(train, axis=0).tolist())
+    assert scaler["scale"] == pytest.approx(train.std(axis=0).tolist(), rel=1e-4)
     assert result.metrics["auroc"] > 0.9

@@ -17,6 +17,7 @@ import streamlit as st
 from core import figures, sample_figures
 from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, class_names
 from core.metrics import OperatingCurve, pr_curve, roc_curve
+from core.tabular import table_spans
 
 SUMMARY = "score_summary"
 SCALE_SAMPLES = 1000  # a shared colour scale spans the error maps of at most this many samples, the first listed
@@ -165,7 +166,7 @@ def sample_cards(
     data = result.data
     shown = samples(data, indices)
     reconstructions, error_maps = result.detector.reconstruct(shown)
-    spans = np.ptp(data.x_train, axis=0) if data.is_table else None  # each column's training range
+    spans = table_spans(result.detector.scaler_, data.x_train) if data.is_table else None
     for start in range(0, len(indices), per_row):
         for column, offset in zip(st.columns(per_row), range(start, min(start + per_row, len(indices))), strict=False):
             sample, reconstruction = shown[offset], reconstructions[offset]
@@ -173,7 +174,9 @@ def sample_cards(
                 height = TRIPLET_HEIGHTS[per_row]
                 figure = sample_figures.image_triplet(sample, reconstruction, error_maps[offset], error_max, height)
             elif data.is_table:
-                figure = sample_figures.feature_errors(sample, reconstruction, data.feature_names, spans)
+                figure = sample_figures.feature_errors(
+                    sample, reconstruction, data.feature_names, spans[0], data.feature_columns, spans[1]
+                )
             else:
                 band, band_name = summary(result).normal_band()
                 figure = sample_figures.series_overlay(sample, reconstruction, band, band_name)

@@ -12,20 +12,23 @@ from core.fields import FIELDS
 
 
 def number(path: str, value: Any, container=st, **options):
-    """A number input bounded by the field's limits; an optional field may be left empty (None)."""
+    """A number input bounded by the field's limits; an optional field may be left empty (None), and a field
+    that may be "auto" is "auto" when left empty."""
     spec = FIELDS[path]
     cast = int if spec.type == "int" else float
-    return container.number_input(
+    auto = bool(spec.auto)
+    chosen = container.number_input(
         spec.label,
         cast(spec.low),
         cast(spec.high),
-        None if value is None else cast(value),
+        None if value is None or (auto and value == "auto") else cast(value),
         step=cast(spec.step) if spec.step is not None else None,
         format=spec.format,
-        help=spec.help,
-        placeholder=spec.null_means or None,
+        help=spec.help + (f" Empty: auto, {spec.auto}." if auto else ""),
+        placeholder=("auto" if auto else spec.null_means) or None,
         **options,
     )
+    return "auto" if auto and chosen is None else chosen
 
 
 def switch(path: str, value: bool, container=st, **options) -> bool:
@@ -56,15 +59,21 @@ def choices(path: str, value: list, container=st, **options) -> list:
     )
 
 
-def sizes(path: str, value: list[int], container=st, **options) -> str:
-    """A text input of comma-separated layer sizes; parse it with `parse_sizes`."""
+def sizes(path: str, value: list[int] | str, container=st, **options) -> str:
+    """A text input of comma-separated layer sizes (or "auto" where the field allows it); parse it with
+    `parse_sizes`."""
     spec = FIELDS[path]
-    return container.text_input(spec.label, ", ".join(map(str, value)), help=spec.help, **options)
+    text = value if isinstance(value, str) else ", ".join(map(str, value))
+    hint = f" Or auto: {spec.auto}." if spec.auto else ""
+    return container.text_input(spec.label, text, help=spec.help + hint, **options)
 
 
-def parse_sizes(path: str, text: str) -> list[int]:
-    """Comma-separated whole numbers (empty text = no layers); ConfigError naming the field otherwise."""
+def parse_sizes(path: str, text: str) -> list[int] | str:
+    """Comma-separated whole numbers (empty text = no layers), or "auto" where the field allows it; ConfigError
+    naming the field otherwise."""
     spec = FIELDS[path]
+    if spec.auto and text.strip().lower() == "auto":
+        return "auto"
     parts = [part for part in text.replace(" ", "").split(",") if part]
     try:
         return [int(part) for part in parts]

@@ -94,7 +94,7 @@ def build_experiment_data(
     ):
         dataset = stream_image_folder(config.dataset)
     else:
-        dataset = load_dataset(config.dataset, data_dir)
+        dataset = load_dataset(config.dataset, data_dir, config.layout)
     if dataset.kind == TIMESERIES:
         return _timeseries_data(dataset, config, data_dir)
     if config.train_dataset is not None:
@@ -153,6 +153,8 @@ def build_experiment_data(
         train_roles=train.roles,
         class_names=dict(dataset.class_names),
         feature_names=dataset.feature_names,
+        feature_columns=dataset.feature_columns,
+        notices=dataset.notices,
     )
 
 
@@ -245,6 +247,8 @@ def _class_selection(dataset: Dataset, config: DataConfig) -> tuple[np.ndarray |
                 )
         return None, None
     available = dataset.all_labels()
+    if config.normal_classes is None and config.anomaly_classes is None and dataset.anomaly_classes:
+        return None, np.array(dataset.anomaly_classes, dtype=available.dtype)
     return (
         _match_classes(config.normal_classes, available, "data.normal_classes", dataset.name),
         _match_classes(config.anomaly_classes, available, "data.anomaly_classes", dataset.name),

@@ -11,7 +11,6 @@ import functools
 import io
 import math
 import os
-import re
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
@@ -23,18 +22,22 @@ import pandas as pd
 
 from core.data.images import fit_images, image_arrays, is_image_name, zip_image_members
 from core.data.limits import check_size, check_unpacked_size
+from core.data.tables import read_table
 from core.data.timeseries import is_number, is_timeseries_csv, read_timeseries_csv
 from core.data.types import IMAGE, SERIES, TIMESERIES, Dataset
 from core.errors import DataError, reason
 
 MIN_SAMPLES = 10
-_NUMBERED = re.compile(r"^(\D*?)[\s_.-]*\d+$")  # "12", "t12", "step_12": a stem, then a number
 
 
-def load_user_file(path: str | os.PathLike) -> Dataset:
-    """A user file or image folder as a read-only Dataset of at least MIN_SAMPLES samples, cached until it changes."""
+def load_user_file(path: str | os.PathLike, layout: str = "auto", strict: bool = False) -> Dataset:
+    """A user file or image folder as a read-only Dataset of at least MIN_SAMPLES samples, cached until it changes.
+
+    layout: how a CSV is read, "auto", "table" or "series" (core.data.tables); strict: refuse a table's text
+    columns and blank cells instead of encoding and filling them.
+    """
     path = Path(path).expanduser()
-    return _load_user_file(str(path.resolve()), _fingerprint(path))
+    return _load_user_file(str(path.resolve()), _fingerprint(path), layout, strict)
 
 
 def load_samples(path: str | os.PathLike, sample_shape: Sequence[int], kind: str) -> np.ndarray:
@@ -92,9 +95,9 @@ def _timeseries_samples(path: Path, sample_shape: tuple) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=2)
-def _load_user_file(path: str, fingerprint: tuple) -> Dataset:
+def _load_user_file(path: str, fingerprint: tuple, layout: str, strict: bool) -> Dataset:
     """Cached by path and `fingerprint`, so an edited file is read again."""
-    return read_only(_read_user_file(Path(path), MIN_SAMPLES))
+    return read_only(_read_user_file(Path(path), MIN_SAMPLES, layout=layout, strict=strict))
 
 
 def read_only(dataset: Dataset) -> Dataset:
@@ -110,8 +113,11 @@ def _fingerprint(path: Path) -> tuple:
     return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
 
 
-def _read_user_file(path: Path, min_samples: int, image_shape: tuple | None = None) -> Dataset:
-    """A .npz, .csv, .zip or image folder as a Dataset; `image_shape` (h, w, c) decodes image files straight to it."""
+def _read_user_file(
+    path: Path, min_samples: int, image_shape: tuple | None = None, layout: str = "auto", strict: bool = False
+) -> Dataset:
+    """A .npz, .csv, .zip or image folder as a Dataset; `image_shape` (h, w, c) decodes image files straight to it;
+    `layout` and `strict` say how a CSV is read (load_user_file)."""
     if not path.exists():
         raise DataError(f"{path} does not exist")
     if path.is_dir():
@@ -126,7 +132,7 @@ def _read_user_file(path: Path, min_samples: int, image_shape: tuple | None = No
     if suffix == ".npz":
         return _npz_dataset(path, min_samples)
     if suffix == ".csv":
-        return read_timeseries_csv(path) if is_timeseries_csv(path) else _csv_dataset(path, min_samples)
+        return _csv_file(path, min_samples, layout, strict)
     try:
         with zipfile.ZipFile(path) as archive:
             return _image_dataset(path, zip_image_members(archive, path), min_samples, image_shape)
@@ -205,6 +211,22 @@ def _npz_array(archive, key: str, path: Path) -> np.ndarray:
         raise DataError(f"array '{key}' of {path} is unreadable ({reason(exc)})") from None
 
 
+def _csv_file(path: Path, min_samples: int, layout: str, strict: bool) -> Dataset:
+    """A CSV as `layout` says (core.data.tables): a time series when it has a timestamp column (unless read as a
+    table), a table when it has a header (unless read as series), else rows of series steps."""
+    if layout != "table" and is_timeseries_csv(path):
+        return read_timeseries_csv(path)
+    with open(path, encoding="utf-8-sig") as stream:
+        has_header = _is_header(stream.readline())
+    if layout == "table" or (layout == "auto" and has_header):
+        return read_table(path, str(path), min_samples, strict)
+    return _csv_dataset(path, min_samples)
+
+
+def _is_header(first_line: str) -> bool:
+    return any(cell.strip() and not is_number(cell) for cell in first_line.split(","))
+
+
 def _csv_dataset(source: Path | bytes, min_samples: int, name: str | None = None) -> Dataset:
     """One sample per row of numbers; a header row is optional and may name a 'label' column.
 
@@ -217,8 +239,7 @@ def _csv_dataset(source: Path | bytes, min_samples: int, name: str | None = None
         else:
             with open(source, encoding="utf-8-sig") as stream:
                 first_line = stream.readline()
-        first_row = first_line.split(",")
-        has_header = any(cell.strip() and not is_number(cell) for cell in first_row)
+        has_header = _is_header(first_line)
         table = pd.read_csv(
             io.BytesIO(source) if isinstance(source, bytes) else source,
             header=0 if has_header else None,
@@ -249,30 +270,14 @@ def _csv_dataset(source: Path | bytes, min_samples: int, name: str | None = None
                     "'label' column"
                 )
             table[column] = numbers
-    dataset = _user_dataset(path, table.to_numpy(dtype=np.float32), labels, None, None, min_samples)
-    if has_header:
-        dataset.feature_names = feature_names(table.columns)
-    return dataset
-
-
-def feature_names(header: Sequence) -> tuple[str, ...]:
-    """A CSV header's names when they name features (a table), or () when they only number a series' steps.
-
-    Steps are numbered names that share one stem: "0", "1", ... or "t0", "t1", ... or "step_1", "step_2", ...
-    Anything else ("mean radius", "alcohol", or "V1", ..., "V28" beside "Amount") names features.
-    """
-    names = tuple(str(name).strip() for name in header)
-    numbered = [_NUMBERED.match(name) for name in names]
-    if all(numbered) and len({match.group(1).lower() for match in numbered if match}) == 1:
-        return ()
-    return names
+    return _user_dataset(path, table.to_numpy(dtype=np.float32), labels, None, None, min_samples)
 
 
 def _user_dataset(name: str, x, y, x_test, y_test, min_samples: int, sources: tuple | None = None) -> Dataset:
     """Validate and convert user arrays; `sources` names x, y, x_test and y_test in messages (default: the file)."""
     x_source, y_source, x_test_source, y_test_source = sources or (name,) * 4
     x, kind = _as_samples(x, x_source, min_samples)
-    y = None if y is None else _as_labels(y, len(x), y_source)
+    y = None if y is None else as_labels(y, len(x), y_source)
     if x_test is not None:
         x_test, _ = _as_samples(x_test, x_test_source, 1)
         if x_test.shape[1:] != x.shape[1:]:
@@ -280,7 +285,7 @@ def _user_dataset(name: str, x, y, x_test, y_test, min_samples: int, sources: tu
                 f"{x_source} has samples of shape {x.shape[1:]} but {x_test_source} of shape "
                 f"{x_test.shape[1:]}; both splits need the same shape"
             )
-        y_test = None if y_test is None else _as_labels(y_test, len(x_test), y_test_source)
+        y_test = None if y_test is None else as_labels(y_test, len(x_test), y_test_source)
     dataset = Dataset(name, kind, x, y, x_test, y_test)
     if y is not None:
         dataset.class_names = {label: str(label) for label in dataset.all_labels().tolist()}
@@ -331,7 +336,7 @@ def _check_finite(x: np.ndarray, where: str) -> None:
     )
 
 
-def _as_labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
+def as_labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
     """(n,) int64 when all labels are integral numbers, else str."""
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:

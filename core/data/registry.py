@@ -134,12 +134,18 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
     return Path(chosen).expanduser().resolve() if chosen else None
 
 
-def load_dataset(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> Dataset:
+def load_dataset(
+    name_or_path: str | os.PathLike,
+    data_dir: str | os.PathLike | None = None,
+    layout: str = "auto",
+    strict: bool = False,
+) -> Dataset:
     """Load a built-in dataset ("digits", "mnist", "fashion_mnist", "ecg5000", "nab/<stem>") or a user file.
 
     User files are a .npz, a .csv, or a .zip or folder of PNG/JPEG images. The arrays are cached in-process and
     read-only, so callers share them and must not modify them. Raises DataError, with one readable sentence,
-    on any problem.
+    on any problem. `layout` ("auto", "table", "series") and `strict` say how a user CSV is read
+    (core.data.tables).
     """
     name = str(name_or_path)
     spec = builtin_spec(name)
@@ -153,7 +159,7 @@ def load_dataset(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | 
                 f"{name} is neither a built-in dataset ({', '.join(BUILTIN_DATASETS)}, "
                 f"{', '.join(f'{family}/<file stem>' for family in FAMILIES)}) nor an existing file or folder"
             )
-        cached = files.load_user_file(path)
+        cached = files.load_user_file(path, layout, strict)
     # A fresh record over the shared read-only arrays, so a caller that reassigns a field leaves the cache intact.
     return dataclasses.replace(cached, name=name, class_names=dict(cached.class_names))
 

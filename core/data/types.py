@@ -29,8 +29,11 @@ class Dataset:
     anomaly window) or None, `channels` the value columns' names and `notices` what reading it found and
     reported rather than fixed (rows sorted, duplicate timestamps, gaps).
 
-    A table ("series" whose columns are named quantities, from a CSV whose header names them) has
-    `feature_names`, one per column; series of steps have none.
+    A table ("series" whose columns are named quantities, from a CSV with a header: core.data.tables) has
+    `feature_names`, one per feature, and `feature_columns`, the user's column each feature came from (a text
+    column one-hot encoded gives several); series of steps have neither. A table's x_train is NaN where the
+    file had a blank cell (the detector fills it). `anomaly_classes`: the labels that mean "anomaly" when the
+    config names none ((1,) for a 0/1 label column), else ().
     """
 
     name: str
@@ -44,6 +47,8 @@ class Dataset:
     channels: tuple = ()
     notices: tuple = ()
     feature_names: tuple = ()
+    feature_columns: tuple = ()
+    anomaly_classes: tuple = ()
 
     @property
     def sample_shape(self) -> tuple:
@@ -82,7 +87,9 @@ class ExperimentData:
     `notices` come from reading the files.
 
     feature_names: for a table (rows of named quantities, e.g. a CSV with a header of column names), the name
-    of each of the `sample_shape[0]` columns; () for series of steps and other kinds.
+    of each of the `sample_shape[0]` features; () for series of steps and other kinds. feature_columns: the
+    user's column each feature came from (one-hot features share theirs). A table's samples may hold NaN
+    where its file had blank cells.
     """
 
     kind: str
@@ -101,6 +108,7 @@ class ExperimentData:
     channels: tuple = ()
     notices: tuple = ()
     feature_names: tuple = ()
+    feature_columns: tuple = ()
 
     @property
     def is_table(self) -> bool:
