@@ -20,7 +20,9 @@ from bench.common import PCA_VARIANCE, PRESETS, Settings, Table, auroc, classica
 from core.config import ExperimentConfig
 from core.data import ExperimentData, build_experiment_data, load_dataset
 from core.experiment import run_experiment
+from core.models import auto_sizes
 from core.scoring import reconstruction_errors
+from core.tabular import density_components
 
 CLASSES = tuple(range(10))
 QUICK_CLASSES = (0, 1)
@@ -50,8 +52,10 @@ def preset_variant(name: str = PRESET_NAME) -> Variant:
     """The model, train and score sections of a preset, as a variant."""
     config = ExperimentConfig.load(PRESETS / f"{name}.json")
     model, train, score = (dataclasses.asdict(section) for section in (config.model, config.train, config.score))
-    hidden = "-".join(map(str, [784, *model["hidden"], model["latent_dim"]]))
-    density = f" + {score['density_components']}-Gaussian code density" if score["density_components"] else ""
+    sized = auto_sizes(config.model, (784,))
+    hidden = "-".join(map(str, [784, *sized.hidden, sized.latent_dim]))
+    components = density_components(score["density_components"], table=False)
+    density = f" + {components}-Gaussian code density" if components else ""
     return Variant(
         f"preset {name}: dense {hidden}, {train['loss'].upper()} loss, {score['error'].upper()} score{density}, "
         f"batch {train['batch_size']}",

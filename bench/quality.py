@@ -32,7 +32,9 @@ from core import losses
 from core.config import ExperimentConfig, fit_to_kind
 from core.data import INJECTED, ExperimentData, build_experiment_data
 from core.experiment import ExperimentResult, run_experiment
+from core.models import auto_sizes
 from core.scoring import reconstruction_errors
+from core.tabular import density_components
 
 BASELINES = ("pca", "iforest", "knn", "ecod")
 COLUMNS = [
@@ -83,14 +85,15 @@ def baseline_cells(result: ExperimentResult) -> list[str]:
 
 
 def describe_model(config: ExperimentConfig, data: ExperimentData) -> str:
-    model, train = config.model, config.train
+    model, train = auto_sizes(config.model, data.sample_shape), config.train
     if model.kind == "dense":
         shape = "dense " + "-".join(map(str, [math.prod(data.sample_shape), *model.hidden, model.latent_dim]))
     else:
         shape = f"{model.kind} filters {model.filters} k{model.kernel_size} latent {model.latent_dim}"
     score = "" if config.score.error == train.loss else f", score {config.score.error.upper()}"
-    if config.score.density_components:
-        score += f" + {config.score.density_components}-Gaussian code density"
+    components = density_components(config.score.density_components, data.is_table)
+    if components:
+        score += f" + {components}-Gaussian code density"
     noise = f", input noise {train.noise:g}" if train.noise else ""
     return f"{shape}, {train.loss.upper()}{score}{noise}, {train.epochs} ep, batch {train.batch_size}"
 

@@ -83,7 +83,7 @@ class TrainConfig:
 @dataclass
 class ScoreConfig:
     error: str = "mse"
-    density_components: int = 0
+    density_components: int | str = "auto"
     batch_size: int = 1024
     aggregate: str = "mean"
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
@@ -296,8 +296,11 @@ def check_kind(config: Any, kind: str | None) -> None:
             _fail(path, f"'{get(config, path)}' does not fit {kind} data ({config.data.dataset}); use {allowed}")
     if kind != TIMESERIES:
         return
-    if config.score.density_components:
-        _fail("score.density_components", f"must be 0 for time series (got {config.score.density_components})")
+    if config.score.density_components not in (0, "auto"):
+        _fail(
+            "score.density_components",
+            f"must be 0 or 'auto' for time series (got {config.score.density_components})",
+        )
     if config.data.stride > config.data.window:
         _fail(
             "data.stride",

@@ -33,7 +33,7 @@ from core.data.stream import ImageFiles
 from core.errors import ConfigError, DataError, NotFittedError, RunError
 from core.models import build_autoencoder
 from core.scoring import reconstruct, reconstruction_errors
-from core.tabular import ColumnScaler
+from core.tabular import ColumnScaler, density_components
 from core.thresholds import ThresholdChoice, choose_threshold
 from core.training import History, TrainingListener, copied_for_training, train_autoencoder, training_model
 
@@ -197,8 +197,9 @@ class AutoencoderDetector:
         """Set `train_scores_` (and the code density) from the trained model: x raw, `samples` as the model takes them."""
         errors = self._errors(samples)
         self.density_ = None
-        if self.score.density_components and self.kind_ != TIMESERIES:
-            self.density_ = fit_code_density(self._codes(samples), errors, self.score.density_components, self.seed)
+        components = density_components(self.score.density_components, self._column_scaler() is not None)
+        if components and self.kind_ != TIMESERIES:
+            self.density_ = fit_code_density(self._codes(samples), errors, components, self.seed)
         self.train_scores_ = (
             self._per_timestamp(errors, len(x)) if self.kind_ == TIMESERIES else self._combine(samples, errors)
         )

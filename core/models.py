@@ -3,7 +3,7 @@
 Each returns a Keras model `autoencoder` whose `encoder` and `decoder` sub-models stay reachable
 (`model.get_layer("encoder")`, `model.get_layer("decoder")`). Inputs are batches of samples of
 `sample_shape`: (h, w, c) images in [0, 1], (length,) series or (length, channels) multichannel windows;
-outputs have the same shape, through a sigmoid.
+outputs have the same shape, through a sigmoid (a linear layer for tables, whose columns are standardised).
 
 With `mixed_precision` every layer computes in float16 with float32 weights (Keras' "mixed_float16" policy,
 set per layer, never globally) except the decoder's last layer, whose sigmoid and output stay float32 so that
@@ -21,7 +21,6 @@ from keras import layers
 from core import fields
 from core.config import ModelConfig
 from core.errors import ConfigError
-
 
 WIDE_INPUT = 64  # inputs at least this wide (images, series) keep the 256-128-16 model measured on them
 
@@ -107,7 +106,7 @@ def build_autoencoder(
 
     mixed_precision: float16 compute (mixed_float16) in every layer but the float32 output layer.
     output: the last layer's activation: "sigmoid" for samples scaled into [0, 1], "linear" for standardised
-    table columns, which have no upper or lower bound (dense models).
+    table columns, which have no upper or lower bound (a dense model's code is then linear too).
     """
     sample_shape = tuple(int(d) for d in sample_shape)
     config = auto_sizes(config, sample_shape)
@@ -142,7 +141,8 @@ def _dense_encoder(config: ModelConfig, sample_shape: tuple, make: _Layers) -> k
     x = layers.Flatten(name="flatten", dtype=make.dtype)(inputs)
     for units in config.hidden:
         x = make.dense(units, "relu")(x)
-    code = make.dense(config.latent_dim, "relu", name="code")(x)
+    # A linear decoder (tables) takes a linear code too: no code unit dies at zero, as PCA's components never do.
+    code = make.dense(config.latent_dim, None if make.output == "linear" else "relu", name="code")(x)
     return keras.Model(inputs, code, name="encoder")
 
 
@@ -179,7 +179,8 @@ def _conv_decoder(config: ModelConfig, sample_shape: tuple, feature_shape: tuple
     for filters in reversed(config.filters):
         x = make.conv(transpose, filters, config.kernel_size, strides=2, padding="same")(x)
         x = make.activation_and_norm(x)
-    x = make.conv(conv, channels, config.kernel_size, output=True, padding="same", activation="sigmoid")(x)
+    activation = None if make.output == "linear" else make.output
+    x = make.conv(conv, channels, config.kernel_size, output=True, padding="same", activation=activation)(x)
     # Stride-2 'same' convolutions round odd sizes up, so the decoder may overshoot: crop back.
     if series:
         overshoot = x.shape[1] - sample_shape[0]

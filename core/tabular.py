@@ -61,3 +61,13 @@ def table_spans(scaler: dict | None, x_train: np.ndarray) -> tuple[np.ndarray, s
     if scaler is not None and "center" in scaler:
         return ColumnScaler.from_dict(scaler).scale_, "training standard deviation"
     return np.ptp(x_train, axis=0), "training range"
+
+
+def density_components(setting: int | str, table: bool) -> int:
+    """The Gaussians of the code density (score.density_components): "auto" is 1 for a table and 0 otherwise.
+
+    On tables, anomalies often lie far out along the directions the code keeps, where the reconstruction error
+    alone misses them; how unlikely the code is catches them (docs/bench-tables.md: satimage-2, cardio)."""
+    if setting == "auto":
+        return 1 if table else 0
+    return int(setting)

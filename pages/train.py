@@ -192,7 +192,8 @@ def settings_form(config, data) -> None:
 
 def settings_summary(config) -> str:
     model, train = config.model, config.train
-    sizes = ", ".join(map(str, model.hidden if model.kind == "dense" else model.filters)) or "none"
+    layers = model.hidden if model.kind == "dense" else model.filters
+    sizes = layers if isinstance(layers, str) else ", ".join(map(str, layers)) or "none"
     return (
         f"{FIELDS['model.kind'].label_of(model.kind)} autoencoder · latent size {model.latent_dim} · layers {sizes} · "
         f"{FIELDS['train.loss'].label_of(train.loss)} loss · {train.epochs} epochs · batch size {train.batch_size} · "

@@ -208,7 +208,7 @@ def test_npz_with_pickled_objects_is_refused_without_unpickling(tmp_path):
 
 
 def test_csv_with_a_header_and_a_label_column(tmp_path):
-    rows = "\n".join(f"{i},{i * 0.5},{-i},{'odd' if i % 2 else 'even'}" for i in range(12))
+    rows = "\n".join(f"{i % 5},{i * 0.5},{-i},{'odd' if i % 2 else 'even'}" for i in range(12))
     (tmp_path / "labelled.csv").write_text("a,b,c,label\n" + rows + "\n")
     dataset = load_dataset(tmp_path / "labelled.csv")
     assert dataset.kind == "series" and dataset.x_train.shape == (12, 3)

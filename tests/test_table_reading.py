@@ -68,9 +68,11 @@ def test_identifiers_and_constant_columns_are_left_out_and_said(tmp_path):
     frame.insert(0, "patient_id", np.arange(1000, 1040))
     frame.insert(1, "name", [f"patient {i}" for i in range(40)])
     frame["ward"] = "B"
+    frame["row"] = np.arange(40)  # counts the rows
+    frame["visits"] = np.arange(40) * 3 % 41  # distinct counts, but a quantity: kept
     dataset = load_dataset(write(tmp_path, frame))
-    assert dataset.feature_names == ("heart_rate", "weight")
-    assert "Left out as identifiers (a different value in every row): 'patient_id', 'name'." in dataset.notices
+    assert dataset.feature_names == ("heart_rate", "weight", "visits")
+    assert "Left out as identifiers (a different value in every row): 'patient_id', 'name', 'row'." in dataset.notices
     assert "Left out as constant (one value in every row): 'ward'." in dataset.notices
 
 

@@ -6,7 +6,8 @@ to them is said in a notice carried with the Dataset, so the dashboard and the C
 
 - a column named like a label (LABEL_NAMES, any case) holding only 0 and 1 is the anomaly label (1 = anomaly);
   a `label` column of other values stays the class label, as for series;
-- identifiers (integer or text columns with a different value in every row) and constant columns are left out;
+- identifiers (a different value in every row, in a text column, or an integer column named like an identifier
+  or counting the rows) and constant columns are left out;
 - text columns of at most MAX_CATEGORIES distinct values are one-hot encoded (one 0/1 feature per value, named
   `column=value`); text columns with more are left out;
 - blank cells (and "?", "NA", "n/a", ...) stay NaN: the detector's table scaler fills each with its column's
@@ -18,6 +19,7 @@ With `strict` (the CLI's --strict), a text column or a blank cell is refused wit
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +33,8 @@ LABEL_NAMES = ("label", "is_anomaly", "anomaly", "outlier", "target", "class", "
 CLASS_LABEL = "label"  # the one label name whose column may hold classes other than 0/1
 MAX_CATEGORIES = 20  # wider one-hot groups would outweigh the numeric columns in the reconstruction error
 ANOMALY_CLASSES = {0: "normal", 1: "anomaly"}
-BLANK_MARKERS = ("?", "-", "")  # besides pandas' own ("NA", "n/a", "null", "NaN", ...)
+BLANK_MARKERS = ("?", "-", "")
+ID_NAME = re.compile(r"(?i:(^|[\W_])(id|key|index|uuid|no)($|[\W_]))|[a-z](Id|ID)$")
 
 
 def read_table(source: Path | bytes, name: str, min_samples: int, strict: bool = False) -> Dataset:
@@ -111,7 +114,9 @@ def describe(dataset: Dataset) -> str:
             "steps, scaled with one range for all of them."
         )
     columns = len(dict.fromkeys(dataset.feature_columns or dataset.feature_names))
-    label = " and its anomaly label" if dataset.anomaly_classes else (" and a class label" if dataset.is_labeled else "")
+    label = (
+        " and its anomaly label" if dataset.anomaly_classes else (" and a class label" if dataset.is_labeled else "")
+    )
     return (
         f"Read as a table: {len(dataset.x_train):,} rows of {columns} columns{label}, each column scaled by its "
         "own median and spread."
@@ -154,7 +159,7 @@ def _encode(
         distinct = values.nunique(dropna=True)
         if distinct <= 1:
             constants.append(title)
-        elif distinct == len(values) and (not numeric or pd.api.types.is_integer_dtype(values)):
+        elif distinct == len(values) and (not numeric or _counts_rows(values, title)):
             identifiers.append(title)
         elif numeric:
             features.append((title, values.to_numpy(dtype=np.float64)))
@@ -182,6 +187,14 @@ def _encode(
         notices.append(f"Left out as text of more than {MAX_CATEGORIES} distinct values: {', '.join(wide)}.")
     left_out = _listed(identifiers + constants) or "nothing"
     return features, tuple(columns), left_out
+
+
+def _counts_rows(values: pd.Series, title: str) -> bool:
+    """Whether a column of distinct numbers identifies rows: integers named like an identifier, or counting the
+    rows (each one more than the last)."""
+    if not pd.api.types.is_integer_dtype(values):
+        return False
+    return bool(ID_NAME.search(title)) or bool((np.diff(values.to_numpy()) == 1).all())
 
 
 def _listed(names: list[str]) -> str:
