@@ -125,12 +125,13 @@ class AutoencoderDetector:
         self.background_ = image_background(x) if self.kind_ == IMAGE else None
         mixed = distribute.use_mixed_precision(self.train.mixed_precision)
         with distribute.strategy_for(self.train.strategy).scope():
-            output = "linear" if self._column_scaler() else "sigmoid"
-            self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed, mixed, output)
+            columns = self._column_scaler()
+            output, bounds = ("sigmoid", None) if columns is None else ("linear", (columns.low_, columns.high_))
+            self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed, mixed, output, bounds)
         self.trainee_ = training_model(self.model_, self.train, self.seed)
         self.log_dir_ = self._new_log_dir()
         self.history_: History = train_autoencoder(
-            self.model_, samples, self.train, self.seed, listener, stop_event, self.trainee_, log_dir=self.log_dir_
+            self.model_, self._learned(samples), self.train, self.seed, listener, stop_event, self.trainee_, log_dir=self.log_dir_
         )
         self._score_training(x, samples)
         return self
@@ -166,7 +167,7 @@ class AutoencoderDetector:
         self.log_dir_ = self._new_log_dir(earlier=getattr(self, "log_dir_", None))
         self.history_ = train_autoencoder(
             self.model_,
-            samples,
+            self._learned(samples),
             self.train,
             self.seed,
             listener,
@@ -436,6 +437,11 @@ class AutoencoderDetector:
         scaled -= np.asarray(self.scaler_["min"], np.float32)
         scaled /= self._span()
         return scaled
+
+    def _learned(self, samples):
+        """What the model trains on: a table's rows clipped to each column's typical range (ColumnScaler.clip)."""
+        columns = self._column_scaler()
+        return samples if columns is None else columns.clip(samples)
 
     def _column_scaler(self) -> ColumnScaler | None:
         """The per-column scaler of a table (runs saved before it were min-max scaled per column), else None."""

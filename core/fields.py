@@ -422,7 +422,8 @@ _FIELDS = (
         low=0,
         high=64,
         applies_to=SAMPLE_KINDS,
-        auto="1 for tables, whose anomalies may lie far out along the code's own directions, 0 for other data",
+        auto="4 for tables, whose anomalies may lie far out along the code's directions or between its clusters, "
+        "0 for other data",
     ),
     Field("score.batch_size", "Scoring batch size", "int", "Samples scored at once.", low=1, high=65_536),
     Field(

@@ -47,6 +47,26 @@ def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> str | None:
     )
 
 
+@keras.saving.register_keras_serializable(package="anomaly_studio")
+class ColumnClip(layers.Layer):
+    """Clips each of its input's columns to [low, high]: a table's typical range (core.tabular.ColumnScaler), the
+    first step of a table's encoder, so that a value beyond it cannot be rebuilt. Registered, so a saved model
+    loads with safe_mode=True."""
+
+    def __init__(self, low, high, **options):
+        super().__init__(**options)
+        self.low = [float(value) for value in low]
+        self.high = [float(value) for value in high]
+
+    def call(self, x):
+        low = keras.ops.convert_to_tensor(self.low, dtype=x.dtype)
+        high = keras.ops.convert_to_tensor(self.high, dtype=x.dtype)
+        return keras.ops.minimum(keras.ops.maximum(x, low), high)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "low": self.low, "high": self.high}
+
+
 class _Layers:
     """Makes the layers of one model: each named (unique within it) and its weights seeded, so that building a model
     never reads Keras' global state, which the dashboard's server resets after every script run."""
@@ -54,7 +74,8 @@ class _Layers:
     def __init__(self, seed: int | None, mixed_precision: bool = False):
         self.seed = seed
         self.count = 0
-        self.output = "sigmoid"  # the dense decoder's last activation
+        self.output = "sigmoid"  # the decoder's last activation
+        self.bounds: tuple | None = None  # (low, high) the encoder clips its input to
         self.dtype = "mixed_float16" if mixed_precision else None  # None: Keras' default (float32)
 
     def name(self, prefix: str) -> str:
@@ -101,17 +122,20 @@ def build_autoencoder(
     seed: int | None = None,
     mixed_precision: bool = False,
     output: str = "sigmoid",
+    input_bounds: tuple | None = None,
 ) -> keras.Model:
     """Build the autoencoder that `config.kind` names for samples of `sample_shape`; `seed` seeds its weights.
 
     mixed_precision: float16 compute (mixed_float16) in every layer but the float32 output layer.
     output: the last layer's activation: "sigmoid" for samples scaled into [0, 1], "linear" for standardised
     table columns, which have no upper or lower bound (a dense model's code is then linear too).
+    input_bounds: (low, high), each (n_columns,): the encoder first clips its input to them (ColumnClip).
     """
     sample_shape = tuple(int(d) for d in sample_shape)
     config = auto_sizes(config, sample_shape)
     make = _Layers(seed, mixed_precision)
     make.output = output
+    make.bounds = input_bounds
     if config.kind == "dense":
         encoder, decoder = _dense_encoder(config, sample_shape, make), _dense_decoder(config, sample_shape, make)
     elif config.kind == "conv":
@@ -136,9 +160,13 @@ def build_autoencoder(
     return keras.Model(inputs, decoder(encoder(inputs)), name=f"{config.kind}_autoencoder")
 
 
+def _clipped(inputs, make: _Layers):
+    return inputs if make.bounds is None else ColumnClip(*make.bounds, name="typical_range")(inputs)
+
+
 def _dense_encoder(config: ModelConfig, sample_shape: tuple, make: _Layers) -> keras.Model:
     inputs = keras.Input(sample_shape, name="encoder_input")
-    x = layers.Flatten(name="flatten", dtype=make.dtype)(inputs)
+    x = layers.Flatten(name="flatten", dtype=make.dtype)(_clipped(inputs, make))
     for units in config.hidden:
         x = make.dense(units, "relu")(x)
     # A linear decoder (tables) takes a linear code too: no code unit dies at zero, as PCA's components never do.
@@ -159,7 +187,8 @@ def _conv_encoder(config: ModelConfig, sample_shape: tuple, conv: type, make: _L
     """Conv (stride 2) → LeakyReLU(0.2) → BatchNorm per entry of `filters`, then a dense code."""
     inputs = keras.Input(sample_shape, name="encoder_input")
     one_channel = conv is layers.Conv1D and len(sample_shape) == 1
-    x = layers.Reshape(sample_shape + (1,), name="add_channel", dtype=make.dtype)(inputs) if one_channel else inputs
+    x = _clipped(inputs, make)
+    x = layers.Reshape(sample_shape + (1,), name="add_channel", dtype=make.dtype)(x) if one_channel else x
     for filters in config.filters:
         x = make.conv(conv, filters, config.kernel_size, strides=2, padding="same")(x)
         x = make.activation_and_norm(x)

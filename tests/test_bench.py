@@ -26,7 +26,9 @@ TABLES = {
     "speed.md": ["### Speed and memory"],
     "timeseries.md": ["### Time series: NAB, point and event level"],
     "scale.md": ["### Data larger than memory: streamed image folders"],
+    "tables.md": ["### Tables: autoencoder defaults against classical detectors (AUROC, seconds)"],
 }
+TABLE_DETECTORS = ("AE", "PCA", "IForest", "kNN", "ECOD")
 QUALITY_AUROCS = ("AUROC AE", "AUROC PCA", "AUROC IForest", "AUROC kNN", "AUROC ECOD")
 DIGITS_ROW = "Ankle boot among"  # bench.quality.shoe_row: preset shoe_among_digits, one boot among MNIST test digits
 SPEED_FIGURES = ("Anomaly Studio (core)", "bare Keras / NumPy", "ratio core ÷ bare")
@@ -117,6 +119,20 @@ def check_speed(rows: list[dict[str, str]]) -> None:
     assert any(row["ratio core ÷ bare"] for row in rows), "the speed table has no core ÷ bare ratio"
 
 
+def check_tables(rows: list[dict[str, str]]) -> None:
+    """Each shared table found its label column (some anomalies) and every detector's AUROC and time are there."""
+    for row in rows:
+        where = f"tables row {row['table']!r}"
+        for column in TABLE_DETECTORS:
+            assert_auroc(row[column], f"{where}, {column}")
+        if row["table"] != "**mean**":
+            assert_positive(row["anomalies"], f"{where}, anomalies")
+            for column in TABLE_DETECTORS:
+                seconds = re.search(r"\(([\d.]+) s\)", row[column])
+                assert seconds, f"{where}, {column}: no time in {row[column]!r}"
+    assert [row["table"] for row in rows][-1] == "**mean**"
+
+
 def test_quick_benchmark_prints_and_writes_every_table_with_plausible_numbers(tmp_path):
     if not DATA_DIR.is_dir() and os.environ.get("CI") != "true":
         pytest.skip(f"the benchmark datasets are not at {DATA_DIR}; set ANOMALY_STUDIO_DATA to run the benchmarks")
@@ -141,3 +157,4 @@ def test_quick_benchmark_prints_and_writes_every_table_with_plausible_numbers(tm
     for title in one_class:
         check_one_class(title, tables[title])
     check_speed(tables["Speed and memory"])
+    check_tables(tables["Tables: autoencoder defaults against classical detectors (AUROC, seconds)"])
