@@ -131,7 +131,14 @@ class AutoencoderDetector:
         self.trainee_ = training_model(self.model_, self.train, self.seed)
         self.log_dir_ = self._new_log_dir()
         self.history_: History = train_autoencoder(
-            self.model_, self._learned(samples), self.train, self.seed, listener, stop_event, self.trainee_, log_dir=self.log_dir_
+            self.model_,
+            self._learned(samples),
+            self.train,
+            self.seed,
+            listener,
+            stop_event,
+            self.trainee_,
+            log_dir=self.log_dir_,
         )
         self._score_training(x, samples)
         return self

@@ -4,7 +4,6 @@ user's column names, a one-hot encoded text column as one bar."""
 
 import numpy as np
 import pandas as pd
-from test_pages_flagged import array, card_figures
 from test_pages import (  # noqa: F401 (navigation_runs_app_py: an autouse fixture)
     go,
     labelled,
@@ -14,6 +13,7 @@ from test_pages import (  # noqa: F401 (navigation_runs_app_py: an autouse fixtu
     upload,
     workspace,
 )
+from test_pages_flagged import array, card_figures
 
 
 def patients(rows: int = 120) -> pd.DataFrame:
