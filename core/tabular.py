@@ -11,7 +11,7 @@ import numpy as np
 
 from core.errors import NotFittedError
 
-TYPICAL_SHARE = 0.98  # the central share of each column's training values the autoencoder learns to rebuild
+TYPICAL_SHARE = 0.90  # the central share of each column's training values the autoencoder learns to rebuild
 
 
 class ColumnScaler:
