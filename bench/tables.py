@@ -52,7 +52,7 @@ def tables(settings: Settings) -> Iterator[Table]:
             [
                 name,
                 f"{len(data.x_score):,} × {len(data.feature_names)}",
-                f"{int(data.labels.sum()):,}",
+                "none" if data.labels is None else f"{int(data.labels.sum()):,}",
                 *(cell(auroc, seconds, auroc == top) for auroc, seconds in found.values()),
             ]
         )

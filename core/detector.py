@@ -31,7 +31,7 @@ from core.data import IMAGE, SERIES, TIMESERIES
 from core.data.images import image_background
 from core.data.stream import ImageFiles
 from core.errors import ConfigError, DataError, NotFittedError, RunError
-from core.models import build_autoencoder
+from core.models import auto_sizes, build_autoencoder
 from core.scoring import reconstruct, reconstruction_errors
 from core.tabular import ColumnScaler, density_components
 from core.thresholds import ThresholdChoice, choose_threshold
@@ -403,7 +403,9 @@ class AutoencoderDetector:
         batches = [
             np.asarray(encoder(_loaded(x[start : start + size]), training=False)) for start in range(0, len(x), size)
         ]
-        return np.concatenate(batches).reshape(len(x), -1) if batches else np.empty((0, self.model.latent_dim))
+        if not batches:
+            return np.empty((0, int(auto_sizes(self.model, self.sample_shape_).latent_dim)))
+        return np.concatenate(batches).reshape(len(x), -1)
 
     def _combine(self, x: np.ndarray, errors: np.ndarray) -> np.ndarray:
         """The scores of prepared samples x: their errors, or with a code density the sum of both z-scores."""

@@ -160,6 +160,16 @@ def build_autoencoder(
     return keras.Model(inputs, decoder(encoder(inputs)), name=f"{config.kind}_autoencoder")
 
 
+def _latent(config: ModelConfig) -> int:
+    """The code size of a config whose sizes auto_sizes has chosen."""
+    return int(config.latent_dim)
+
+
+def _hidden(config: ModelConfig) -> list[int]:
+    """The hidden layer sizes of a config whose sizes auto_sizes has chosen."""
+    return [int(units) for units in config.hidden]
+
+
 def _clipped(inputs, make: _Layers):
     return inputs if make.bounds is None else ColumnClip(*make.bounds, name="typical_range")(inputs)
 
@@ -167,17 +177,17 @@ def _clipped(inputs, make: _Layers):
 def _dense_encoder(config: ModelConfig, sample_shape: tuple, make: _Layers) -> keras.Model:
     inputs = keras.Input(sample_shape, name="encoder_input")
     x = layers.Flatten(name="flatten", dtype=make.dtype)(_clipped(inputs, make))
-    for units in config.hidden:
+    for units in _hidden(config):
         x = make.dense(units, "relu")(x)
     # A linear decoder (tables) takes a linear code too: no code unit dies at zero, as PCA's components never do.
-    code = make.dense(config.latent_dim, None if make.output == "linear" else "relu", name="code")(x)
+    code = make.dense(_latent(config), None if make.output == "linear" else "relu", name="code")(x)
     return keras.Model(inputs, code, name="encoder")
 
 
 def _dense_decoder(config: ModelConfig, sample_shape: tuple, make: _Layers) -> keras.Model:
-    code = keras.Input((config.latent_dim,), name="decoder_input")
+    code = keras.Input((_latent(config),), name="decoder_input")
     x = code
-    for units in reversed(config.hidden):
+    for units in reversed(_hidden(config)):
         x = make.dense(units, "relu")(x)
     x = make.dense(math.prod(sample_shape), None if make.output == "linear" else make.output, output=True)(x)
     return keras.Model(code, layers.Reshape(sample_shape, name="reconstruction")(x), name="decoder")
@@ -193,7 +203,7 @@ def _conv_encoder(config: ModelConfig, sample_shape: tuple, conv: type, make: _L
         x = make.conv(conv, filters, config.kernel_size, strides=2, padding="same")(x)
         x = make.activation_and_norm(x)
     x = layers.Identity(name="feature_map", dtype=make.dtype)(x)
-    code = make.dense(config.latent_dim, name="code")(layers.Flatten(name="flatten", dtype=make.dtype)(x))
+    code = make.dense(_latent(config), name="code")(layers.Flatten(name="flatten", dtype=make.dtype)(x))
     return keras.Model(inputs, code, name="encoder")
 
 
@@ -202,7 +212,7 @@ def _conv_decoder(config: ModelConfig, sample_shape: tuple, feature_shape: tuple
     series = len(sample_shape) <= 2
     transpose, conv = (layers.Conv1DTranspose, layers.Conv1D) if series else (layers.Conv2DTranspose, layers.Conv2D)
     channels = 1 if len(sample_shape) == 1 else sample_shape[-1]
-    code = keras.Input((config.latent_dim,), name="decoder_input")
+    code = keras.Input((_latent(config),), name="decoder_input")
     x = make.dense(math.prod(feature_shape))(code)
     x = layers.Reshape(tuple(feature_shape), name="to_feature_map", dtype=make.dtype)(x)
     for filters in reversed(config.filters):

@@ -166,7 +166,7 @@ def sample_cards(
     data = result.data
     shown = samples(data, indices)
     reconstructions, error_maps = result.detector.reconstruct(shown)
-    spans = table_spans(result.detector.scaler_, data.x_train) if data.is_table else None
+    spans, span_name = table_spans(result.detector.scaler_, data.x_train) if data.is_table else (None, "")
     for start in range(0, len(indices), per_row):
         for column, offset in zip(st.columns(per_row), range(start, min(start + per_row, len(indices))), strict=False):
             sample, reconstruction = shown[offset], reconstructions[offset]
@@ -175,7 +175,7 @@ def sample_cards(
                 figure = sample_figures.image_triplet(sample, reconstruction, error_maps[offset], error_max, height)
             elif data.is_table:
                 figure = sample_figures.feature_errors(
-                    sample, reconstruction, data.feature_names, spans[0], data.feature_columns, spans[1]
+                    sample, reconstruction, data.feature_names, spans, data.feature_columns, span_name
                 )
             else:
                 band, band_name = summary(result).normal_band()

@@ -47,7 +47,8 @@ def read_table(source: Path | bytes, name: str, min_samples: int, strict: bool =
     short = Path(name).name
     notices: list[str] = []
     label_column = find_label_column(frame)
-    labels, anomaly_classes = None, ()
+    labels = None
+    anomaly_classes: tuple[int, ...] = ()
     if label_column is not None:
         labels = frame.pop(label_column)
         if labels.isna().any():
