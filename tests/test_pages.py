@@ -230,8 +230,10 @@ def test_settings_pages_show_and_keep_a_presets_config(preset, request):
         "seed",
     ):
         if FIELDS[path].applies(builtin_kind(expected.data.dataset)):  # time series show no class settings
-            assert shown[FIELDS[path].label] == fields.get(expected, path), path
-    assert shown["Hidden layers"] == ", ".join(map(str, expected.model.hidden))
+            value = fields.get(expected, path)
+            assert shown[FIELDS[path].label] == (None if value == "auto" else value), path  # empty: auto
+    hidden = expected.model.hidden
+    assert shown["Hidden layers"] == (hidden if isinstance(hidden, str) else ", ".join(map(str, hidden)))
 
 
 def test_every_widget_limit_is_the_limit_validation_enforces():

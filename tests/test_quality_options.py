@@ -72,7 +72,7 @@ def test_denoising_training_feeds_noisy_inputs_and_keeps_the_plain_model(digits)
 
 
 def test_code_density_is_validated_and_refused_for_time_series():
-    assert ExperimentConfig().score.density_components == 0
+    assert ExperimentConfig().score.density_components == "auto"  # 0 for images and series, on for tables
     assert ExperimentConfig.from_dict({"score": {"density_components": 8}}).score.density_components == 8
     for bad in (-1, 65, 2.5):
         with pytest.raises(ConfigError, match="score.density_components"):
