@@ -142,3 +142,19 @@ def test_the_shared_tables_find_their_label_column_with_only_the_file_given(shar
         assert dataset.anomaly_classes == (1,) and label not in dataset.feature_names, name
         data = build_experiment_data(DataConfig(dataset=path, protocol="transductive"), seed=0)
         assert data.labels.sum() == (pd.read_csv(path)[label] == 1).sum(), name
+
+
+def test_the_cli_says_how_a_table_was_read_and_scores_it_by_its_label(tmp_path, capsys):
+    from core.__main__ import main
+
+    frame = table(rows=60).assign(ward=["A", "B", "C"] * 20)
+    frame.insert(2, "is_anomaly", anomaly_flags(60))
+    path = write(tmp_path, frame, "ward.csv")
+    config = tmp_path / "config.json"
+    config.write_text(f'{{"data": {{"dataset": "{path}", "protocol": "transductive"}}, "score": {{"baselines": []}}}}')
+    assert main(["run", str(config), "--out", str(tmp_path / "run"), "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "ward.csv: Read as a table: 60 rows of 3 columns and its anomaly label" in out
+    assert "note: Column 'is_anomaly' is the anomaly label (1 = anomaly: 4 of 60 rows)" in out
+    assert "note: Text columns one-hot encoded (one 0/1 feature per value): 'ward' (3 values)." in out
+    assert "AUROC n/a" not in out and "AUROC " in out

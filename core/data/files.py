@@ -219,7 +219,7 @@ def _csv_file(path: Path, min_samples: int, layout: str, strict: bool) -> Datase
     with open(path, encoding="utf-8-sig") as stream:
         has_header = _is_header(stream.readline())
     if layout == "table" or (layout == "auto" and has_header):
-        return read_table(path, str(path), min_samples, strict)
+        return read_table(path, min_samples, strict)
     return _csv_dataset(path, min_samples)
 
 

@@ -18,7 +18,6 @@ With `strict` (the CLI's --strict), a text column or a blank cell is refused wit
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.types import SERIES, TIMESERIES, Dataset
-from core.errors import DataError
+from core.errors import DataError, reason
 
 LAYOUTS = ("auto", "table", "series")
 LABEL_NAMES = ("label", "is_anomaly", "anomaly", "outlier", "target", "class", "y")
@@ -37,14 +36,14 @@ BLANK_MARKERS = ("?", "-", "")
 ID_NAME = re.compile(r"(?i:(^|[\W_])(id|key|index|uuid|no)($|[\W_]))|[a-z](Id|ID)$")
 
 
-def read_table(source: Path | bytes, name: str, min_samples: int, strict: bool = False) -> Dataset:
-    """The table in a CSV with a header (a file, or an uploaded file's content named `name` in messages) as a
-    "series" Dataset with `feature_names` (one per encoded feature), `feature_columns` (the user's column each
-    came from) and `notices`. x_train is float32 (n, features), NaN where a cell was blank."""
-    frame = _read_frame(source, name)
+def read_table(path: Path, min_samples: int, strict: bool = False) -> Dataset:
+    """The table in a CSV file with a header as a "series" Dataset with `feature_names` (one per encoded feature),
+    `feature_columns` (the user's column each came from) and `notices`. x_train is float32 (n, features), NaN
+    where a cell was blank. Raises DataError naming the file."""
+    name = str(path)
+    frame = _read_frame(path)
     if len(frame) < min_samples:
         raise DataError(f"{name} has only {len(frame)} rows; at least {min_samples} are needed")
-    short = Path(name).name
     notices: list[str] = []
     label_column = find_label_column(frame)
     labels = None
@@ -79,7 +78,7 @@ def read_table(source: Path | bytes, name: str, min_samples: int, strict: bool =
         notices.append(
             f"{blanks:,} blank cells in {rows:,} rows are filled with their column's median over the training rows."
         )
-    dataset = Dataset(short if isinstance(source, bytes) else name, SERIES, x, None)
+    dataset = Dataset(name, SERIES, x, None)
     if labels is not None:
         from core.data.files import as_labels  # files reads tables through this module
 
@@ -124,18 +123,18 @@ def describe(dataset: Dataset) -> str:
     )
 
 
-def _read_frame(source: Path | bytes, name: str) -> pd.DataFrame:
+def _read_frame(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(
-            io.BytesIO(source) if isinstance(source, bytes) else source,
+            path,
             skipinitialspace=True,
             encoding="utf-8-sig",
             na_values=list(BLANK_MARKERS),
         )
     except pd.errors.EmptyDataError:
-        raise DataError(f"{name} is empty") from None
+        raise DataError(f"{path} is empty") from None
     except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{name} is not a readable comma-separated file ({exc})") from None
+        raise DataError(f"{path} is not a readable comma-separated file ({reason(exc)})") from None
 
 
 def _is_zero_one(values: pd.Series) -> bool:
