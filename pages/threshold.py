@@ -109,6 +109,10 @@ method = method_column.selectbox(
 if method in PARAMETERS:
     name = PARAMETERS[method]
     spec = FIELDS[f"threshold.{name}"]
+    if WIDGET + name not in st.session_state:
+        # Streamlit drops a widget's value while it is not drawn (the method was Manual meanwhile); without a
+        # value the box would start at its lower limit (k = -100). The config holds the method's parameter.
+        st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
     parameter_column.number_input(
         spec.label,
         spec.low,
