@@ -36,15 +36,16 @@ if not runs:
 names = titles(runs)  # {folder path: title}
 
 
-def rename() -> None:
-    """Callback: give the chosen run the typed name (blank: its default name back)."""
+def rename(folder: str) -> None:
+    """Callback: give the run in `folder` the typed name (blank: its default name back); it stays chosen."""
     try:
-        rename_run(st.session_state[RUN], st.session_state.get(NEW_TITLE) or "")
+        rename_run(folder, st.session_state.get(NEW_TITLE) or "")
     except StudioError as exc:
         st.session_state[RENAME_ERROR] = str(exc)
     else:
         st.session_state.pop(RENAME_ERROR, None)
-        st.session_state.pop(NEW_TITLE, None)
+        st.session_state[NEW_TITLE] = ""
+        st.session_state[RUN] = titles(list_runs())[folder]
 
 
 table = pd.DataFrame(
@@ -69,20 +70,15 @@ st.dataframe(
         "threshold": st.column_config.NumberColumn("threshold", format="%.4g"),
     },
 )
-runs_by_path = {str(summary.path): summary for summary in runs}
-if st.session_state.get(RUN) not in runs_by_path:
+runs_by_name = {names[str(summary.path)]: summary for summary in runs}
+if st.session_state.get(RUN) not in runs_by_name:
     st.session_state.pop(RUN, None)  # deleted meanwhile
 chosen = st.selectbox(
-    "Run",
-    list(runs_by_path),
-    format_func=names.get,
-    index=None,
-    placeholder="Choose a run to open, rename or delete",
-    key=RUN,
+    "Run", list(runs_by_name), index=None, placeholder="Choose a run to open, rename or delete", key=RUN
 )
-run = runs_by_path.get(chosen)
+run = runs_by_name.get(chosen)
 if run is not None and run.damaged:
-    st.warning(f"**{names[chosen]}** cannot be opened: {run.damaged}. You can delete it.", icon=":material/warning:")
+    st.warning(f"**{chosen}** cannot be opened: {run.damaged}. You can delete it.", icon=":material/warning:")
 if state.unsaved_model():
     st.info(state.UNSAVED_NOTE, icon=":material/info:")
 
@@ -107,19 +103,21 @@ if run is not None and not run.damaged:
         title_column, rename_column = st.columns([4, 1], vertical_alignment="bottom")
         title_column.text_input(
             "New name",
-            placeholder=names[chosen],
+            placeholder=chosen,
             max_chars=80,
             key=NEW_TITLE,
             help=f"Shown in every table, legend and report; blank gives the default name back. "
             f"The folder keeps its name, {run.name}.",
         )
-        rename_column.form_submit_button("Rename", icon=":material/edit:", on_click=rename, width="stretch")
+        rename_column.form_submit_button(
+            "Rename", icon=":material/edit:", on_click=rename, args=(str(run.path),), width="stretch"
+        )
     if RENAME_ERROR in st.session_state:
         st.error(st.session_state[RENAME_ERROR])
 
 if run is not None and st.session_state.get(CONFIRM_DELETE) == str(run.path):
     with st.container(border=True):
-        st.warning(f"Delete **{names[chosen]}** and its model for good?", icon=":material/warning:")
+        st.warning(f"Delete **{chosen}** and its model for good?", icon=":material/warning:")
         yes_column, no_column, _ = st.columns([1, 1, 4])
         if yes_column.button("Yes, delete it", type="primary", width="stretch"):
             del st.session_state[CONFIRM_DELETE]

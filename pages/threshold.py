@@ -140,7 +140,7 @@ threshold = state.threshold().value  # exact, whether it came from the slider, t
 
 point = summary.curve.at(threshold)
 cards = st.columns([0.95, 1, 1, 0.8, 1.2, 1.3], gap="xsmall")  # the longest title and "100.0%" fit at 1400 px
-share = f"{point['n_flagged'] / point['n_scored']:.2%} of {point['n_scored']:,}"
+share = f"{100 * point['n_flagged'] / point['n_scored']:.3g}% of {point['n_scored']:,}"  # "100% of 1,000" fits
 cards[0].metric("Flagged", f"{point['n_flagged']:,}", share, delta_color="off", delta_arrow="off", border=True)
 if labels is not None:
     cards[1].metric(

@@ -1,0 +1,129 @@
+"""What the digits, ECG5000 and NAB art_daily demos draw, in headless Chromium: on the Threshold and Flagged pages
+every shape a chart claims lies within its visible axes and is painted, no metric card is cut short, and each
+threshold method chosen again keeps its parameter. One tiny training per demo (300 samples or the series, 1 epoch),
+on the server every browser test shares."""
+
+import json
+import re
+
+import pytest
+from browser_charts import check_shapes
+from browser_support import (
+    ROOT,
+    WAIT,
+    assert_no_errors,
+    assert_nothing_covered_or_cut,
+    idle,
+    open_demo,
+    open_page,
+    press_train,
+    scored_samples,
+    screenshot,
+    set_epochs,
+    skip_without_chromium,
+    wait_for_model,
+    wait_until,
+)
+from playwright.sync_api import Page, expect
+
+from core.fields import FIELDS
+
+pytestmark = pytest.mark.browser
+skip_without_chromium()
+
+DEMOS = ("digits_quick", "ecg5000", "nab_art_daily")
+SAMPLE_LIMIT = 300
+# method -> (its parameter's field, a value other than the default, typed as the box shows it)
+PARAMETERS = {
+    "mean_std": ("threshold.k", "1.50"),
+    "quantile": ("threshold.q", "0.900"),
+    "contamination": ("threshold.rate", "0.0500"),
+    "fpr": ("threshold.rate", "0.2000"),
+}
+METHOD = FIELDS["threshold.method"]
+
+
+def train_tiny(page: Page, preset: str) -> None:
+    """The demo on a slice of its samples (a time series: all of it), trained for one epoch."""
+    config = json.loads((ROOT / "presets" / f"{preset}.json").read_text())
+    if config["data"].get("window") is None:
+        open_page(page, "Dataset", "Dataset")
+        expect(page.get_by_role("heading", name="What the model sees")).to_be_visible(timeout=WAIT)
+        idle(page)
+        before = scored_samples(page)
+        page.get_by_label("Sample limit", exact=True).fill(str(SAMPLE_LIMIT))
+        page.get_by_role("button", name="Apply").click()
+        wait_until(lambda: scored_samples(page) <= min(before, SAMPLE_LIMIT), "the sample limit to apply")
+        idle(page)
+        open_page(page, "Train", "Train")
+    set_epochs(page, 1)
+    press_train(page)
+    wait_for_model(page, "1")
+
+
+def choose_method(page: Page, method: str) -> None:
+    page.get_by_role("combobox", name=METHOD.label).click()
+    page.get_by_role("option", name=METHOD.label_of(method), exact=True).click()
+    idle(page)
+
+
+def chosen_method(page: Page) -> str:
+    return page.get_by_test_id("stSelectbox").filter(has_text=METHOD.label).inner_text()
+
+
+def assert_methods_keep_their_parameters(page: Page, preset: str) -> None:
+    """Type each method's parameter, move the slider (the method becomes Manual), choose the method again: the
+    box and the explanation still show the typed value."""
+    for method, (path, typed) in PARAMETERS.items():
+        label = FIELDS[path].label
+        choose_method(page, method)
+        box = page.get_by_label(label, exact=True)
+        box.fill(typed)
+        box.press("Enter")
+        idle(page)
+        expect(box).to_have_value(typed)
+        page.get_by_role("slider").first.press("ArrowRight")
+        idle(page)
+        expect(page.get_by_test_id("stSelectbox").filter(has_text=METHOD.label)).to_contain_text("Manual")
+        expect(page.get_by_label(label, exact=True)).to_have_count(0)
+        choose_method(page, method)
+        expect(page.get_by_label(label, exact=True)).to_have_value(typed, timeout=WAIT)
+        shown = f"{float(typed):.2%}" if path == "threshold.rate" else f"{float(typed):g}"
+        expect(page.get_by_test_id("stAlertContentInfo").first).to_contain_text(shown)
+        assert_no_errors(page)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", DEMOS)
+def test_the_demos_threshold_and_flagged_pages_draw_what_they_claim(preset, new_page, app_url, data_dir, request):
+    if preset != "digits_quick" and data_dir is None:
+        request.getfixturevalue("shared_data_dir")  # skips, or fails under CI
+    page = new_page()
+    open_demo(page, app_url, preset)
+    train_tiny(page, preset)
+
+    open_page(page, "Threshold", "Threshold")
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=WAIT)
+    idle(page)
+    assert_no_errors(page)
+    assert_nothing_covered_or_cut(page)
+    shapes = check_shapes(page, f"{preset} Threshold")
+    names = {shape["name"] for shape in shapes}
+    if preset == "nab_art_daily":  # the timeline: the jump's labelled window, its flagged event, the threshold line
+        assert {"labelled window", "flagged"} <= names, names
+        assert not [text for text in page.get_by_test_id("stMetric").all_inner_texts() if "0 days" in text]
+    screenshot(page, f"screen-{preset}-threshold")
+    assert_methods_keep_their_parameters(page, preset)
+    assert_nothing_covered_or_cut(page)
+
+    open_page(page, "Flagged", "Flagged events" if preset == "nab_art_daily" else "Flagged samples")
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=WAIT)
+    idle(page)
+    assert_no_errors(page)
+    shapes = check_shapes(page, f"{preset} Flagged")
+    if preset == "nab_art_daily":
+        assert [shape["name"] for shape in shapes] == ["flagged"], "the event's span on its worst window"
+        caption = page.get_by_text(re.compile(r"runs? of timestamps with a score above")).inner_text()
+        assert not re.search(r"\b1 runs\b", caption)
+        assert not page.get_by_text(re.compile(r"T\d\d:\d\d:\d\d\.0+")).count(), "raw numpy timestamps on the page"
+    screenshot(page, f"screen-{preset}-flagged")
