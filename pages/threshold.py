@@ -31,16 +31,16 @@ summary = analysis.summary(result)
 shown_baselines = baseline_view.view(result)  # None while they compute, or when the result has none
 
 
-def threshold_config(method: str, value: float) -> ThresholdConfig:
-    current = state.config().threshold
-    parameters = {name: st.session_state.get(WIDGET + name, getattr(current, name)) for name in ("q", "k", "rate")}
-    return ThresholdConfig(method=method, value=value, **parameters)
+def threshold_config(method: str, value: float, **typed: float) -> ThresholdConfig:
+    """The config's threshold with `method`, `value` and a parameter `typed` just now. The other parameters are the
+    config's: a parameter box not drawn has no value of its own (Streamlit drops or keeps a stale one)."""
+    return dataclasses.replace(state.config().threshold, method=method, value=value, **typed)
 
 
-def apply_threshold(method: str, value: float | None = None) -> None:
+def apply_threshold(method: str, value: float | None = None, **typed: float) -> None:
     """Callback: choose the threshold the way `method` says (or at `value`), and move the slider and box there."""
     try:
-        new_config = threshold_config(method, st.session_state[SLIDER] if value is None else value)
+        new_config = threshold_config(method, st.session_state[SLIDER] if value is None else value, **typed)
         choice = choose_threshold(new_config, scores, result.train_scores, labels)
     except ConfigError as exc:
         st.session_state[THRESHOLD_ERROR] = str(exc)
@@ -55,6 +55,10 @@ def apply_threshold(method: str, value: float | None = None) -> None:
 
 def on_method_change() -> None:
     apply_threshold(st.session_state[METHOD])
+
+
+def on_parameter_typed(name: str) -> None:
+    apply_threshold(st.session_state[METHOD], **{name: float(st.session_state[WIDGET + name])})
 
 
 def on_slider_move() -> None:
@@ -93,8 +97,6 @@ if st.session_state.get(SHOWN) is not choice or SLIDER not in st.session_state:
     # the widgets show the threshold in force.
     st.session_state[SLIDER] = st.session_state[TYPED] = choice.value
     st.session_state[METHOD] = choice.method if choice.method in methods else "value"
-    for name in set(PARAMETERS.values()):
-        st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
     st.session_state[SHOWN] = choice
 
 method_column, parameter_column, explanation_column = st.columns([3, 2, 5], vertical_alignment="bottom")
@@ -109,10 +111,9 @@ method = method_column.selectbox(
 if method in PARAMETERS:
     name = PARAMETERS[method]
     spec = FIELDS[f"threshold.{name}"]
-    if WIDGET + name not in st.session_state:
-        # Streamlit drops a widget's value while it is not drawn (the method was Manual meanwhile); without a
-        # value the box would start at its lower limit (k = -100). The config holds the method's parameter.
-        st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
+    # The box shows the config's parameter: Streamlit forgets (or keeps a stale) value of a box not drawn in the
+    # last run, and a box without one would start at its lower limit (k = -100).
+    st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
     parameter_column.number_input(
         spec.label,
         spec.low,
@@ -120,7 +121,8 @@ if method in PARAMETERS:
         step=spec.step,
         format=spec.format,
         help=spec.help,
-        on_change=on_method_change,
+        on_change=on_parameter_typed,
+        args=(name,),
         key=WIDGET + name,
     )
 explanation_column.info(choice.explanation, icon=":material/info:")
