@@ -23,6 +23,7 @@ PARAMETERS = {"quantile": "q", "mean_std": "k", "contamination": "rate", "fpr": 
 WIDGET = "threshold:"
 SLIDER, TYPED, METHOD, SHOWN = WIDGET + "value", WIDGET + "typed", WIDGET + "method", WIDGET + "shown"
 THRESHOLD_ERROR = "threshold_error"
+BOX_DRAWN = "threshold_parameter_drawn"  # the parameter whose box the last run drew, or None
 
 state.require_result()
 result = state.result()
@@ -98,6 +99,7 @@ if st.session_state.get(SHOWN) is not choice or SLIDER not in st.session_state:
     st.session_state[SLIDER] = st.session_state[TYPED] = choice.value
     st.session_state[METHOD] = choice.method if choice.method in methods else "value"
     st.session_state[SHOWN] = choice
+    st.session_state[BOX_DRAWN] = None
 
 method_column, parameter_column, explanation_column = st.columns([3, 2, 5], vertical_alignment="bottom")
 method = method_column.selectbox(
@@ -111,9 +113,10 @@ method = method_column.selectbox(
 if method in PARAMETERS:
     name = PARAMETERS[method]
     spec = FIELDS[f"threshold.{name}"]
-    # The box shows the config's parameter: Streamlit forgets (or keeps a stale) value of a box not drawn in the
-    # last run, and a box without one would start at its lower limit (k = -100).
-    st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
+    if st.session_state.get(BOX_DRAWN) != name or WIDGET + name not in st.session_state:
+        # A box not drawn in the last run shows the config's parameter: Streamlit forgets (or keeps a stale)
+        # value of a hidden widget, and a box without one would start at its lower limit (k = -100).
+        st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
     parameter_column.number_input(
         spec.label,
         spec.low,
@@ -125,6 +128,7 @@ if method in PARAMETERS:
         args=(name,),
         key=WIDGET + name,
     )
+st.session_state[BOX_DRAWN] = PARAMETERS.get(method)
 explanation_column.info(choice.explanation, icon=":material/info:")
 if THRESHOLD_ERROR in st.session_state:
     st.error(st.session_state[THRESHOLD_ERROR])
