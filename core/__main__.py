@@ -248,10 +248,11 @@ def command_report(args) -> int:
     out = Path(args.out) if args.out else Path(f"{run.resolve().name}-report.html")
     _import_tensorflow_quietly()
     from core.report import write_report
+    from core.run_titles import folder_title
     from core.runs import load_run
 
     result = load_run(run, args.data_dir)
-    print(write_report(result, out, run_name=run.resolve().name).resolve(), flush=True)
+    print(write_report(result, out, run_name=folder_title(run)).resolve(), flush=True)
     return 0
 
 

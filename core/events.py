@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.timeformat import duration, timestamp
+
 
 @dataclass(frozen=True)
 class Event:
@@ -80,14 +82,15 @@ def event_metrics(
 
 
 def event_table(found: list[Event], timestamps: np.ndarray, labels: np.ndarray | None) -> pd.DataFrame:
-    """One row per event of `found` in its order: rank, start, end, duration, timestamps, peak score, and with
-    labels (n,) 0/1 whether it touches a labelled window. timestamps: (n,) datetime64."""
+    """One row per event of `found` in its order: rank, start, end, duration (worded by core.timeformat, as every
+    page and the report show them), timestamps, peak score, and with labels (n,) 0/1 whether it touches a
+    labelled window. timestamps: (n,) datetime64."""
     table = pd.DataFrame(
         {
             "rank": range(1, len(found) + 1),
-            "start": [pd.Timestamp(timestamps[e.start]) for e in found],
-            "end": [pd.Timestamp(timestamps[e.stop - 1]) for e in found],
-            "duration": [pd.Timedelta(timestamps[e.stop - 1] - timestamps[e.start]) for e in found],
+            "start": [timestamp(timestamps[e.start]) for e in found],
+            "end": [timestamp(timestamps[e.stop - 1]) for e in found],
+            "duration": [duration(timestamps[e.stop - 1] - timestamps[e.start]) for e in found],
             "timestamps": [e.length for e in found],
             "peak score": [e.peak_score for e in found],
         }

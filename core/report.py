@@ -29,6 +29,7 @@ from core.data import IMAGE, ROLE_NAMES, TIMESERIES, class_names, dataset_label
 from core.errors import StudioError
 from core.fields import FIELDS, get, shown
 from core.metrics import pr_curve, roc_curve
+from core.timeformat import count, duration, timestamp
 
 if TYPE_CHECKING:
     from core.experiment import ExperimentResult
@@ -60,7 +61,7 @@ def html_report(
 
     Classical baselines still computing in the background are waited for.
 
-    run_name: the saved run's folder name, or None (an unsaved result: the config's name, if any, is shown);
+    run_name: the saved run's name (core.run_titles), or None (an unsaved result: the config's name, if any, is shown);
     top: how many of the flagged samples, highest error first, are drawn beside their reconstructions;
     generated: the time printed in the footer (default: now, UTC).
     """
@@ -333,7 +334,7 @@ def _event_cards(counts: dict | None) -> str:
         cards += [
             ("Windows detected", f"{counts['detected']} of {counts['total']}", "labelled anomaly windows"),
             ("False alarms", f"{counts['false_alarms']:,}", "events touching no window"),
-            ("Mean delay", "–" if delay is None else str(pd.Timedelta(seconds=round(delay))), "to the first flag"),
+            ("Mean delay", "–" if delay is None else duration(delay), "to the first flag"),
         ]
     return _cards(cards)
 
@@ -444,7 +445,7 @@ def _events_section(page: _Page, result: ExperimentResult) -> tuple[str, str, st
         )
         windows.append(
             f'<div class="sample"><div class="sample-title"><b>#{rank}</b> · peak at '
-            f"{html.escape(str(pd.Timestamp(data.timestamps[event.peak])))} · score {event.peak_score:.4g}</div>"
+            f"{html.escape(timestamp(data.timestamps[event.peak]))} · score {event.peak_score:.4g}</div>"
             f"{page.figure(figure)}</div>"
         )
     shown = f"the {TOP_EVENTS} with the highest peaks" if len(found) > TOP_EVENTS else "all of them"
@@ -452,7 +453,7 @@ def _events_section(page: _Page, result: ExperimentResult) -> tuple[str, str, st
         "flagged",
         title,
         timeline
-        + _note(f"{len(found):,} flagged events; {shown} below, highest peak first.")
+        + _note(f"{count(len(found), 'flagged event')}; {shown} below, highest peak first.")
         + _table(table, numeric=("rank", "timestamps", "peak score"))
         + "<h3>The worst-rebuilt window around each of the highest peaks</h3>"
         + f'<div class="samples wide">{"".join(windows)}</div>',

@@ -17,26 +17,31 @@ from core.figures import (
     VALIDATION_COLOR,
     base_layout,
 )
+from core.timeformat import plot_times
 
-LABELLED_FILL = "rgba(92, 184, 92, 0.22)"
-FLAGGED_FILL = "rgba(217, 83, 79, 0.28)"
+LABELLED_COLOR, LABELLED_FILL = "rgb(60, 150, 60)", "rgba(92, 184, 92, 0.25)"
+FLAGGED_COLOR, FLAGGED_FILL = "rgb(200, 60, 56)", "rgba(217, 83, 79, 0.3)"
 MAX_SPANS = 300
 
 
-def _spans(timestamps: np.ndarray, runs: Sequence[tuple[int, int]], fill: str, name: str) -> list[dict]:
-    """Shaded rectangles over the whole height for [start, stop) index runs (at most MAX_SPANS, longest first)."""
+def _spans(
+    times: np.ndarray, runs: Sequence[tuple[int, int]], colors: tuple[str, str], name: str, yref: str = "y"
+) -> list[dict]:
+    """Shaded rectangles over the height of the panel on `yref` for [start, stop) index runs of `times` (plot_times
+    strings; at most MAX_SPANS, longest first). The edge is drawn opaque, so a run of one timestamp still shows."""
+    line, fill = colors
     runs = sorted(runs, key=lambda run: run[0] - run[1])[:MAX_SPANS]
     return [
         {
             "type": "rect",
             "xref": "x",
-            "yref": "paper",
-            "x0": timestamps[start],
-            "x1": timestamps[stop - 1],
+            "yref": f"{yref} domain",
+            "x0": times[start],
+            "x1": times[stop - 1],
             "y0": 0,
             "y1": 1,
             "fillcolor": fill,
-            "line": {"width": 0},
+            "line": {"width": 1, "color": line},
             "layer": "below",
             "name": name,
         }
@@ -56,15 +61,17 @@ def timeline(
     """The series on top and its anomaly score below, on one time axis with a range slider to zoom.
 
     timestamps: (n,) datetime64; values: (n, channels) raw values; scores: (n,) per-timestamp scores or None
-    (the series alone); labelled / flagged: [start, stop) index runs shaded green (labelled anomaly windows)
-    and red (flagged events); the threshold is a dashed line on the score panel.
+    (the series alone); labelled / flagged: [start, stop) index runs: labelled anomaly windows shaded green on the
+    series panel, flagged events red on the score panel, so that where they overlap each keeps its colour; the
+    threshold is a dashed line on the score panel.
     """
+    times = plot_times(timestamps)
     values = np.asarray(values, dtype=np.float32).reshape(len(timestamps), -1)
     names = list(channels) or [f"value {c + 1}" for c in range(values.shape[1])]
     traces = [
         {
             "type": "scatter",
-            "x": timestamps,
+            "x": times,
             "y": values[:, c],
             "mode": "lines",
             "name": names[c] if c < len(names) else f"value {c + 1}",
@@ -73,9 +80,7 @@ def timeline(
         }
         for c in range(values.shape[1])
     ]
-    shapes = _spans(timestamps, labelled, LABELLED_FILL, "labelled window") + _spans(
-        timestamps, flagged, FLAGGED_FILL, "flagged"
-    )
+    shapes = _spans(times, labelled, (LABELLED_COLOR, LABELLED_FILL), "labelled window")
     layout = {
         "xaxis": {"type": "date", "rangeslider": {"visible": True, "thickness": 0.08}, "anchor": "y2"},
         "yaxis": {"domain": [0.45, 1.0] if scores is not None else [0.0, 1.0], "title": {"text": "value"}},
@@ -85,7 +90,7 @@ def timeline(
         traces.append(
             {
                 "type": "scatter",
-                "x": timestamps,
+                "x": times,
                 "y": np.asarray(scores, dtype=np.float32),
                 "mode": "lines",
                 "name": "anomaly score",
@@ -94,6 +99,7 @@ def timeline(
             }
         )
         layout["yaxis2"] = {"domain": [0.0, 0.38], "title": {"text": "score"}}
+        shapes += _spans(times, flagged, (FLAGGED_COLOR, FLAGGED_FILL), "flagged", yref="y2")
         if threshold is not None:
             shapes.append(
                 {
@@ -110,7 +116,9 @@ def timeline(
             )
     else:
         layout["xaxis"]["anchor"] = "y"
-    title = "Green: labelled anomaly windows" + (" · red: flagged events" if scores is not None else "")
+    title = "Green: labelled anomaly windows" + (
+        " (series) · red: flagged events (score)" if scores is not None else ""
+    )
     return go.Figure(traces, base_layout(title, 520 if scores is not None else 380, **layout))
 
 
@@ -134,6 +142,7 @@ def window_overlay(
 
     timestamps: (window,) datetime64; original / reconstruction: (window,) or (window, channels) raw values.
     """
+    times = plot_times(timestamps)
     original = np.asarray(original, dtype=np.float32).reshape(len(timestamps), -1)
     reconstruction = np.asarray(reconstruction, dtype=np.float32).reshape(len(timestamps), -1)
     traces = []
@@ -142,7 +151,7 @@ def window_overlay(
         traces += [
             {
                 "type": "scatter",
-                "x": timestamps,
+                "x": times,
                 "y": original[:, c],
                 "mode": "lines",
                 "name": f"original{suffix}",
@@ -150,7 +159,7 @@ def window_overlay(
             },
             {
                 "type": "scatter",
-                "x": timestamps,
+                "x": times,
                 "y": reconstruction[:, c],
                 "mode": "lines",
                 "name": f"reconstruction{suffix}",
@@ -159,5 +168,5 @@ def window_overlay(
                 "fillcolor": "rgba(217, 83, 79, 0.25)",
             },
         ]
-    shapes = [] if event is None else _spans(timestamps, [event], FLAGGED_FILL, "flagged")
+    shapes = [] if event is None else _spans(times, [event], (FLAGGED_COLOR, FLAGGED_FILL), "flagged")
     return go.Figure(traces, base_layout("", 320, xaxis={"type": "date"}, shapes=shapes))

@@ -8,6 +8,7 @@ from ui import engine, state
 with st.spinner("Loading TensorFlow…"):
     engine.load()
     from core import compare, compare_figures
+    from core.run_titles import titles
     from core.runs import list_runs, runs_root
 
 
@@ -22,11 +23,12 @@ st.title("Compare runs")
 st.caption(f"Saved runs in {runs_root().resolve()}")
 
 runs = list_runs()
-usable = {summary.name: summary for summary in runs if not summary.damaged}
+names = titles(runs)  # {folder path: title}
+usable = {names[str(summary.path)]: summary for summary in runs if not summary.damaged}
 damaged = [summary for summary in runs if summary.damaged]
 if damaged:
     with st.expander(f"{len(damaged)} damaged run{'s' if len(damaged) > 1 else ''} cannot be compared"):
-        st.markdown("\n".join(f"- **{summary.name}**: {summary.damaged}" for summary in damaged))
+        st.markdown("\n".join(f"- **{names[str(summary.path)]}**: {summary.damaged}" for summary in damaged))
 if len(usable) < compare.MIN_RUNS:
     st.info(
         f"Comparing needs at least {compare.MIN_RUNS} saved runs; there {'is' if len(usable) == 1 else 'are'} "
@@ -39,7 +41,7 @@ if len(usable) < compare.MIN_RUNS:
 def described(name: str) -> str:
     summary = usable[name]
     auroc = f" · AUROC {summary.auroc:.3f}" if summary.auroc is not None else ""
-    return f"{name} · {state.dataset_label(summary.dataset)}{auroc}"
+    return f"{name}{auroc}"
 
 
 chosen = st.multiselect(
@@ -54,13 +56,14 @@ if len(chosen) < compare.MIN_RUNS:
     st.stop()
 
 try:
-    outcomes = load_runs(
+    by_folder = load_runs(
         tuple(str(usable[name].path) for name in chosen),
         tuple((usable[name].created, usable[name].revision) for name in chosen),
     )
 except StudioError as exc:
     st.error(str(exc))
     st.stop()
+outcomes = {name: by_folder[usable[name].name] for name in chosen}  # by the names the user reads
 
 st.subheader("Metrics")
 st.dataframe(

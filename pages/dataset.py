@@ -22,6 +22,7 @@ from core.data.experiment import SAMPLE_ONLY
 from core.data.tables import describe
 from core.errors import ConfigError, StudioError
 from core.fields import FIELDS
+from core.timeformat import timestamp
 from ui import data as data_cache
 from ui import state, widgets
 
@@ -116,7 +117,7 @@ def timeseries_preview(experiment_data) -> None:
     trained = (
         "all of it"
         if experiment_data.x_train is experiment_data.x_score
-        else f"{len(experiment_data.x_train):,} timestamps up to {train_end}"
+        else f"{len(experiment_data.x_train):,} timestamps up to {timestamp(train_end)}"
     )
     source = "" if config.data.train_dataset is None else f" of {state.dataset_label(config.data.train_dataset)}"
     st.caption(

@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import events, sample_figures, timeline_figures
 from core.data import TIMESERIES
+from core.timeformat import count, timestamp
 from ui import analysis, saving, state
 
 PER_PAGE = 12  # whole rows of 2, 3 or 4
@@ -56,7 +57,7 @@ def show_events() -> None:
     found = events.flagged_events(result.scores, threshold.value)
     st.title("Flagged events")
     st.caption(
-        f"{len(found):,} runs of timestamps with a score above {threshold.value:.4g} "
+        f"{count(len(found), 'run')} of timestamps with a score above {threshold.value:.4g} "
         f"({len(flagged):,} of {len(result.scores):,} timestamps). {threshold.explanation}"
     )
     saving.save_controls()
@@ -78,7 +79,7 @@ def show_events() -> None:
     start, reconstruction = result.detector.worst_window(data.x_score, event.peak)
     stop = start + len(reconstruction)
     st.markdown(
-        f"**The window around the peak ({data.timestamps[event.peak]}) that the model rebuilds worst**, "
+        f"**The window around the peak ({timestamp(data.timestamps[event.peak])}) that the model rebuilds worst**, "
         "the event's flagged span shaded"
     )
     st.plotly_chart(

@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import ExperimentConfig
-from core.data import TIMESERIES, builtin_kind, builtin_spec
+from core.data import TIMESERIES, availability, builtin_kind, builtin_spec
 from core.errors import ConfigError
 from ui import engine, state
 
@@ -87,6 +87,21 @@ def describe(config: ExperimentConfig) -> str:
     return " · ".join(parts)
 
 
+def data_note(config: ExperimentConfig) -> str:
+    """Whether the preset's data is here, will be downloaded, or needs a data folder (every dataset it reads)."""
+    names = [config.data.dataset, config.data.train_dataset, config.data.inject and config.data.inject.dataset]
+    found = {availability(name, state.data_dir()) for name in names if name}
+    folder = "the **Data folder** on the Dataset page"
+    if "folder" in found:
+        return f":material/folder_off: Needs its data in a data folder: set {folder}."
+    if "download" in found:
+        return (
+            ":material/cloud_download: Downloads its data on first use (needs a network); offline, put a copy "
+            f"in {folder}."
+        )
+    return ":material/check_circle: Its data is here: opens without a network."
+
+
 def preset_order(path: Path) -> tuple[int, str]:
     """The presets named in TITLES first, in that order; any others after them, by name."""
     return (list(TITLES).index(path.stem) if path.stem in TITLES else len(TITLES), path.stem)
@@ -120,6 +135,8 @@ for column, (page, icon, label) in zip(st.columns(3, width=720), MORE, strict=Tr
 
 st.subheader("Demos")
 st.caption("One click fills in every setting from a preset and takes you to Train.")
+if state.unsaved_model():
+    st.info(state.UNSAVED_NOTE, icon=":material/info:")
 
 presets = sorted(PRESETS.glob("*.json"), key=preset_order)
 if not presets:
@@ -135,10 +152,7 @@ for row_start in range(0, len(presets), 3):
             title = TITLES.get(path.stem) or (preset.name or path.stem).replace("-", " ").replace("_", " ").capitalize()
             st.markdown(f"**{title}**")
             st.caption(describe(preset))
-            if preset.data.dataset != "digits":
-                st.caption(
-                    ":material/cloud_download: Downloads its data on first use, or reads it from the data folder."
-                )
+            st.caption(data_note(preset))
             if st.button("Open demo", key=f"preset:{path.stem}", icon=":material/play_arrow:"):
                 open_preset(path)
 

@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from core import latent, latent_figures, timeline_figures, timeseries
+from core.timeformat import timestamp
 from ui import analysis, state
 from ui import latent as latent_cache
 
@@ -89,7 +90,9 @@ for start in range(0, len(shown), PER_ROW):
     for column, offset in zip(st.columns(PER_ROW), range(start, min(start + PER_ROW, len(shown))), strict=False):
         first = starts[offset]
         with column.container(border=True):
-            st.markdown(f"**Window from {data.timestamps[first]} · highest score {codes.scores[shown[offset]]:.4g}**")
+            st.markdown(
+                f"**Window from {timestamp(data.timestamps[first])} · highest score {codes.scores[shown[offset]]:.4g}**"
+            )
             figure = timeline_figures.window_overlay(
                 data.timestamps[first : first + window],
                 data.x_score[first : first + window],

@@ -23,6 +23,7 @@ PARAMETERS = {"quantile": "q", "mean_std": "k", "contamination": "rate", "fpr": 
 WIDGET = "threshold:"
 SLIDER, TYPED, METHOD, SHOWN = WIDGET + "value", WIDGET + "typed", WIDGET + "method", WIDGET + "shown"
 THRESHOLD_ERROR = "threshold_error"
+BOX_DRAWN = "threshold_parameter_drawn"  # the parameter whose box the last run drew, or None
 
 state.require_result()
 result = state.result()
@@ -31,16 +32,16 @@ summary = analysis.summary(result)
 shown_baselines = baseline_view.view(result)  # None while they compute, or when the result has none
 
 
-def threshold_config(method: str, value: float) -> ThresholdConfig:
-    current = state.config().threshold
-    parameters = {name: st.session_state.get(WIDGET + name, getattr(current, name)) for name in ("q", "k", "rate")}
-    return ThresholdConfig(method=method, value=value, **parameters)
+def threshold_config(method: str, value: float, **typed: float) -> ThresholdConfig:
+    """The config's threshold with `method`, `value` and a parameter `typed` just now. The other parameters are the
+    config's: a parameter box not drawn has no value of its own (Streamlit drops or keeps a stale one)."""
+    return dataclasses.replace(state.config().threshold, method=method, value=value, **typed)
 
 
-def apply_threshold(method: str, value: float | None = None) -> None:
+def apply_threshold(method: str, value: float | None = None, **typed: float) -> None:
     """Callback: choose the threshold the way `method` says (or at `value`), and move the slider and box there."""
     try:
-        new_config = threshold_config(method, st.session_state[SLIDER] if value is None else value)
+        new_config = threshold_config(method, st.session_state[SLIDER] if value is None else value, **typed)
         choice = choose_threshold(new_config, scores, result.train_scores, labels)
     except ConfigError as exc:
         st.session_state[THRESHOLD_ERROR] = str(exc)
@@ -55,6 +56,10 @@ def apply_threshold(method: str, value: float | None = None) -> None:
 
 def on_method_change() -> None:
     apply_threshold(st.session_state[METHOD])
+
+
+def on_parameter_typed(name: str) -> None:
+    apply_threshold(st.session_state[METHOD], **{name: float(st.session_state[WIDGET + name])})
 
 
 def on_slider_move() -> None:
@@ -93,9 +98,8 @@ if st.session_state.get(SHOWN) is not choice or SLIDER not in st.session_state:
     # the widgets show the threshold in force.
     st.session_state[SLIDER] = st.session_state[TYPED] = choice.value
     st.session_state[METHOD] = choice.method if choice.method in methods else "value"
-    for name in set(PARAMETERS.values()):
-        st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
     st.session_state[SHOWN] = choice
+    st.session_state[BOX_DRAWN] = None
 
 method_column, parameter_column, explanation_column = st.columns([3, 2, 5], vertical_alignment="bottom")
 method = method_column.selectbox(
@@ -109,6 +113,10 @@ method = method_column.selectbox(
 if method in PARAMETERS:
     name = PARAMETERS[method]
     spec = FIELDS[f"threshold.{name}"]
+    if st.session_state.get(BOX_DRAWN) != name or WIDGET + name not in st.session_state:
+        # A box not drawn in the last run shows the config's parameter: Streamlit forgets (or keeps a stale)
+        # value of a hidden widget, and a box without one would start at its lower limit (k = -100).
+        st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
     parameter_column.number_input(
         spec.label,
         spec.low,
@@ -116,9 +124,11 @@ if method in PARAMETERS:
         step=spec.step,
         format=spec.format,
         help=spec.help,
-        on_change=on_method_change,
+        on_change=on_parameter_typed,
+        args=(name,),
         key=WIDGET + name,
     )
+st.session_state[BOX_DRAWN] = PARAMETERS.get(method)
 explanation_column.info(choice.explanation, icon=":material/info:")
 if THRESHOLD_ERROR in st.session_state:
     st.error(st.session_state[THRESHOLD_ERROR])
@@ -136,7 +146,7 @@ threshold = state.threshold().value  # exact, whether it came from the slider, t
 
 point = summary.curve.at(threshold)
 cards = st.columns([0.95, 1, 1, 0.8, 1.2, 1.3], gap="xsmall")  # the longest title and "100.0%" fit at 1400 px
-share = f"{point['n_flagged'] / point['n_scored']:.2%} of {point['n_scored']:,}"
+share = f"{100 * point['n_flagged'] / point['n_scored']:.3g}% of {point['n_scored']:,}"  # "100% of 1,000" fits
 cards[0].metric("Flagged", f"{point['n_flagged']:,}", share, delta_color="off", delta_arrow="off", border=True)
 if labels is not None:
     cards[1].metric(

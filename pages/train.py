@@ -255,7 +255,7 @@ try:
     data = data_cache.experiment_data(config)
 except StudioError as exc:
     st.error(str(exc))
-    st.page_link(state.DATASET_PAGE, label="Choose another dataset", icon=":material/dataset:")
+    st.page_link(state.DATASET_PAGE, label="Set the data folder, or choose another dataset", icon=":material/dataset:")
     st.stop()
 
 if data.timestamps is not None:

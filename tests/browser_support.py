@@ -181,13 +181,14 @@ def wait_until(condition, what: str, timeout: float = 60) -> None:
 
 
 def assert_nothing_covered_or_cut(page: Page) -> None:
-    """No metric card's title or value is cut short with an ellipsis, and no Plotly toolbar overlaps its chart's
-    legend (both measured from the layout; at least one card and one legend must be on the page)."""
+    """No metric card's title, value or caption (delta) is cut short with an ellipsis, and no Plotly toolbar
+    overlaps its chart's legend (both measured from the layout; at least one card and one legend must be on the
+    page)."""
     found = page.evaluate(
         """() => {
         const cut = [], cards = [];
         for (const part of document.querySelectorAll(
-            '[data-testid=stMetricLabel] *, [data-testid=stMetricValue] *')) {
+            '[data-testid=stMetricLabel] *, [data-testid=stMetricValue] *, [data-testid=stMetricDelta] *')) {
             if (getComputedStyle(part).textOverflow !== 'ellipsis') continue;
             cards.push(part.textContent);
             if (part.scrollWidth > part.clientWidth + 1) cut.push(part.textContent);

@@ -47,7 +47,7 @@ def drag_box(page: Page, chart, left: float, top: float, right: float, bottom: f
     page.mouse.up()
 
 
-def test_latent_map_selection_and_compare_runs(new_page, app_url: str):
+def test_latent_map_selection_and_compare_runs(new_page, app_url: str, runs_dir):
     page = new_page()
     open_demo(page, app_url, "digits_quick")
     first = train_and_save(page, 2)
@@ -78,6 +78,11 @@ def test_latent_map_selection_and_compare_runs(new_page, app_url: str):
     open_page(page, "Train", "Train")
     second = train_and_save(page, 3)
 
+    from core.run_titles import titles
+    from core.runs import list_runs  # imports TensorFlow: only here
+
+    names = titles(list_runs(runs_dir))  # what the pages call the two runs
+    first, second = names[str(runs_dir / first)], names[str(runs_dir / second)]
     open_page(page, "Compare runs", "Compare runs")
     picker = page.get_by_role("combobox", name="Runs")
     for name in (first, second):

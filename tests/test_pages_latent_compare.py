@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from core import latent, runs
+from core import latent, run_titles, runs
 from core.experiment import run_experiment
 from core.thresholds import ThresholdChoice
 from tests.test_latent_compare import tiny_digits
@@ -125,25 +125,27 @@ def test_compare_runs_shows_metrics_differing_settings_and_curves(result, tmp_pa
     damaged.mkdir()
     (damaged / "config.json").write_text("{", encoding="utf-8")
     at.run()
+    names = run_titles.titles(runs.list_runs())  # readable names, told apart by their folder's id
+    first_name, second_name = names[str(first)], names[str(second)]
     picker = labelled(at.multiselect, "Runs")
-    assert sorted(option.split(" · ")[0] for option in picker.options) == sorted([first.name, second.name])
+    assert sorted(option.split(" · AUROC")[0] for option in picker.options) == sorted([first_name, second_name])
     assert any(expander.label == "1 damaged run cannot be compared" for expander in at.expander)
     assert any("damaged-run" in text.value for text in at.markdown)
-    picker.set_value([first.name]).run()
+    picker.set_value([first_name]).run()
     assert any("Choose at least 2 runs" in info.value for info in at.info)
 
-    labelled(at.multiselect, "Runs").set_value([first.name, second.name]).run()
+    labelled(at.multiselect, "Runs").set_value([first_name, second_name]).run()
     assert not at.exception and not at.error
     metrics = next(frame.value for frame in at.dataframe if "AUROC" in frame.value.columns)
-    assert list(metrics["run"]) == [first.name, second.name]
+    assert list(metrics["run"]) == [first_name, second_name]
     differences = next(frame.value for frame in at.dataframe if "field" in frame.value.columns)
     assert list(differences["field"]) == ["train.learning_rate"]
-    assert list(differences.iloc[0][[first.name, second.name]]) == ["0.002", "0.0005"]
+    assert list(differences.iloc[0][[first_name, second_name]]) == ["0.002", "0.0005"]
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert titles == ["Loss", "ROC curves", "Precision–recall curves"]
     loss = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert {trace["name"] for trace in loss["data"]} == {
-        f"{name} · {part}" for name in (first.name, second.name) for part in ("train", "validation")
+        f"{name} · {part}" for name in (first_name, second_name) for part in ("train", "validation")
     }
 
 

@@ -21,6 +21,7 @@ from core.config import ExperimentConfig, ThresholdConfig
 from core.errors import StudioError
 from core.experiment import run_experiment
 from core.report import TOP_FLAGGED, html_report, write_report
+from core.run_titles import folder_title
 from core.runs import save_run
 from core.thresholds import choose_threshold
 
@@ -163,7 +164,9 @@ def test_cli_report_of_a_saved_run_and_of_a_folder_that_is_not_one(digits_result
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(out.resolve())
     page = out.read_text(encoding="utf-8")
-    assert "digits-run" in page and f"{digits_result.threshold.value:.6g}" in section(page, "threshold")
+    title = html.escape(folder_title(folder))  # the run's readable name, as the pages show it
+    assert title.startswith("Digits") and title in page
+    assert f"{digits_result.threshold.value:.6g}" in section(page, "threshold")
     assert figure_count(page) == 5 + min(TOP_FLAGGED, digits_result.metrics["n_flagged"])
 
     refused = cli("report", tmp_path, "--out", tmp_path / "nothing.html")

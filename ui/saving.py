@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.errors import StudioError
+from core.run_titles import folder_title
 from ui import state
 
 
@@ -46,9 +47,9 @@ SAVE_ERROR = "save_error"
 
 
 def _report_name(ws) -> str:
-    """The saved run's folder name, else the experiment's name or its dataset's."""
+    """The saved run's name, else the experiment's name or its dataset's."""
     if ws.saved_run:
-        return Path(ws.saved_run).name
+        return folder_title(ws.saved_run)
     return ws.result.config.name or Path(ws.result.config.data.dataset).stem
 
 
@@ -100,7 +101,7 @@ def save_controls() -> None:
             icon=":material/save:",
             width="stretch",
             on_click=_save_threshold,
-            help=f"Updates {Path(ws.saved_run).name} to the threshold chosen now.",
+            help=f"Updates {folder_title(ws.saved_run)} to the threshold chosen now.",
         )
         status_column.caption(
             f"Saved in {ws.saved_run}, at another threshold "

@@ -27,6 +27,7 @@ import streamlit as st
 from core.config import ExperimentConfig
 from core.data import dataset_label, resolve_data_dir
 from core.errors import ConfigError
+from core.run_titles import folder_title
 
 WORKSPACE = "workspace"
 QUERY_KEY = "session"
@@ -45,13 +46,19 @@ SCORE_SAMPLE_PAGE = "pages/score_sample.py"
 RUNS_PAGE = "pages/runs.py"
 LATENT_PAGE = "pages/latent.py"
 COMPARE_PAGE = "pages/compare.py"
+UNSAVED_NOTE = (
+    "The model trained in this session is not saved. Opening a run, or training another model, sets it aside in "
+    "the sidebar, where **Bring it back** returns it (the last one set aside)."
+)
 
 
 @dataclass
 class Workspace:
     """One user's work.
 
-    `threshold` is the ThresholdChoice in use; `saved_threshold` the one last saved to `saved_run`.
+    `threshold` is the ThresholdChoice in use; `saved_threshold` the one last saved to `saved_run`. `set_aside`
+    is (result, threshold) of the last unsaved model another one replaced (an opened run, a new training), kept
+    so that it can be brought back (`bring_back`) or saved.
     """
 
     id: str
@@ -62,6 +69,7 @@ class Workspace:
     threshold: Any = None
     saved_run: str | None = None
     saved_threshold: Any = None
+    set_aside: tuple | None = None
     training_error: str | None = None
     revision: int = 0  # bumped whenever the config is replaced from outside the settings forms
     touched: float = field(default_factory=time.monotonic)
@@ -213,6 +221,8 @@ def threshold():
 def show_result(new_result, saved_to: str | None = None) -> None:
     """Make `new_result` the one the Threshold and Flagged pages inspect, at its own threshold."""
     ws = workspace()
+    if ws.result is not None and not ws.saved_run and ws.result is not new_result:
+        ws.set_aside = (ws.result, ws.threshold)  # never dropped without a word: the sidebar offers it back
     ws.result, ws.threshold = new_result, new_result.threshold
     ws.saved_run = saved_to
     ws.saved_threshold = new_result.threshold if saved_to else None
@@ -225,6 +235,24 @@ def open_saved_run(saved_result, folder: str) -> None:
     show_result(saved_result, saved_to=folder)
 
 
+def bring_back() -> None:
+    """Callback: make the set-aside model the one inspected again, with its settings and threshold; the model it
+    replaces is set aside in turn when it is unsaved."""
+    ws = workspace()
+    if ws.set_aside is None:
+        return
+    (result, threshold), ws.set_aside = ws.set_aside, None
+    use_config(result.config)
+    show_result(result)
+    ws.threshold = threshold
+
+
+def unsaved_model() -> bool:
+    """Whether the model inspected now exists only in memory."""
+    ws = workspace()
+    return ws.result is not None and not ws.saved_run
+
+
 def collect_finished_job() -> None:
     """Once the background training has ended, keep its result (or its error) and drop the job."""
     ws = workspace()
@@ -233,6 +261,8 @@ def collect_finished_job() -> None:
         return
     ws.job = None
     if finished.result is not None:
+        if finished.continued is not None and finished.continued is ws.result:
+            ws.result = None  # trained on, by request: the longer-trained model takes its place, not set aside
         show_result(finished.result)  # the settings stay as they are now: they may have been edited meanwhile
     elif finished.error:
         ws.training_error = finished.error
@@ -278,6 +308,13 @@ def sidebar_summary() -> None:
     """
     with st.sidebar:
         _session_summary()
+        set_aside = workspace().set_aside
+        if set_aside is not None:
+            st.caption(
+                f"**Set aside, not saved** · {describe_result(set_aside[0])}, replaced by the model above. "
+                "Bring it back to inspect or save it."
+            )
+            st.button("Bring it back", icon=":material/undo:", on_click=bring_back, key="bring_back")
 
 
 @st.fragment(run_every=HEARTBEAT_SECONDS)
@@ -298,5 +335,5 @@ def _session_summary() -> None:
             f"**AUROC** · {auroc:.3f}" if auroc is not None else "**AUROC** · no labels",
         ]
         if ws.saved_run:
-            lines.append(f"**Saved** · {Path(ws.saved_run).name}")
+            lines.append(f"**Saved** · {folder_title(ws.saved_run)}")
     st.markdown("  \n".join(lines))

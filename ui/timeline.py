@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from core import events, timeline_figures
+from core.timeformat import duration
 
 
 def event_cards(result, threshold: float) -> None:
@@ -27,7 +27,7 @@ def event_cards(result, threshold: float) -> None:
     delay = counts["mean_delay_s"]
     cards[3].metric(
         "Mean delay",
-        "–" if delay is None else str(pd.Timedelta(seconds=round(delay))),
+        "–" if delay is None else duration(delay),
         border=True,
         help="From a detected window's start to its first flagged timestamp.",
     )

@@ -174,6 +174,11 @@ def load_nab(spec: BuiltinSpec, root: Path | None) -> Dataset:
     )
 
 
+def downloadable(spec: BuiltinSpec) -> bool:
+    """Whether `spec`'s files can be downloaded (of a family, NAB, only the series known by name)."""
+    return not spec.family or spec.files[0].removesuffix(".csv") in NAB_CATEGORIES
+
+
 def local_files(root: Path | None, spec: BuiltinSpec) -> dict[str, Path] | None:
     """`spec.files` in `root/spec.folder/` when all of them are there, else None."""
     if root is None or spec.folder is None:

@@ -134,6 +134,18 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
     return Path(chosen).expanduser().resolve() if chosen else None
 
 
+def availability(name: str, data_dir: str | os.PathLike | None = None) -> str | None:
+    """Where a built-in dataset's data comes from now: "here" (bundled, or all its files in the data folder),
+    "download" (fetched on first use; needs a network) or "folder" (only from a data folder); None for a user
+    path."""
+    spec = builtin_spec(name)
+    if spec is None:
+        return None
+    if spec.folder is None or builtin.local_files(resolve_data_dir(data_dir), spec) is not None:
+        return "here"
+    return "download" if builtin.downloadable(spec) else "folder"
+
+
 def load_dataset(
     name_or_path: str | os.PathLike,
     data_dir: str | os.PathLike | None = None,
@@ -171,9 +183,11 @@ def _load_builtin(name: str, data_dir: str | None) -> Dataset:
     try:
         dataset = spec.loader(spec, root)
     except builtin.DownloadFailed as exc:
-        where = root if root is not None else Path("DATA")
+        where = root if root is not None else Path("<data folder>")
+        missing = f"is not in the data folder {root}" if root is not None else "is not here (no data folder is set)"
         raise DataError(
-            f"{name} is not available offline: put {', '.join(spec.files)} in {where / spec.folder}/ and point "
-            f"{DATA_DIR_ENV} (or --data-dir) at {where} (download failed: {exc.reason})"
+            f"{spec.label} ({name}) {missing} and could not be downloaded ({exc.reason}): put "
+            f"{', '.join(spec.files)} in {where / spec.folder}/ and give {where} as the data folder: the "
+            f"Data folder field on the Dataset page, --data-dir, or {DATA_DIR_ENV}"
         ) from None
     return files.read_only(dataset)
