@@ -13,6 +13,13 @@ from core import fields
 from core.config import ThresholdConfig
 from core.errors import ConfigError
 
+METHOD_PARAMETER = {
+    "quantile": "q",
+    "mean_std": "k",
+    "contamination": "rate",
+    "fpr": "rate",
+}  # -> ThresholdConfig field
+
 
 @dataclass(frozen=True)
 class ThresholdChoice:

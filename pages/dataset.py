@@ -108,7 +108,7 @@ def timeseries_preview(experiment_data) -> None:
     train_end = experiment_data.train_timestamps[-1]
     trained = (
         "all of it"
-        if experiment_data.x_train is experiment_data.x_score
+        if experiment_data.transductive
         else f"{len(experiment_data.x_train):,} timestamps up to {train_end}"
     )
     source = "" if config.data.train_dataset is None else f" of {state.dataset_label(config.data.train_dataset)}"

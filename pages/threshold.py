@@ -15,11 +15,10 @@ from core.data import TIMESERIES
 from core.errors import ConfigError
 from core.fields import FIELDS, LABELLED_METHODS
 from core.metrics import confusion_matrix
-from core.thresholds import choose_threshold
+from core.thresholds import METHOD_PARAMETER, choose_threshold
 from ui import analysis, saving, state, timeline
 from ui import baselines as baseline_view
 
-PARAMETERS = {"quantile": "q", "mean_std": "k", "contamination": "rate", "fpr": "rate"}  # method -> its field
 WIDGET = "threshold:"
 SLIDER, TYPED, METHOD, SHOWN = WIDGET + "value", WIDGET + "typed", WIDGET + "method", WIDGET + "shown"
 THRESHOLD_ERROR = "threshold_error"
@@ -46,7 +45,7 @@ def apply_threshold(method: str, value: float | None = None) -> None:
         st.session_state[THRESHOLD_ERROR] = str(exc)
         return
     st.session_state.pop(THRESHOLD_ERROR, None)
-    state.workspace().threshold = choice
+    state.set_threshold(choice, new_config)
     st.session_state[SLIDER] = st.session_state[TYPED] = choice.value
     st.session_state[METHOD] = method
     st.session_state[SHOWN] = choice
@@ -93,7 +92,7 @@ if st.session_state.get(SHOWN) is not choice or SLIDER not in st.session_state:
     # the widgets show the threshold in force.
     st.session_state[SLIDER] = st.session_state[TYPED] = choice.value
     st.session_state[METHOD] = choice.method if choice.method in methods else "value"
-    for name in set(PARAMETERS.values()):
+    for name in set(METHOD_PARAMETER.values()):
         st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
     st.session_state[SHOWN] = choice
 
@@ -106,8 +105,8 @@ method = method_column.selectbox(
     key=METHOD,
     help=method_field.help,
 )
-if method in PARAMETERS:
-    name = PARAMETERS[method]
+if method in METHOD_PARAMETER:
+    name = METHOD_PARAMETER[method]
     spec = FIELDS[f"threshold.{name}"]
     parameter_column.number_input(
         spec.label,
@@ -132,7 +131,7 @@ slider_column.slider(
 typed_column.number_input(
     "Exact value", format="%.6g", key=TYPED, on_change=on_typed, help="Type any threshold; the slider follows."
 )
-threshold = state.threshold().value  # exact, whether it came from the slider, the box or a method
+threshold = result.threshold.value  # exact, whether it came from the slider, the box or a method
 
 point = summary.curve.at(threshold)
 cards = st.columns([0.95, 1, 1, 0.8, 1.2, 1.3], gap="xsmall")  # the longest title and "100.0%" fit at 1400 px
@@ -158,7 +157,7 @@ if labels is not None:
     )
 
 if result.data.kind == TIMESERIES:
-    timeline.event_cards(result, threshold)
+    timeline.event_cards(result)
     timeline.timeline_chart(result, threshold)
 
 log_x_column, log_y_column, _ = st.columns([1, 1, 4])

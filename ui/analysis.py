@@ -1,6 +1,6 @@
 """Everything derived from a result's scores that a threshold move must not recompute.
 
-Built once per result and kept in the session (key "score_summary"): the sorted-score curve that
+Built once per trained result and kept in the session (key "score_summary", ui.caching): the sorted-score curve that
 answers metrics in O(log n), the histogram bins, the ROC and PR curves and the samples by error; and, when
 the Flagged page first asks, the class names, the typical normal series and the error maps' peaks.
 """
@@ -17,6 +17,7 @@ import streamlit as st
 from core import figures, sample_figures
 from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, class_names
 from core.metrics import OperatingCurve, pr_curve, roc_curve
+from ui import caching
 
 SUMMARY = "score_summary"
 SCALE_SAMPLES = 1000  # a shared colour scale spans the error maps of at most this many samples, the first listed
@@ -28,7 +29,7 @@ CHART_CONFIG = {"displayModeBar": False}  # the toolbar would cover the legends 
 
 @dataclass
 class ScoreSummary:
-    result: Any
+    result: Any  # the result it was built from: its scores, data and model, never its threshold
     curve: OperatingCurve
     by_error: np.ndarray  # indices of the scored samples, highest error first
     rank: np.ndarray  # rank[i]: 1 for the highest error
@@ -96,14 +97,15 @@ class ScoreSummary:
 
 
 def summary(result) -> ScoreSummary:
-    cached = st.session_state.get(SUMMARY)
-    if cached is not None and cached.result is result:
-        return cached
+    return caching.per_result(SUMMARY, result, lambda: _summarize(result))
+
+
+def _summarize(result) -> ScoreSummary:
     scores, labels = result.scores, result.data.labels
     by_error = np.argsort(-np.asarray(scores), kind="stable")
     rank = np.empty(len(scores), dtype=np.int64)
     rank[by_error] = np.arange(1, len(scores) + 1)
-    built = ScoreSummary(
+    return ScoreSummary(
         result=result,
         curve=OperatingCurve(scores, labels),
         by_error=by_error,
@@ -111,8 +113,6 @@ def summary(result) -> ScoreSummary:
         roc=roc_curve(scores, labels),  # empty without both normal samples and anomalies
         pr=pr_curve(scores, labels),
     )
-    st.session_state[SUMMARY] = built
-    return built
 
 
 def samples(data, indices: np.ndarray) -> np.ndarray:

@@ -113,6 +113,12 @@ class ExperimentData:
         return not isinstance(self.x_train, np.ndarray)
 
     @property
+    def transductive(self) -> bool:
+        """Whether the scored samples are the training samples themselves (the transductive protocol builds one
+        array for both), so their training errors are their scores."""
+        return self.x_score is self.x_train
+
+    @property
     def window(self) -> int | None:
         """Window length of a time series (its samples' first dimension); None for other kinds."""
         return self.sample_shape[0] if self.timestamps is not None else None
