@@ -20,7 +20,7 @@ import numpy as np
 
 from core.events import event_metrics
 from core.metrics import evaluate
-from core.thresholds import ThresholdChoice
+from core.thresholds import ThresholdChoice, config_of
 from core.training import History
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def result_metrics(
 @dataclass(frozen=True)
 class ExperimentResult:
     """A trained, scored experiment at one threshold. `config.threshold` holds the method's parameters (q, k,
-    rate) and agrees with `threshold` on method and value; `with_threshold` keeps them so."""
+    rate) and `threshold`'s method (core.thresholds.config_of); `with_threshold` keeps them so."""
 
     config: ExperimentConfig
     data: ExperimentData
@@ -137,15 +137,13 @@ class ExperimentResult:
         """This result flagging above `choice`: the only way a result's threshold changes.
 
         `config.threshold` becomes `threshold_config` (default: the current one; its q, k and rate are kept) with
-        `method` and `value` taken from `choice`; the detector is copied shallowly (model, history and training
+        `choice`'s method (core.thresholds.config_of); the detector is copied shallowly (model, history and training
         errors shared) with `threshold_` = `choice`, so its `predict` agrees. Scores, data and baselines are
         shared: the copy costs no scoring, and its metrics are derived when first read. Raises ConfigError for a
         value that is not a finite number.
         """
         base = threshold_config if threshold_config is not None else self.config.threshold
-        config = self.config.replace(
-            threshold=dataclasses.replace(base, method=choice.method, value=float(choice.value))
-        )
+        config = self.config.replace(threshold=config_of(choice, base))
         detector = copy.copy(self.detector)
         detector.threshold = config.threshold
         detector.threshold_ = choice

@@ -46,7 +46,7 @@ from core.detector import AutoencoderDetector
 from core.errors import ConfigError, RunError, StudioError
 from core.folders import runs_root, safe_file_name
 from core.result import ExperimentResult, RunFacts, result_metrics
-from core.thresholds import ThresholdChoice
+from core.thresholds import ThresholdChoice, config_of
 from core.training import History
 
 MANIFEST = "run.json"
@@ -115,7 +115,7 @@ def _now() -> str:
 
 
 def _threshold_file(choice: ThresholdChoice, config: ThresholdConfig, revision: int) -> dict:
-    parameters = dataclasses.asdict(dataclasses.replace(config, method=choice.method, value=float(choice.value)))
+    parameters = dataclasses.asdict(config_of(choice, config)) | {"value": float(choice.value)}
     return parameters | {
         "explanation": choice.explanation,
         "revision": revision,
@@ -226,15 +226,15 @@ def load_threshold(folder: str | Path) -> SavedThreshold:
     try:
         if path.exists():
             stored = _read_object(path)
-            config = ThresholdConfig(**{name: stored[name] for name in ("method", "value", "q", "k", "rate")})
             choice = ThresholdChoice(float(stored["value"]), stored["method"], stored["explanation"])
+            config = config_of(choice, ThresholdConfig(**{name: stored[name] for name in ("q", "k", "rate")}))
             return SavedThreshold(choice, config, int(stored.get("revision", 1)), stored.get("updated"))
         # saved before threshold.json: the choice in detector.json, the parameters in config.json
         stored_choice = _read_object(folder / "detector.json").get("threshold_choice")
         if not isinstance(stored_choice, dict):
             raise RunError(f"{folder / 'detector.json'} holds no threshold")
         choice = ThresholdChoice(**stored_choice)
-        config = dataclasses.replace(_trained_config(folder).threshold, method=choice.method, value=choice.value)
+        config = config_of(choice, _trained_config(folder).threshold)
         manifest = _read_object(folder / MANIFEST)
         return SavedThreshold(choice, config, int(manifest.get("revision", 1)), manifest.get("updated"))
     except (KeyError, TypeError, ValueError) as exc:
@@ -365,9 +365,7 @@ def update_run_threshold(
         )
     saved = load_threshold(folder)
     config = load_config(folder, saved)
-    new_threshold = dataclasses.replace(
-        threshold_config or config.threshold, method=choice.method, value=float(choice.value)
-    )
+    new_threshold = config_of(choice, threshold_config or config.threshold)
     try:
         new_config = config.replace(threshold=new_threshold)
     except ConfigError as exc:

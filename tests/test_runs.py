@@ -21,7 +21,7 @@ from core.config import ExperimentConfig, ThresholdConfig
 from core.errors import RunError
 from core.experiment import run_experiment
 from core.metrics import evaluate
-from core.thresholds import choose_threshold
+from core.thresholds import choose_threshold, config_of
 
 PRESETS = Path(__file__).resolve().parents[1] / "presets"
 
@@ -200,7 +200,7 @@ def test_with_threshold_makes_config_detector_and_metrics_agree(result):
     choice = best_f1(result)
     chosen = result.with_threshold(choice, ThresholdConfig(method="best_f1", q=0.95))
     assert chosen.threshold == chosen.detector.threshold_ == choice
-    assert chosen.config.threshold == ThresholdConfig(method="best_f1", value=choice.value, q=0.95)
+    assert chosen.config.threshold == ThresholdConfig(method="best_f1", q=0.95)
     assert chosen.detector.threshold == chosen.config.threshold
     at_choice = evaluate(result.scores, result.data.labels, choice.value)
     assert {key: chosen.metrics[key] for key in at_choice} == at_choice
@@ -244,7 +244,7 @@ def test_update_run_threshold_replaces_the_threshold_file_only(result):
     assert runs.update_run_threshold(folder, choice, ThresholdConfig(method="best_f1", q=0.9)) == folder
     reopened = runs.load_run(folder)
     assert reopened.threshold == reopened.detector.threshold_ == choice
-    assert reopened.config.threshold == ThresholdConfig(method="best_f1", value=choice.value, q=0.9)
+    assert reopened.config.threshold == ThresholdConfig(method="best_f1", q=0.9)
     assert reopened.metrics == result.with_threshold(choice, ThresholdConfig(method="best_f1", q=0.9)).metrics
     stored = json.loads((folder / "threshold.json").read_text())
     assert stored["revision"] == 2 and stored["updated"] and stored["q"] == 0.9
@@ -303,7 +303,7 @@ def test_readers_never_see_a_half_written_threshold(result):
     seen = set()
     while not done.is_set() or not seen:
         saved = runs.load_threshold(folder)  # never a RunError: the file is replaced whole
-        assert saved.config.method == saved.choice.method and saved.config.value == saved.choice.value
+        assert saved.config == config_of(saved.choice, saved.config)
         seen.add(saved.choice)
     writer.join()
     assert failures == [] and seen <= {result.threshold, *choices}
