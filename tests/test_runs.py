@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import folders, runs
+from core import runs
 from core.config import ExperimentConfig, ThresholdConfig
 from core.errors import RunError
 from core.experiment import run_experiment
