@@ -52,7 +52,7 @@ class DataConfig:
 class ModelConfig:
     """Defaults: a dense 256-128-16 autoencoder. It fits every data kind and, on this project's datasets, scored
     as well as or better than the conv model that was the default, in a fraction of its training time on a CPU
-    (README, Benchmarks: "Defaults")."""
+    (docs/benchmarks.md, "Defaults")."""
 
     kind: str = "dense"
     latent_dim: int = 16
@@ -314,7 +314,7 @@ def fit_to_kind(section: Any, kind: str, prefix: str) -> dict[str, Any]:
 
 
 def markdown_table() -> str:
-    """The README's table of config fields, generated from their descriptions (core.fields.FIELDS)."""
+    """docs/config.md's table of config fields, generated from their descriptions (core.fields.FIELDS)."""
     rows = ["| field | what it is | allowed values | null means |", "| --- | --- | --- | --- |"]
     for spec in FIELDS.values():
         if spec.type in ("int", "float") and spec.low is not None:

@@ -2,7 +2,7 @@
 
 In the spirit of scikit-learn's `_parameter_constraints`: validation (`validate`), the dashboard's
 widgets (their limits, options, labels and help), the model-kind / loss compatibility with images
-and series, the README's config table (core.config.markdown_table) and every message that names a field
+and series, docs/config.md's table (core.config.markdown_table) and every message that names a field
 (`name`) all read `FIELDS`. Adding a field is one entry here plus its use.
 
 Data kinds: "image" (h, w, c) samples, "series" (length,) samples, and "timeseries" (one long series whose
@@ -64,7 +64,7 @@ class Field:
 
     @property
     def limits(self) -> str:
-        """The inclusive limits as messages and the README show them, e.g. "[1, 4096]"; "" when unbounded."""
+        """The inclusive limits as messages and docs/config.md show them, e.g. "[1, 4096]"; "" when unbounded."""
 
         def shown(limit: float | None) -> str:
             if limit is None:
@@ -388,7 +388,7 @@ _FIELDS = (
         "XLA compilation",
         "bool",
         "Compile the training step with XLA (jit_compile). Off by default: on CPU it trained the conv presets "
-        "2.7× slower (README, benchmarks); worth trying on GPUs.",
+        "2.7× slower (docs/benchmarks.md); worth trying on GPUs.",
     ),
     Field(
         "score.error",

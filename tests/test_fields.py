@@ -1,4 +1,4 @@
-"""The field descriptions (core.fields) against the config they describe, the README and validation."""
+"""The field descriptions (core.fields) against the config they describe, docs/config.md and validation."""
 
 import dataclasses
 import re
@@ -11,7 +11,7 @@ from core.config import ExperimentConfig, InjectConfig, fit_to_kind, markdown_ta
 from core.errors import ConfigError
 from core.fields import FIELDS
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+CONFIG_REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "config.md"
 
 
 def config_paths(instance, prefix: str = "") -> set[str]:
@@ -31,12 +31,12 @@ def test_every_config_field_is_described_once_and_nothing_else():
     assert config_paths(config) - {"data.inject"} == set(FIELDS)
 
 
-def test_the_readme_config_table_is_generated_from_the_descriptions():
-    text = README.read_text(encoding="utf-8")
+def test_the_config_reference_table_is_generated_from_the_descriptions():
+    text = CONFIG_REFERENCE.read_text(encoding="utf-8")
     block = re.search(r"<!-- config-table:start -->\n(.*?)<!-- config-table:end -->", text, re.S)
-    assert block, "README.md lost its config-table markers"
+    assert block, "docs/config.md lost its config-table markers"
     assert block.group(1).strip() == markdown_table(), (
-        "README's config table is stale: paste the output of "
+        "docs/config.md's config table is stale: paste the output of "
         "`python -c 'from core.config import markdown_table; print(markdown_table())'` between the markers"
     )
 
