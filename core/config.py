@@ -17,7 +17,16 @@ from typing import Any
 from core.data.registry import builtin_kind, builtin_spec
 from core.data.types import TIMESERIES
 from core.errors import ConfigError
-from core.fields import BASELINES, BUILTIN_DATASETS, FIELDS, NAB_NAMES, USER_FILE_SUFFIXES, get, name
+from core.fields import (
+    BASELINES,
+    BUILTIN_DATASETS,
+    FIELDS,
+    NAB_NAMES,
+    SAMPLE_ONLY,
+    USER_FILE_SUFFIXES,
+    get,
+    name,
+)
 
 Label = int | str
 
@@ -311,6 +320,43 @@ def fit_to_kind(section: Any, kind: str, prefix: str) -> dict[str, Any]:
         if section_name == prefix and spec.kinds and getattr(section, field_name) not in spec.choices_for(kind):
             changes[field_name] = spec.choices_for(kind)[0]
     return changes
+
+
+def fitted_to_kind(config: ExperimentConfig, kind: str | None) -> ExperimentConfig:
+    """`config` made to fit data of `kind`: each model, train and score choice that does not fit moved to the first
+    that does (fit_to_kind: conv becomes conv1d for series), and for a time series the data fields only samples
+    use set to null. `config` itself when nothing changes or the kind is unknown."""
+    if kind is None:
+        return config
+    sections: dict[str, Any] = {
+        name: dataclasses.replace(getattr(config, name), **fit_to_kind(getattr(config, name), kind, name))
+        for name in ("model", "train", "score")
+    }
+    if kind == TIMESERIES:
+        sections["data"] = dataclasses.replace(config.data, **dict.fromkeys(SAMPLE_ONLY))
+    if all(getattr(config, name) == section for name, section in sections.items()):
+        return config
+    return config.replace(**sections)
+
+
+def with_dataset(config: ExperimentConfig, dataset: str) -> ExperimentConfig:
+    """`config` on another dataset: its classes differ, so the scenario (classes, contamination) starts over on the
+    protocol and limits chosen so far; an injection from that same dataset is dropped, as is any injection into a
+    time series; the rest is fitted to the dataset's kind where it is known without loading it."""
+    kind = builtin_kind(dataset)
+    current = config.data
+    inject = current.inject if current.inject is not None and current.inject.dataset != dataset else None
+    data = dataclasses.replace(
+        current,
+        dataset=dataset,
+        normal_classes=None,
+        anomaly_classes=None,
+        contamination=None,
+        inject=None if kind == TIMESERIES else inject,
+    )
+    unchecked = dataclasses.replace(config, data=data)  # checked once fitted: the old settings may not fit
+    fitted = fitted_to_kind(unchecked, kind)
+    return config.replace(data=data) if fitted is unchecked else fitted
 
 
 def markdown_table() -> str:

@@ -490,6 +490,11 @@ _FIELDS = (
 )
 FIELDS: dict[str, Field] = {f.path: f for f in _FIELDS}
 LABELLED_METHODS = ("fpr", "best_f1")
+# DataConfig fields, and the field that names them, that only samples of images or series use (null otherwise).
+SAMPLE_ONLY = {
+    key: f"data.{key}{'.dataset' if key == 'inject' else ''}"
+    for key in ("normal_classes", "anomaly_classes", "contamination", "inject", "limit")
+}
 
 
 def name(path: str) -> str:

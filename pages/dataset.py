@@ -7,18 +7,16 @@ import pandas as pd
 import streamlit as st
 
 from core import events, sample_figures, timeline_figures
-from core.config import DataConfig, InjectConfig, fit_to_kind, validate
+from core.config import DataConfig, InjectConfig, fitted_to_kind, validate, with_dataset
 from core.data import (
     BUILTIN_DATASETS,
     OFFERED_DATASETS,
     ROLE_NAMES,
     TIMESERIES,
-    builtin_kind,
     builtin_spec,
     class_names,
     load_dataset,
 )
-from core.data.experiment import SAMPLE_ONLY
 from core.errors import ConfigError, StudioError
 from core.fields import FIELDS
 from ui import data as data_cache
@@ -57,24 +55,7 @@ def store_upload() -> None:
 
 def choose_dataset(dataset: str) -> None:
     """A new dataset has other classes: the scenario starts over, on the protocol and limits chosen so far."""
-    current = state.config().data
-    inject = current.inject if current.inject is not None and current.inject.dataset != dataset else None
-    if builtin_kind(dataset) == TIMESERIES:
-        inject = None
-    new_data = dataclasses.replace(
-        current, dataset=dataset, normal_classes=None, anomaly_classes=None, contamination=None, inject=inject
-    )
-    state.use_config(state.config().replace(data=new_data, **kind_sections(state.config(), builtin_kind(dataset))))
-
-
-def kind_sections(config, kind) -> dict:
-    """Model, train and score sections with every choice that does not fit data of `kind` moved to one that does."""
-    if kind is None:
-        return {}
-    return {
-        name: dataclasses.replace(getattr(config, name), **fit_to_kind(getattr(config, name), kind, name))
-        for name in ("model", "train", "score")
-    }
+    state.use_config(with_dataset(state.config(), dataset))
 
 
 def timeseries_scenario(data, base) -> None:
@@ -212,14 +193,9 @@ try:
 except StudioError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
-fitted = kind_sections(config, base.kind)
-if any(fitted[name] != getattr(config, name) for name in fitted):
-    state.update_config(**fitted)  # e.g. a series file after image settings: conv1d instead of conv
-    st.rerun()
-
-if base.kind == TIMESERIES and any(getattr(data, key) is not None for key in SAMPLE_ONLY):
-    # Classes, contamination, injection and sample limits mean nothing for one long series.
-    state.update_config(data=dataclasses.replace(data, **dict.fromkeys(SAMPLE_ONLY)))
+fitted = fitted_to_kind(config, base.kind)  # e.g. a series file after image settings: conv1d instead of conv
+if fitted is not config:
+    state.set_config(fitted)
     st.rerun()
 if base.kind == TIMESERIES:
     for notice in base.notices:
@@ -315,7 +291,7 @@ if applied:
         limit=limit,
         test_fraction=test_fraction,
     )
-    if state.update_config(data=new_data, **kind_sections(config, base.kind)):
+    if state.update_config(data=new_data):
         st.rerun()
 config = state.config()
 

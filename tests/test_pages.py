@@ -451,7 +451,7 @@ def test_two_tabs_of_one_session_show_the_same_threshold():
     first.selectbox(key="threshold:method").set_value("best_f1").run()
     second.run()
     assert second.selectbox(key="threshold:method").value == "best_f1"
-    assert second.slider(key="threshold:value").value == pytest.approx(workspace(first).threshold.value)
+    assert second.slider(key="threshold:value").value == pytest.approx(workspace(first).result.threshold.value)
     assert flagged_count(second) == flagged_count(first)
 
 
