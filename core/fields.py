@@ -1,9 +1,13 @@
 """Every experiment-config field described once: type, limits, choices, the data kinds it fits, label and help.
 
+The one declaration of each field's default, type, limits, choices, label and help: core.config's dataclasses
+take their defaults from here (`core.config.default`). This module imports no dataset loader.
+
 In the spirit of scikit-learn's `_parameter_constraints`: validation (`validate`), the dashboard's
 widgets (their limits, options, labels and help), the model-kind / loss compatibility with images
 and series, docs/config.md's table (core.config.markdown_table) and every message that names a field
-(`name`) all read `FIELDS`. Adding a field is one entry here plus its use.
+(`name`) all read `FIELDS`. Adding a field is one entry here (with its `default`), its attribute in
+core.config (`name: type = default("section.name")`) and its use.
 
 Data kinds: "image" (h, w, c) samples, "series" (length,) samples, and "timeseries" (one long series whose
 sliding windows are the samples). A field with `applies_to` only means something for those kinds: the
@@ -15,8 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.data.registry import BUILTIN_DATASETS, FAMILIES
-from core.data.types import IMAGE, SERIES, TIMESERIES
+from core.kinds import IMAGE, SERIES, TIMESERIES
 
 USER_FILE_SUFFIXES = (".npz", ".csv", ".zip")
 
@@ -49,6 +52,7 @@ class Field:
     null_means: str = ""
     step: float | None = None
     format: str | None = None
+    default: Any = None  # the config's default (a tuple stands for a list; core.config.default makes it one)
 
     @property
     def name(self) -> str:
@@ -96,7 +100,6 @@ ERRORS_BY_KIND = {
     TIMESERIES: ("mse", "mae", "bce"),
 }
 SAMPLE_KINDS = (IMAGE, SERIES)  # kinds made of separate samples, with classes to choose from
-NAB_NAMES = ", ".join(f"{family}/<file stem>" for family in FAMILIES)
 
 _FIELDS = (
     Field(
@@ -106,6 +109,7 @@ _FIELDS = (
         "Every random choice (sampling, splits, weights, shuffling) follows it.",
         low=0,
         high=2**32 - 1,
+        default=42,
     ),
     Field(
         "name",
@@ -114,13 +118,15 @@ _FIELDS = (
         "A name for the experiment, used in run folder names.",
         optional=True,
         null_means="named after the dataset",
+        default=None,
     ),
     Field(
         "data.dataset",
         "Dataset",
         "dataset",
-        f"A built-in dataset ({', '.join(BUILTIN_DATASETS)}, {NAB_NAMES} such as nab/nyc_taxi) or the path of "
+        "A built-in dataset (digits, mnist, fashion_mnist, ecg5000, nab/<file stem> such as nab/nyc_taxi) or the path of "
         "a .npz, .csv, .zip or image folder; a .csv with a timestamp column is a time series.",
+        default="digits",
     ),
     Field(
         "data.normal_classes",
@@ -130,6 +136,7 @@ _FIELDS = (
         optional=True,
         null_means="every class not listed as anomalous",
         applies_to=SAMPLE_KINDS,
+        default=None,
     ),
     Field(
         "data.anomaly_classes",
@@ -139,6 +146,7 @@ _FIELDS = (
         optional=True,
         null_means="none",
         applies_to=SAMPLE_KINDS,
+        default=None,
     ),
     Field(
         "data.contamination",
@@ -152,6 +160,7 @@ _FIELDS = (
         step=0.005,
         format="%.3f",
         applies_to=SAMPLE_KINDS,
+        default=None,
     ),
     Field(
         "data.inject.dataset",
@@ -159,6 +168,7 @@ _FIELDS = (
         "dataset",
         "Another dataset of the same sample shape.",
         applies_to=SAMPLE_KINDS,
+        default="mnist",
     ),
     Field(
         "data.inject.classes",
@@ -167,6 +177,7 @@ _FIELDS = (
         "Classes of the injected dataset.",
         optional=True,
         null_means="any class",
+        default=None,
     ),
     Field(
         "data.inject.count",
@@ -176,6 +187,7 @@ _FIELDS = (
         low=1,
         high=100_000,
         applies_to=SAMPLE_KINDS,
+        default=1,
     ),
     Field(
         "data.protocol",
@@ -185,6 +197,7 @@ _FIELDS = (
         "score all of it). Transductive: train on and score the same samples.",
         choices=("inductive", "transductive"),
         choice_labels={"inductive": "Inductive", "transductive": "Transductive"},
+        default="inductive",
     ),
     Field(
         "data.split",
@@ -194,6 +207,7 @@ _FIELDS = (
         choices=("train", "test", "all"),
         choice_labels={"train": "Training split", "test": "Test split", "all": "Both splits"},
         applies_to=SAMPLE_KINDS,
+        default="train",
     ),
     Field(
         "data.window",
@@ -203,6 +217,7 @@ _FIELDS = (
         low=2,
         high=10_000,
         applies_to=(TIMESERIES,),
+        default=288,
     ),
     Field(
         "data.stride",
@@ -212,6 +227,7 @@ _FIELDS = (
         low=1,
         high=10_000,
         applies_to=(TIMESERIES,),
+        default=1,
     ),
     Field(
         "data.train_span",
@@ -225,6 +241,7 @@ _FIELDS = (
         step=0.05,
         format="%.2f",
         applies_to=(TIMESERIES,),
+        default=None,
     ),
     Field(
         "data.train_dataset",
@@ -235,6 +252,7 @@ _FIELDS = (
         optional=True,
         null_means="the scored series itself",
         applies_to=(TIMESERIES,),
+        default=None,
     ),
     Field(
         "data.limit",
@@ -247,6 +265,7 @@ _FIELDS = (
         null_means="all samples",
         step=1000,
         applies_to=SAMPLE_KINDS,
+        default=None,
     ),
     Field(
         "data.test_fraction",
@@ -258,6 +277,7 @@ _FIELDS = (
         step=0.05,
         format="%.2f",
         applies_to=SAMPLE_KINDS,
+        default=0.2,
     ),
     Field(
         "model.kind",
@@ -267,6 +287,7 @@ _FIELDS = (
         choices=("conv", "conv1d", "dense"),
         choice_labels={"conv": "Convolutional (2-D)", "conv1d": "Convolutional (1-D)", "dense": "Dense"},
         kinds={IMAGE: ("conv", "dense"), SERIES: ("conv1d", "dense"), TIMESERIES: ("conv1d", "dense")},
+        default="dense",
     ),
     Field(
         "model.latent_dim",
@@ -275,6 +296,7 @@ _FIELDS = (
         "How many numbers the encoder squeezes each sample into.",
         low=1,
         high=4096,
+        default=16,
     ),
     Field(
         "model.hidden",
@@ -283,6 +305,7 @@ _FIELDS = (
         "Dense models: units per hidden layer, like 128, 64; empty for a single code layer.",
         low=1,
         high=65_536,
+        default=(256, 128),
     ),
     Field(
         "model.filters",
@@ -291,8 +314,17 @@ _FIELDS = (
         "Convolutional models: filters per stride-2 layer, like 32, 64.",
         low=1,
         high=4096,
+        default=(32, 64),
     ),
-    Field("model.kernel_size", "Kernel size", "int", "Convolution window, in pixels or time steps.", low=1, high=15),
+    Field(
+        "model.kernel_size",
+        "Kernel size",
+        "int",
+        "Convolution window, in pixels or time steps.",
+        low=1,
+        high=15,
+        default=3,
+    ),
     Field(
         "train.loss",
         "Loss",
@@ -301,9 +333,10 @@ _FIELDS = (
         choices=ERRORS_BY_KIND[IMAGE],
         choice_labels=ERROR_LABELS,
         kinds=ERRORS_BY_KIND,
+        default="mse",
     ),
-    Field("train.epochs", "Epochs", "int", "Passes over the training samples.", low=1, high=10_000),
-    Field("train.batch_size", "Batch size", "int", "Samples per gradient step.", low=1, high=65_536),
+    Field("train.epochs", "Epochs", "int", "Passes over the training samples.", low=1, high=10_000, default=20),
+    Field("train.batch_size", "Batch size", "int", "Samples per gradient step.", low=1, high=65_536, default=32),
     Field(
         "train.learning_rate",
         "Learning rate",
@@ -313,6 +346,7 @@ _FIELDS = (
         high=1.0,
         step=1e-4,
         format="%.5f",
+        default=0.001,
     ),
     Field(
         "train.noise",
@@ -324,6 +358,7 @@ _FIELDS = (
         high=1.0,
         step=0.05,
         format="%.2f",
+        default=0.0,
     ),
     Field(
         "train.validation_fraction",
@@ -334,6 +369,7 @@ _FIELDS = (
         high=0.9,
         step=0.05,
         format="%.2f",
+        default=0.2,
     ),
     Field(
         "train.early_stopping_patience",
@@ -344,6 +380,7 @@ _FIELDS = (
         high=1000,
         optional=True,
         null_means="off",
+        default=None,
     ),
     Field(
         "train.tensorboard",
@@ -351,6 +388,7 @@ _FIELDS = (
         "bool",
         "Log the loss and validation loss of every epoch for TensorBoard; a saved run keeps them in its "
         "tensorboard/ folder. Opening them needs the tensorboard package: tensorboard --logdir RUN/tensorboard.",
+        default=False,
     ),
     Field(
         "train.tensorboard_dir",
@@ -360,6 +398,7 @@ _FIELDS = (
         "the switch on, a saved run keeps a copy.",
         optional=True,
         null_means="a temporary folder, with the switch on",
+        default=None,
     ),
     Field(
         "train.strategy",
@@ -375,6 +414,7 @@ _FIELDS = (
             "mirrored": "Mirrored (this machine's devices)",
             "multi_worker": "Multi-worker (cluster from TF_CONFIG)",
         },
+        default="auto",
     ),
     Field(
         "train.mixed_precision",
@@ -382,6 +422,7 @@ _FIELDS = (
         "bool",
         "GPUs only: compute in float16 with float32 weights and a float32 output layer (mixed_float16), with "
         "loss scaling; ignored with a warning on a machine without a GPU.",
+        default=False,
     ),
     Field(
         "train.jit_compile",
@@ -389,6 +430,7 @@ _FIELDS = (
         "bool",
         "Compile the training step with XLA (jit_compile). Off by default: on CPU it trained the conv presets "
         "2.7× slower (docs/benchmarks.md); worth trying on GPUs.",
+        default=False,
     ),
     Field(
         "score.error",
@@ -398,6 +440,7 @@ _FIELDS = (
         choices=ERRORS_BY_KIND[IMAGE],
         choice_labels=ERROR_LABELS,
         kinds=ERRORS_BY_KIND,
+        default="mse",
     ),
     Field(
         "score.density_components",
@@ -409,8 +452,9 @@ _FIELDS = (
         low=0,
         high=64,
         applies_to=SAMPLE_KINDS,
+        default=0,
     ),
-    Field("score.batch_size", "Scoring batch size", "int", "Samples scored at once.", low=1, high=65_536),
+    Field("score.batch_size", "Scoring batch size", "int", "Samples scored at once.", low=1, high=65_536, default=1024),
     Field(
         "score.aggregate",
         "Score per timestamp",
@@ -419,6 +463,7 @@ _FIELDS = (
         choices=("mean", "max"),
         choice_labels={"mean": "Mean of covering windows", "max": "Max of covering windows"},
         applies_to=(TIMESERIES,),
+        default="mean",
     ),
     Field(
         "score.baselines",
@@ -432,6 +477,7 @@ _FIELDS = (
             "knn": "kNN distance (k = 5)",
             "ecod": "ECOD",
         },
+        default=BASELINES,
     ),
     Field(
         "threshold.method",
@@ -448,6 +494,7 @@ _FIELDS = (
             "fpr": "Target false-positive rate",
             "best_f1": "Best F1 (uses labels)",
         },
+        default="quantile",
     ),
     Field(
         "threshold.value",
@@ -456,6 +503,7 @@ _FIELDS = (
         "The threshold itself; required when the method is manual.",
         optional=True,
         null_means="chosen by the method",
+        default=None,
     ),
     Field(
         "threshold.q",
@@ -466,6 +514,7 @@ _FIELDS = (
         high=1.0,
         step=0.001,
         format="%.3f",
+        default=0.99,
     ),
     Field(
         "threshold.k",
@@ -476,6 +525,7 @@ _FIELDS = (
         high=100.0,
         step=0.1,
         format="%.2f",
+        default=2.0,
     ),
     Field(
         "threshold.rate",
@@ -486,6 +536,7 @@ _FIELDS = (
         high=0.9999,
         step=0.001,
         format="%.4f",
+        default=0.01,
     ),
 )
 FIELDS: dict[str, Field] = {f.path: f for f in _FIELDS}

@@ -2,6 +2,8 @@
 
 import dataclasses
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from core import fields
 from core.config import ExperimentConfig, InjectConfig, fit_to_kind, markdown_table, validate
 from core.errors import ConfigError
-from core.fields import FIELDS
+from core.fields import FIELDS, get
 
 CONFIG_REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "config.md"
 
@@ -29,6 +31,27 @@ def test_every_config_field_is_described_once_and_nothing_else():
     config = ExperimentConfig()
     config.data.inject = InjectConfig()
     assert config_paths(config) - {"data.inject"} == set(FIELDS)
+
+
+def test_the_field_table_holds_every_default_and_imports_no_dataset_loader():
+    config = ExperimentConfig()
+    config.data.inject = InjectConfig()
+    for path, spec in FIELDS.items():
+        expected = list(spec.default) if isinstance(spec.default, tuple) else spec.default
+        assert get(config, path) == expected, path
+    assert ExperimentConfig().model.hidden is not ExperimentConfig().model.hidden  # a fresh list per config
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, core.fields; print(sorted(m for m in sys.modules if m.startswith('core')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout
+    assert "core.data" not in loaded and "core.config" not in loaded, loaded
 
 
 def test_the_config_reference_table_is_generated_from_the_descriptions():
