@@ -334,7 +334,8 @@ def fitted_to_kind(config: ExperimentConfig, kind: str | None) -> ExperimentConf
         for name in ("model", "train", "score")
     }
     if kind == TIMESERIES:
-        sections["data"] = dataclasses.replace(config.data, **dict.fromkeys(SAMPLE_ONLY))
+        unset: dict[str, Any] = dict.fromkeys(SAMPLE_ONLY)
+        sections["data"] = dataclasses.replace(config.data, **unset)
     if all(getattr(config, name) == section for name, section in sections.items()):
         return config
     return config.replace(**sections)
