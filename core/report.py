@@ -25,7 +25,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from core import baselines, curve_figures, events, figures, sample_figures, timeline_figures
-from core.data import IMAGE, ROLE_NAMES, TIMESERIES, class_names, dataset_label
+from core.data import IMAGE, ROLE_NAMES, TIMESERIES, dataset_label, name_classes
 from core.errors import StudioError
 from core.fields import FIELDS, get, shown
 from core.metrics import pr_curve, roc_curve
@@ -370,7 +370,7 @@ def _baselines_section(result: ExperimentResult) -> tuple[str, str, str]:
 def _sample_class(result: ExperimentResult, index: int) -> str:
     if result.data.classes is None:
         return ""
-    return f"class {class_names(result.data, result.config.data.inject, np.array([index]))[0]}"
+    return f"class {name_classes(result.data, result.config.data.inject, np.array([index]))[0]}"
 
 
 def _flagged_section(page: _Page, result: ExperimentResult, top: int) -> tuple[str, str, str]:

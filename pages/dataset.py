@@ -14,8 +14,8 @@ from core.data import (
     ROLE_NAMES,
     TIMESERIES,
     builtin_spec,
-    class_names,
     load_dataset,
+    name_classes,
 )
 from core.errors import ConfigError, StudioError
 from core.fields import FIELDS
@@ -119,7 +119,7 @@ def preview_groups(experiment_data, inject) -> tuple[list[np.ndarray], list[str]
     table = pd.DataFrame(
         {
             "role": experiment_data.roles,
-            "class": class_names(experiment_data, inject, everything) if experiment_data.classes is not None else "",
+            "class": name_classes(experiment_data, inject, everything) if experiment_data.classes is not None else "",
             "position": everything,
         }
     )

@@ -17,10 +17,10 @@ from core.data import (
     build_experiment_data,
     builtin,
     builtin_kind,
-    class_names,
     dataset_label,
     load_dataset,
     load_samples,
+    name_classes,
     registry,
 )
 from core.errors import DataError
@@ -400,7 +400,7 @@ def test_inductive_mnist_with_one_injected_ankle_boot(shared_data_dir):
     assert data.labels[injected] == 1 and fashion.y_test[data.indices[injected]] == 9
     np.testing.assert_array_equal(data.x_score[injected], fashion.x_test[data.indices[injected]])
     assert data.indices[:10000].tolist() == list(range(10000))  # the test split in its order, then the injection
-    names = class_names(data, config.inject, np.array([0, injected]))
+    names = name_classes(data, config.inject, np.array([0, injected]))
     assert names.tolist() == [str(data.classes[0]), "Ankle boot (Fashion-MNIST)"]
 
 

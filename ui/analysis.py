@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from core import figures, sample_figures
-from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, class_names
+from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, name_classes
 from core.metrics import OperatingCurve, pr_curve, roc_curve
 from ui import caching
 
@@ -69,7 +69,7 @@ class ScoreSummary:
         """The class name of every scored sample (datasets with classes only)."""
         if self._classes is None:
             data = self.result.data
-            self._classes = class_names(data, self.result.config.data.inject, np.arange(len(data.classes)))
+            self._classes = name_classes(data, self.result.config.data.inject, np.arange(len(data.classes)))
         return self._classes
 
     def normal_band(self) -> tuple[tuple[np.ndarray, np.ndarray], str]:

@@ -15,7 +15,7 @@ Two layers:
 TensorFlow is imported only to download a missing built-in dataset, so importing this package stays cheap.
 """
 
-from core.data.experiment import build_experiment_data, class_names
+from core.data.experiment import build_experiment_data, name_classes
 from core.data.files import load_samples
 from core.data.limits import MAX_FILE_MB_ENV, max_file_bytes
 from core.data.registry import (
@@ -63,7 +63,7 @@ __all__ = [
     "TIMESERIES",
     "UNKNOWN",
     "build_experiment_data",
-    "class_names",
+    "name_classes",
     "builtin_kind",
     "builtin_spec",
     "dataset_label",

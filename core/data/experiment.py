@@ -151,7 +151,7 @@ def build_experiment_data(
     )
 
 
-def class_names(data: ExperimentData, inject: InjectConfig | None, indices: np.ndarray) -> np.ndarray:
+def name_classes(data: ExperimentData, inject: InjectConfig | None, indices: np.ndarray) -> np.ndarray:
     """The class of each scored sample in `indices` by name (str array); injected ones also name their dataset,
     e.g. "Ankle boot (Fashion-MNIST)".
 
