@@ -15,9 +15,9 @@ Two layers:
 TensorFlow is imported only to download a missing built-in dataset, so importing this package stays cheap.
 """
 
-from core.data.pools import build_experiment_data, name_classes
 from core.data.files import load_samples
 from core.data.limits import MAX_FILE_MB_ENV, max_file_bytes
+from core.data.pools import build_experiment_data, name_classes
 from core.data.registry import (
     BUILTIN_DATASETS,
     BUILTINS,
