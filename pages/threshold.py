@@ -31,7 +31,7 @@ shown_baselines = baseline_view.view(result)  # None while they compute, or when
 
 
 def threshold_config(method: str, value: float) -> ThresholdConfig:
-    current = state.config().threshold
+    current = state.result().config.threshold  # the parameters of the threshold in use
     parameters = {name: st.session_state.get(WIDGET + name, getattr(current, name)) for name in ("q", "k", "rate")}
     return ThresholdConfig(method=method, value=value, **parameters)
 
@@ -93,7 +93,7 @@ if st.session_state.get(SHOWN) is not choice or SLIDER not in st.session_state:
     st.session_state[SLIDER] = st.session_state[TYPED] = choice.value
     st.session_state[METHOD] = choice.method if choice.method in methods else "value"
     for name in set(METHOD_PARAMETER.values()):
-        st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
+        st.session_state[WIDGET + name] = float(getattr(result.config.threshold, name))
     st.session_state[SHOWN] = choice
 
 method_column, parameter_column, explanation_column = st.columns([3, 2, 5], vertical_alignment="bottom")
