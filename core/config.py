@@ -14,101 +14,111 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.data.registry import builtin_kind, builtin_spec
+from core.data.registry import BUILTIN_DATASETS, FAMILIES, builtin_kind, builtin_spec
 from core.data.types import TIMESERIES
 from core.errors import ConfigError
-from core.fields import BASELINES, BUILTIN_DATASETS, FIELDS, NAB_NAMES, USER_FILE_SUFFIXES, get, name
+from core.fields import FIELDS, SAMPLE_ONLY, USER_FILE_SUFFIXES, get, name
 
 Label = int | str
+NAB_NAMES = ", ".join(f"{family}/<file stem>" for family in FAMILIES)
+
+
+def default(path: str) -> Any:
+    """The dataclass field of config field `path`, its default read from the field table (core.fields.FIELDS):
+    a tuple there becomes a fresh list for each config."""
+    value = FIELDS[path].default
+    if isinstance(value, tuple):
+        return field(default_factory=lambda: list(value))
+    return field(default=value)
 
 
 @dataclass
 class InjectConfig:
     """Adds `count` samples of `classes` (None = any class) of another dataset, as anomalies."""
 
-    dataset: str = "mnist"
-    classes: list[Label] | None = None
-    count: int = 1
+    dataset: str = default("data.inject.dataset")
+    classes: list[Label] | None = default("data.inject.classes")
+    count: int = default("data.inject.count")
 
 
 @dataclass
 class DataConfig:
-    dataset: str = "digits"
-    normal_classes: list[Label] | None = None
-    anomaly_classes: list[Label] | None = None
-    contamination: float | None = None
+    dataset: str = default("data.dataset")
+    normal_classes: list[Label] | None = default("data.normal_classes")
+    anomaly_classes: list[Label] | None = default("data.anomaly_classes")
+    contamination: float | None = default("data.contamination")
     inject: InjectConfig | None = None
-    protocol: str = "inductive"
-    split: str = "train"
-    limit: int | None = None
-    test_fraction: float = 0.2
-    window: int = 288
-    stride: int = 1
-    train_span: float | None = None
-    train_dataset: str | None = None
-    layout: str = "auto"
+    protocol: str = default("data.protocol")
+    split: str = default("data.split")
+    limit: int | None = default("data.limit")
+    test_fraction: float = default("data.test_fraction")
+    window: int = default("data.window")
+    stride: int = default("data.stride")
+    train_span: float | None = default("data.train_span")
+    train_dataset: str | None = default("data.train_dataset")
+    layout: str = default("data.layout")
 
 
 @dataclass
 class ModelConfig:
     """Defaults: a dense autoencoder sized from the input's width (core.models.auto_sizes): 256-128-16 for images
     and series of 64 values or more, which fits every data kind and, on this project's datasets, scored as well as
-    or better than the conv model that was the default, in a fraction of its training time on a CPU (README,
-    Benchmarks: "Defaults"); for narrower tables one hidden layer twice as wide as the input and a code a quarter
-    of it (docs/bench-tables.md)."""
+    or better than the conv model that was the default, in a fraction of its training time on a CPU
+    (docs/benchmarks.md, "Defaults"); for narrower tables one hidden layer twice as wide as the input and a code a
+    quarter of it (docs/bench-tables.md)."""
 
-    kind: str = "dense"
-    latent_dim: int | str = "auto"
-    filters: list[int] = field(default_factory=lambda: [32, 64])
-    hidden: list[int] | str = "auto"
-    kernel_size: int = 3
+    kind: str = default("model.kind")
+    latent_dim: int | str = default("model.latent_dim")
+    filters: list[int] = default("model.filters")
+    hidden: list[int] | str = default("model.hidden")
+    kernel_size: int = default("model.kernel_size")
 
 
 @dataclass
 class TrainConfig:
-    loss: str = "mse"
-    epochs: int = 20
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    noise: float = 0.0
-    validation_fraction: float = 0.2
-    early_stopping_patience: int | None = None
-    tensorboard: bool = False
-    tensorboard_dir: str | None = None
-    strategy: str = "auto"
-    mixed_precision: bool = False
-    jit_compile: bool = False
+    loss: str = default("train.loss")
+    epochs: int = default("train.epochs")
+    batch_size: int = default("train.batch_size")
+    learning_rate: float = default("train.learning_rate")
+    noise: float = default("train.noise")
+    validation_fraction: float = default("train.validation_fraction")
+    early_stopping_patience: int | None = default("train.early_stopping_patience")
+    tensorboard: bool = default("train.tensorboard")
+    tensorboard_dir: str | None = default("train.tensorboard_dir")
+    strategy: str = default("train.strategy")
+    mixed_precision: bool = default("train.mixed_precision")
+    jit_compile: bool = default("train.jit_compile")
 
 
 @dataclass
 class ScoreConfig:
-    error: str = "mse"
-    density_components: int | str = "auto"
-    batch_size: int = 1024
-    aggregate: str = "mean"
-    baselines: list[str] = field(default_factory=lambda: list(BASELINES))
+    error: str = default("score.error")
+    density_components: int | str = default("score.density_components")
+    batch_size: int = default("score.batch_size")
+    aggregate: str = default("score.aggregate")
+    baselines: list[str] = default("score.baselines")
 
 
 @dataclass
 class ThresholdConfig:
     """How the anomaly threshold is chosen; only the parameter of `method` is read."""
 
-    method: str = "quantile"
-    value: float | None = None
-    q: float = 0.99
-    k: float = 2.0
-    rate: float = 0.01
+    method: str = default("threshold.method")
+    value: float | None = default("threshold.value")
+    q: float = default("threshold.q")
+    k: float = default("threshold.k")
+    rate: float = default("threshold.rate")
 
 
 @dataclass
 class ExperimentConfig:
-    seed: int = 42
+    seed: int = default("seed")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
-    name: str | None = None
+    name: str | None = default("name")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -322,8 +332,47 @@ def fit_to_kind(section: Any, kind: str, prefix: str) -> dict[str, Any]:
     return changes
 
 
+def fitted_to_kind(config: ExperimentConfig, kind: str | None) -> ExperimentConfig:
+    """`config` made to fit data of `kind`: each model, train and score choice that does not fit moved to the first
+    that does (fit_to_kind: conv becomes conv1d for series), and for a time series the data fields only samples
+    use set to null. `config` itself when nothing changes or the kind is unknown."""
+    if kind is None:
+        return config
+    sections: dict[str, Any] = {
+        name: dataclasses.replace(getattr(config, name), **fit_to_kind(getattr(config, name), kind, name))
+        for name in ("model", "train", "score")
+    }
+    if kind == TIMESERIES:
+        unset: dict[str, Any] = dict.fromkeys(SAMPLE_ONLY)
+        sections["data"] = dataclasses.replace(config.data, **unset)
+    if all(getattr(config, name) == section for name, section in sections.items()):
+        return config
+    return config.replace(**sections)
+
+
+def with_dataset(config: ExperimentConfig, dataset: str) -> ExperimentConfig:
+    """`config` on another dataset: its classes differ, so the scenario (classes, contamination) starts over on the
+    protocol and limits chosen so far, and a .csv is read by its own layout again; an injection from that same dataset is dropped, as is any injection into a
+    time series; the rest is fitted to the dataset's kind where it is known without loading it."""
+    kind = builtin_kind(dataset)
+    current = config.data
+    inject = current.inject if current.inject is not None and current.inject.dataset != dataset else None
+    data = dataclasses.replace(
+        current,
+        dataset=dataset,
+        normal_classes=None,
+        anomaly_classes=None,
+        contamination=None,
+        inject=None if kind == TIMESERIES else inject,
+        layout=FIELDS["data.layout"].default,
+    )
+    unchecked = dataclasses.replace(config, data=data)  # checked once fitted: the old settings may not fit
+    fitted = fitted_to_kind(unchecked, kind)
+    return config.replace(data=data) if fitted is unchecked else fitted
+
+
 def markdown_table() -> str:
-    """The README's table of config fields, generated from their descriptions (core.fields.FIELDS)."""
+    """docs/config.md's table of config fields, generated from their descriptions (core.fields.FIELDS)."""
     rows = ["| field | what it is | allowed values | null means |", "| --- | --- | --- | --- |"]
     for spec in FIELDS.values():
         if spec.type in ("int", "float") and spec.low is not None:

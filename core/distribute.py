@@ -35,7 +35,7 @@ def cluster_spec() -> dict:
     try:
         spec = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{TF_CONFIG} is not valid JSON ({exc.msg}); see the README's 'Scaling out'") from None
+        raise ConfigError(f"{TF_CONFIG} is not valid JSON ({exc.msg}); see docs/user-guide.md, 'Scaling out'") from None
     if not isinstance(spec, dict):
         raise ConfigError(f"{TF_CONFIG} must be a JSON object with 'cluster' and 'task'")
     return spec

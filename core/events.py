@@ -81,6 +81,28 @@ def event_metrics(
     }
 
 
+def event_cards(counts: dict) -> list[tuple[str, str, str]]:
+    """(title, value, what it counts) of the event cards the Threshold page and the report show, from
+    event_metrics' `counts`; only "Flagged events" without labels."""
+    cards = [("Flagged events", f"{counts['flagged']:,}", "Runs of flagged timestamps.")]
+    if counts["total"] is None:
+        return cards
+    delay = counts["mean_delay_s"]
+    return cards + [
+        (
+            "Windows detected",
+            f"{counts['detected']} of {counts['total']}",
+            "Labelled anomaly windows with at least one flagged timestamp.",
+        ),
+        ("False alarms", f"{counts['false_alarms']:,}", "Flagged events touching no labelled window."),
+        (
+            "Mean delay",
+            "–" if delay is None else duration(delay),
+            "From a detected window's start to its first flagged timestamp.",
+        ),
+    ]
+
+
 def event_table(found: list[Event], timestamps: np.ndarray, labels: np.ndarray | None) -> pd.DataFrame:
     """One row per event of `found` in its order: rank, start, end, duration (worded by core.timeformat, as every
     page and the report show them), timestamps, peak score, and with labels (n,) 0/1 whether it touches a

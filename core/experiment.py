@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,67 +13,12 @@ from core.config import ExperimentConfig
 from core.data import ExperimentData, build_experiment_data
 from core.detector import AutoencoderDetector
 from core.errors import ConfigError
-from core.events import event_metrics
-from core.metrics import evaluate
 from core.models import bottleneck_warning
+from core.result import ExperimentResult, RunFacts
 from core.thresholds import ThresholdChoice
-from core.training import History, TrainingListener
+from core.training import TrainingListener
 
-if TYPE_CHECKING:
-    from core.config import ThresholdConfig
-
-
-@dataclass
-class ExperimentResult:
-    config: ExperimentConfig
-    data: ExperimentData
-    detector: AutoencoderDetector
-    scores: np.ndarray
-    threshold: ThresholdChoice
-    metrics: dict
-    warnings: list[str] = field(default_factory=list)
-    baselines: BaselineRun | None = None  # the classical detectors on the same samples; None: not run
-
-    @property
-    def model(self):
-        return self.detector.model_
-
-    @property
-    def history(self) -> History:
-        return self.detector.history_
-
-    @property
-    def train_scores(self) -> np.ndarray:
-        return self.detector.train_scores_
-
-    def with_threshold(
-        self, choice: ThresholdChoice, threshold_config: ThresholdConfig | None = None
-    ) -> ExperimentResult:
-        """A copy of this result flagging above `choice`, with config, detector and metrics agreeing on it.
-
-        `config.threshold` becomes `threshold_config` (default: the current one; its q, k and rate are kept)
-        with `method` and `value` taken from `choice`; `detector.threshold_` is `choice`; `metrics` are
-        evaluated again at `choice.value`, keeping how the run went (n_train, epochs, seconds, ...).
-        The detector is copied shallowly (the Keras model, history and training errors are shared), so
-        this result keeps its own threshold; the baselines are shared as they are. Raises ConfigError for a value that is not a finite number.
-        """
-        base = threshold_config if threshold_config is not None else self.config.threshold
-        config = self.config.replace(
-            threshold=dataclasses.replace(base, method=choice.method, value=float(choice.value))
-        )
-        detector = copy.copy(self.detector)
-        detector.threshold = config.threshold
-        detector.threshold_ = choice
-        metrics = {
-            **self.metrics,
-            **evaluate(self.scores, self.data.labels, choice.value),
-            **timeline_metrics(self.scores, self.data, choice.value),
-            "threshold_method": choice.method,
-            "threshold_explanation": choice.explanation,
-        }
-        return dataclasses.replace(
-            self, config=config, detector=detector, threshold=choice, metrics=metrics, warnings=list(self.warnings)
-        )
+__all__ = ["ExperimentResult", "continue_experiment", "detector_for", "run_experiment"]
 
 
 def detector_for(config: ExperimentConfig, data: ExperimentData) -> AutoencoderDetector:
@@ -109,8 +51,8 @@ def run_experiment(
     The detector takes the raw samples and scales series itself; the threshold is inferred from the scored
     samples' errors (and labels, for "fpr" and "best_f1"). The classical baselines (`config.score.baselines`)
     are fitted on the same training samples, scaled as the model sees them, and score the same samples:
-    before this returns (and `metrics["baselines"]` holds their AUROC, AP, seconds and note), or with
-    `baselines_in_background` in a thread of their own (`result.baselines.done`; save_run adds them to metrics).
+    before this returns, or with `baselines_in_background` in a thread of their own (`result.baselines.done`);
+    `metrics["baselines"]` holds their AUROC, AP, seconds and note once they are done.
 
     stream: read a dataset that is a folder of images through tf.data, never as one array (core.data.stream);
     the classical baselines, which need every sample in memory, are then skipped with a warning.
@@ -118,11 +60,9 @@ def run_experiment(
     if data is None:
         data = build_experiment_data(config.data, config.seed, data_dir, stream=stream)
     detector = detector_for(config, data).fit(data.x_train, listener, stop_event)
-    scores, threshold, metrics, warnings = _evaluate(config, data, detector)
+    scores, threshold, facts = _evaluate(config, data, detector)
     baselines = start_baselines(config, data, detector, baselines_in_background)
-    if not baselines_in_background:
-        metrics["baselines"] = baselines.summary()  # in the background: added by save_run
-    return ExperimentResult(config, data, detector, scores, threshold, metrics, warnings, baselines)
+    return ExperimentResult(config, data, detector, scores, threshold, facts, baselines).with_threshold(threshold)
 
 
 def continue_experiment(
@@ -142,10 +82,9 @@ def continue_experiment(
     """
     config = continued_config(result, epochs)
     detector = result.detector.copy_for_training().fit_more(result.data.x_train, epochs, listener, stop_event)
-    scores, threshold, metrics, warnings = _evaluate(config, result.data, detector)
-    if result.baselines is not None and result.baselines.done:
-        metrics["baselines"] = result.baselines.summary()  # still computing: added by save_run
-    return ExperimentResult(config, result.data, detector, scores, threshold, metrics, warnings, result.baselines)
+    scores, threshold, facts = _evaluate(config, result.data, detector)
+    continued = ExperimentResult(config, result.data, detector, scores, threshold, facts, result.baselines)
+    return continued.with_threshold(threshold)
 
 
 def continued_config(result: ExperimentResult, epochs: int) -> ExperimentConfig:
@@ -159,8 +98,8 @@ def continued_config(result: ExperimentResult, epochs: int) -> ExperimentConfig:
 
 def _evaluate(
     config: ExperimentConfig, data: ExperimentData, detector: AutoencoderDetector
-) -> tuple[np.ndarray, ThresholdChoice, dict, list[str]]:
-    """Score `data` with a trained detector, infer its threshold and evaluate: (scores, threshold, metrics, warnings)."""
+) -> tuple[np.ndarray, ThresholdChoice, RunFacts]:
+    """Score `data` with a trained detector and infer its threshold: (scores, threshold, facts)."""
     warnings = [w for w in (bottleneck_warning(config.model, data.sample_shape), detector.history_.warning) if w]
     if data.streamed and config.score.baselines:
         warnings.append(
@@ -168,10 +107,10 @@ def _evaluate(
             f"skipped for the streamed folder {config.data.dataset}"
         )
     started = time.perf_counter()
-    scores = detector.train_scores_ if data.x_score is data.x_train else detector.score_samples(data.x_score)
+    scores = detector.train_scores_ if data.transductive else detector.score_samples(data.x_score)
     score_seconds = time.perf_counter() - started
     threshold = detector.infer_threshold(scores, data.labels)
-    return scores, threshold, summarize(scores, data, threshold, detector.history_, score_seconds, warnings), warnings
+    return scores, threshold, RunFacts(int(len(data.x_train)), score_seconds, tuple(warnings))
 
 
 def start_baselines(
@@ -182,41 +121,9 @@ def start_baselines(
     if data.streamed:
         return BaselineRun([], None, None, data.labels, config.seed).run()
     x_train = flatten(detector.transform(data.x_train))
-    x_score = None if data.x_score is data.x_train else flatten(detector.transform(data.x_score))
+    x_score = None if data.transductive else flatten(detector.transform(data.x_score))
     n_scored = len(data.x_score)
     run = BaselineRun(
         config.score.baselines, x_train, x_score, data.labels, config.seed, lambda s: detector.per_item(s, n_scored)
     )
     return run.start() if background else run.run()
-
-
-def summarize(
-    scores: np.ndarray,
-    data: ExperimentData,
-    threshold: ThresholdChoice,
-    history: History,
-    score_seconds: float,
-    warnings: list[str],
-) -> dict:
-    """metrics.json's content: the evaluation at the threshold plus how the run went, warnings included."""
-    return (
-        evaluate(scores, data.labels, threshold.value)
-        | timeline_metrics(scores, data, threshold.value)
-        | {
-            "threshold_method": threshold.method,
-            "threshold_explanation": threshold.explanation,
-            "n_train": int(len(data.x_train)),
-            "epochs_run": history.epochs_run,
-            "stopped": history.stopped,
-            "train_seconds": round(history.seconds, 3),
-            "score_seconds": round(score_seconds, 3),
-            "warnings": warnings,
-        }
-    )
-
-
-def timeline_metrics(scores: np.ndarray, data: ExperimentData, threshold: float) -> dict:
-    """{"events": core.events.event_metrics(...)} for a time series (scores per timestamp), else {}."""
-    if data.timestamps is None:
-        return {}
-    return {"events": event_metrics(scores, data.labels, threshold, data.timestamps)}

@@ -1,9 +1,13 @@
 """Every experiment-config field described once: type, limits, choices, the data kinds it fits, label and help.
 
+The one declaration of each field's default, type, limits, choices, label and help: core.config's dataclasses
+take their defaults from here (`core.config.default`). This module imports no dataset loader.
+
 In the spirit of scikit-learn's `_parameter_constraints`: validation (`validate`), the dashboard's
 widgets (their limits, options, labels and help), the model-kind / loss compatibility with images
-and series, the README's config table (core.config.markdown_table) and every message that names a field
-(`name`) all read `FIELDS`. Adding a field is one entry here plus its use.
+and series, docs/config.md's table (core.config.markdown_table) and every message that names a field
+(`name`) all read `FIELDS`. Adding a field is one entry here (with its `default`), its attribute in
+core.config (`name: type = default("section.name")`) and its use.
 
 Data kinds: "image" (h, w, c) samples, "series" (length,) samples, and "timeseries" (one long series whose
 sliding windows are the samples). A field with `applies_to` only means something for those kinds: the
@@ -15,8 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.data.registry import BUILTIN_DATASETS, FAMILIES
-from core.data.types import IMAGE, SERIES, TIMESERIES
+from core.kinds import IMAGE, SERIES, TIMESERIES
 
 USER_FILE_SUFFIXES = (".npz", ".csv", ".zip")
 
@@ -51,6 +54,7 @@ class Field:
     step: float | None = None
     format: str | None = None
     auto: str = ""
+    default: Any = None  # the config's default (a tuple stands for a list; core.config.default makes it one)
 
     @property
     def name(self) -> str:
@@ -66,7 +70,7 @@ class Field:
 
     @property
     def limits(self) -> str:
-        """The inclusive limits as messages and the README show them, e.g. "[1, 4096]"; "" when unbounded."""
+        """The inclusive limits as messages and docs/config.md show them, e.g. "[1, 4096]"; "" when unbounded."""
 
         def shown(limit: float | None) -> str:
             if limit is None:
@@ -98,7 +102,6 @@ ERRORS_BY_KIND = {
     TIMESERIES: ("mse", "mae", "bce"),
 }
 SAMPLE_KINDS = (IMAGE, SERIES)  # kinds made of separate samples, with classes to choose from
-NAB_NAMES = ", ".join(f"{family}/<file stem>" for family in FAMILIES)
 
 _FIELDS = (
     Field(
@@ -108,6 +111,7 @@ _FIELDS = (
         "Every random choice (sampling, splits, weights, shuffling) follows it.",
         low=0,
         high=2**32 - 1,
+        default=42,
     ),
     Field(
         "name",
@@ -116,13 +120,15 @@ _FIELDS = (
         "A name for the experiment, used in run folder names.",
         optional=True,
         null_means="named after the dataset",
+        default=None,
     ),
     Field(
         "data.dataset",
         "Dataset",
         "dataset",
-        f"A built-in dataset ({', '.join(BUILTIN_DATASETS)}, {NAB_NAMES} such as nab/nyc_taxi) or the path of "
+        "A built-in dataset (digits, mnist, fashion_mnist, ecg5000, nab/<file stem> such as nab/nyc_taxi) or the path of "
         "a .npz, .csv, .zip or image folder; a .csv with a timestamp column is a time series.",
+        default="digits",
     ),
     Field(
         "data.layout",
@@ -132,6 +138,7 @@ _FIELDS = (
         "a quantity of its own, scaled on its own), no header rows of series steps. Table or series: read it so.",
         choices=("auto", "table", "series"),
         choice_labels={"auto": "Auto", "table": "Table", "series": "Series (each row one curve of steps)"},
+        default="auto",
     ),
     Field(
         "data.normal_classes",
@@ -141,6 +148,7 @@ _FIELDS = (
         optional=True,
         null_means="every class not listed as anomalous",
         applies_to=SAMPLE_KINDS,
+        default=None,
     ),
     Field(
         "data.anomaly_classes",
@@ -150,6 +158,7 @@ _FIELDS = (
         optional=True,
         null_means="none",
         applies_to=SAMPLE_KINDS,
+        default=None,
     ),
     Field(
         "data.contamination",
@@ -163,6 +172,7 @@ _FIELDS = (
         step=0.005,
         format="%.3f",
         applies_to=SAMPLE_KINDS,
+        default=None,
     ),
     Field(
         "data.inject.dataset",
@@ -170,6 +180,7 @@ _FIELDS = (
         "dataset",
         "Another dataset of the same sample shape.",
         applies_to=SAMPLE_KINDS,
+        default="mnist",
     ),
     Field(
         "data.inject.classes",
@@ -178,6 +189,7 @@ _FIELDS = (
         "Classes of the injected dataset.",
         optional=True,
         null_means="any class",
+        default=None,
     ),
     Field(
         "data.inject.count",
@@ -187,6 +199,7 @@ _FIELDS = (
         low=1,
         high=100_000,
         applies_to=SAMPLE_KINDS,
+        default=1,
     ),
     Field(
         "data.protocol",
@@ -196,6 +209,7 @@ _FIELDS = (
         "score all of it). Transductive: train on and score the same samples.",
         choices=("inductive", "transductive"),
         choice_labels={"inductive": "Inductive", "transductive": "Transductive"},
+        default="inductive",
     ),
     Field(
         "data.split",
@@ -205,6 +219,7 @@ _FIELDS = (
         choices=("train", "test", "all"),
         choice_labels={"train": "Training split", "test": "Test split", "all": "Both splits"},
         applies_to=SAMPLE_KINDS,
+        default="train",
     ),
     Field(
         "data.window",
@@ -214,6 +229,7 @@ _FIELDS = (
         low=2,
         high=10_000,
         applies_to=(TIMESERIES,),
+        default=288,
     ),
     Field(
         "data.stride",
@@ -223,6 +239,7 @@ _FIELDS = (
         low=1,
         high=10_000,
         applies_to=(TIMESERIES,),
+        default=1,
     ),
     Field(
         "data.train_span",
@@ -236,6 +253,7 @@ _FIELDS = (
         step=0.05,
         format="%.2f",
         applies_to=(TIMESERIES,),
+        default=None,
     ),
     Field(
         "data.train_dataset",
@@ -246,6 +264,7 @@ _FIELDS = (
         optional=True,
         null_means="the scored series itself",
         applies_to=(TIMESERIES,),
+        default=None,
     ),
     Field(
         "data.limit",
@@ -258,6 +277,7 @@ _FIELDS = (
         null_means="all samples",
         step=1000,
         applies_to=SAMPLE_KINDS,
+        default=None,
     ),
     Field(
         "data.test_fraction",
@@ -269,6 +289,7 @@ _FIELDS = (
         step=0.05,
         format="%.2f",
         applies_to=SAMPLE_KINDS,
+        default=0.2,
     ),
     Field(
         "model.kind",
@@ -278,6 +299,7 @@ _FIELDS = (
         choices=("conv", "conv1d", "dense"),
         choice_labels={"conv": "Convolutional (2-D)", "conv1d": "Convolutional (1-D)", "dense": "Dense"},
         kinds={IMAGE: ("conv", "dense"), SERIES: ("conv1d", "dense"), TIMESERIES: ("conv1d", "dense")},
+        default="dense",
     ),
     Field(
         "model.latent_dim",
@@ -287,6 +309,7 @@ _FIELDS = (
         low=1,
         high=4096,
         auto="a quarter of the input's width, at least 2 and at most 16",
+        default="auto",
     ),
     Field(
         "model.hidden",
@@ -296,6 +319,7 @@ _FIELDS = (
         low=1,
         high=65_536,
         auto="one layer twice the input's width for inputs narrower than 64 numbers (tables), else 256, 128",
+        default="auto",
     ),
     Field(
         "model.filters",
@@ -304,8 +328,17 @@ _FIELDS = (
         "Convolutional models: filters per stride-2 layer, like 32, 64.",
         low=1,
         high=4096,
+        default=(32, 64),
     ),
-    Field("model.kernel_size", "Kernel size", "int", "Convolution window, in pixels or time steps.", low=1, high=15),
+    Field(
+        "model.kernel_size",
+        "Kernel size",
+        "int",
+        "Convolution window, in pixels or time steps.",
+        low=1,
+        high=15,
+        default=3,
+    ),
     Field(
         "train.loss",
         "Loss",
@@ -314,9 +347,10 @@ _FIELDS = (
         choices=ERRORS_BY_KIND[IMAGE],
         choice_labels=ERROR_LABELS,
         kinds=ERRORS_BY_KIND,
+        default="mse",
     ),
-    Field("train.epochs", "Epochs", "int", "Passes over the training samples.", low=1, high=10_000),
-    Field("train.batch_size", "Batch size", "int", "Samples per gradient step.", low=1, high=65_536),
+    Field("train.epochs", "Epochs", "int", "Passes over the training samples.", low=1, high=10_000, default=20),
+    Field("train.batch_size", "Batch size", "int", "Samples per gradient step.", low=1, high=65_536, default=32),
     Field(
         "train.learning_rate",
         "Learning rate",
@@ -326,6 +360,7 @@ _FIELDS = (
         high=1.0,
         step=1e-4,
         format="%.5f",
+        default=0.001,
     ),
     Field(
         "train.noise",
@@ -337,6 +372,7 @@ _FIELDS = (
         high=1.0,
         step=0.05,
         format="%.2f",
+        default=0.0,
     ),
     Field(
         "train.validation_fraction",
@@ -347,6 +383,7 @@ _FIELDS = (
         high=0.9,
         step=0.05,
         format="%.2f",
+        default=0.2,
     ),
     Field(
         "train.early_stopping_patience",
@@ -357,6 +394,7 @@ _FIELDS = (
         high=1000,
         optional=True,
         null_means="off",
+        default=None,
     ),
     Field(
         "train.tensorboard",
@@ -364,6 +402,7 @@ _FIELDS = (
         "bool",
         "Log the loss and validation loss of every epoch for TensorBoard; a saved run keeps them in its "
         "tensorboard/ folder. Opening them needs the tensorboard package: tensorboard --logdir RUN/tensorboard.",
+        default=False,
     ),
     Field(
         "train.tensorboard_dir",
@@ -373,6 +412,7 @@ _FIELDS = (
         "the switch on, a saved run keeps a copy.",
         optional=True,
         null_means="a temporary folder, with the switch on",
+        default=None,
     ),
     Field(
         "train.strategy",
@@ -388,6 +428,7 @@ _FIELDS = (
             "mirrored": "Mirrored (this machine's devices)",
             "multi_worker": "Multi-worker (cluster from TF_CONFIG)",
         },
+        default="auto",
     ),
     Field(
         "train.mixed_precision",
@@ -395,13 +436,15 @@ _FIELDS = (
         "bool",
         "GPUs only: compute in float16 with float32 weights and a float32 output layer (mixed_float16), with "
         "loss scaling; ignored with a warning on a machine without a GPU.",
+        default=False,
     ),
     Field(
         "train.jit_compile",
         "XLA compilation",
         "bool",
         "Compile the training step with XLA (jit_compile). Off by default: on CPU it trained the conv presets "
-        "2.7× slower (README, benchmarks); worth trying on GPUs.",
+        "2.7× slower (docs/benchmarks.md); worth trying on GPUs.",
+        default=False,
     ),
     Field(
         "score.error",
@@ -411,6 +454,7 @@ _FIELDS = (
         choices=ERRORS_BY_KIND[IMAGE],
         choice_labels=ERROR_LABELS,
         kinds=ERRORS_BY_KIND,
+        default="mse",
     ),
     Field(
         "score.density_components",
@@ -424,8 +468,9 @@ _FIELDS = (
         applies_to=SAMPLE_KINDS,
         auto="4 for tables, whose anomalies may lie far out along the code's directions or between its clusters, "
         "0 for other data",
+        default="auto",
     ),
-    Field("score.batch_size", "Scoring batch size", "int", "Samples scored at once.", low=1, high=65_536),
+    Field("score.batch_size", "Scoring batch size", "int", "Samples scored at once.", low=1, high=65_536, default=1024),
     Field(
         "score.aggregate",
         "Score per timestamp",
@@ -434,6 +479,7 @@ _FIELDS = (
         choices=("mean", "max"),
         choice_labels={"mean": "Mean of covering windows", "max": "Max of covering windows"},
         applies_to=(TIMESERIES,),
+        default="mean",
     ),
     Field(
         "score.baselines",
@@ -447,6 +493,7 @@ _FIELDS = (
             "knn": "kNN distance (k = 5)",
             "ecod": "ECOD",
         },
+        default=BASELINES,
     ),
     Field(
         "threshold.method",
@@ -463,6 +510,7 @@ _FIELDS = (
             "fpr": "Target false-positive rate",
             "best_f1": "Best F1 (uses labels)",
         },
+        default="quantile",
     ),
     Field(
         "threshold.value",
@@ -471,6 +519,7 @@ _FIELDS = (
         "The threshold itself; required when the method is manual.",
         optional=True,
         null_means="chosen by the method",
+        default=None,
     ),
     Field(
         "threshold.q",
@@ -481,6 +530,7 @@ _FIELDS = (
         high=1.0,
         step=0.001,
         format="%.3f",
+        default=0.99,
     ),
     Field(
         "threshold.k",
@@ -491,6 +541,7 @@ _FIELDS = (
         high=100.0,
         step=0.1,
         format="%.2f",
+        default=2.0,
     ),
     Field(
         "threshold.rate",
@@ -501,10 +552,16 @@ _FIELDS = (
         high=0.9999,
         step=0.001,
         format="%.4f",
+        default=0.01,
     ),
 )
 FIELDS: dict[str, Field] = {f.path: f for f in _FIELDS}
 LABELLED_METHODS = ("fpr", "best_f1")
+# DataConfig fields, and the field that names them, that only samples of images or series use (null otherwise).
+SAMPLE_ONLY = {
+    key: f"data.{key}{'.dataset' if key == 'inject' else ''}"
+    for key in ("normal_classes", "anomaly_classes", "contamination", "inject", "limit")
+}
 
 
 def name(path: str) -> str:

@@ -1,4 +1,4 @@
-"""Folder writes that a crash never leaves half-done, and reads that never see two versions mixed.
+"""Folder writes that a crash never leaves half-done.
 
 Every folder is built complete in a hidden sibling `.NAME.partial-<hex>` first (`staging`), then put in
 place in one step:
@@ -8,39 +8,41 @@ place in one step:
   atomic on POSIX. A taken generated name is replaced by another one (`next_name`); a taken name the
   caller chose is refused with RunError, never overwritten. A write killed part-way leaves only the
   hidden partial folder.
-- A replacement (`swap_in`): the complete new folder and NAME are exchanged in one step (Linux
-  renameat2 RENAME_EXCHANGE); elsewhere two renames, NAME -> `.NAME.previous-<hex>` and the new folder
-  -> NAME, and `clean_leftovers` puts a `.previous` folder back when a crash struck between them.
-  Unchanged big files are hard links to the old ones (`link_tree`; copied where links are impossible).
 - A removal (`remove`): NAME is renamed to `.NAME.deleting-<hex>` first, then deleted.
 
 Hidden `.NAME.partial-*`, `.NAME.deleting-*` and `.NAME.previous-*` folders untouched for STALE_AFTER_S
 are removed by `clean_leftovers`; younger ones may be a write in progress in another process and are left
-alone. Readers (`consistent_read`) read a marker file before and after the others and read again when it
-changed, so a swap during a read never yields a mix of two versions.
+alone (`.previous` folders were left by the whole-folder swaps of older versions; one whose NAME is missing is
+put back).
 """
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import re
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TypeVar
 
 from core.errors import RunError
 
 STALE_AFTER_S = 10 * 60  # hidden leftovers untouched this long are removed; younger ones may be a write in progress
 NAME_ATTEMPTS = 100
-READ_ATTEMPTS = 5
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>partial|deleting|previous)-[0-9a-f]+$")
-_T = TypeVar("_T")
+
+
+def runs_root() -> Path:
+    """Where runs are saved: $ANOMALY_STUDIO_RUNS, else ./runs."""
+    return Path(os.environ.get("ANOMALY_STUDIO_RUNS", "runs")).expanduser()
+
+
+def safe_file_name(text: str) -> str:
+    """`text` with every character but letters, digits, '-', '_' and '.' replaced by '_'."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
 def hidden_sibling(folder: Path, kind: str) -> Path:
@@ -104,74 +106,11 @@ def place_new(partial: Path, folder: Path, next_name: Callable[[], Path] | None 
     raise RunError(f"found no free name in {folder.parent} after {NAME_ATTEMPTS} tries; nothing was saved")
 
 
-def link_or_copy(source, target) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-
-
-def link_tree(source: Path, target: Path, skip: Collection[str] = ()) -> None:
-    """Hard-link (or copy) everything in `source` into the existing folder `target`, except the names in `skip`."""
-    for entry in source.iterdir():
-        if entry.name in skip:
-            continue
-        if entry.is_dir():
-            shutil.copytree(entry, target / entry.name, copy_function=link_or_copy)
-        else:
-            link_or_copy(entry, target / entry.name)
-
-
-def exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one step (Linux renameat2 with RENAME_EXCHANGE); False where that is unsupported."""
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
-    renameat2.restype = ctypes.c_int
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
-        return False
-    raise OSError(code, os.strerror(code), str(b))
-
-
-def swap_in(new: Path, folder: Path) -> None:
-    """Put the complete folder `new` where `folder` is, and remove the old one."""
-    if exchange(new, folder):
-        old = new  # after the exchange the old folder lives at `new`'s hidden name
-    else:
-        old = hidden_sibling(folder, "previous")
-        try:
-            os.rename(folder, old)
-        except FileNotFoundError:
-            raise RunError(f"{folder} disappeared while it was being replaced; nothing was changed") from None
-        try:
-            os.rename(new, folder)
-        except BaseException:
-            with suppress(OSError):  # fails when clean_leftovers in another process put it back already
-                os.rename(old, folder)
-            raise
-    _discard(old, folder)
-
-
 def remove(folder: Path) -> None:
     """Delete `folder`: renamed to a hidden `.NAME.deleting-<hex>` first (OSError when that fails), so it
     disappears in one step; what a crash leaves of it, clean_leftovers removes later."""
     doomed = hidden_sibling(folder, "deleting")
     os.rename(folder, doomed)
-    shutil.rmtree(doomed, ignore_errors=True)
-
-
-def _discard(old: Path, folder: Path) -> None:
-    doomed = hidden_sibling(folder, "deleting")
-    try:
-        os.rename(old, doomed)
-    except OSError:
-        doomed = old
     shutil.rmtree(doomed, ignore_errors=True)
 
 
@@ -214,30 +153,3 @@ def clean_leftovers(root: Path, only: str | None = None) -> list[Path]:
         except OSError:
             continue
     return removed
-
-
-def _read_marker(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
-
-
-def consistent_read(folder: Path, marker: str, read: Callable[[], _T]) -> _T:
-    """read() the files of `folder`, again while its file `marker` changed meanwhile (the folder was swapped).
-
-    An error of read() is raised when the marker did not change around it; after READ_ATTEMPTS changing
-    reads, RunError.
-    """
-    path = Path(folder) / marker
-    for _ in range(READ_ATTEMPTS):
-        before = _read_marker(path)
-        try:
-            value = read()
-        except RunError:
-            if _read_marker(path) == before:
-                raise
-            continue
-        if _read_marker(path) == before:
-            return value
-    raise RunError(f"{folder} kept changing while it was read; try again")

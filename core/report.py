@@ -25,11 +25,13 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from core import baselines, curve_figures, events, figures, sample_figures, timeline_figures
-from core.data import IMAGE, ROLE_NAMES, TIMESERIES, class_names, dataset_label
+from core.data import IMAGE, ROLE_NAMES, TIMESERIES, dataset_label, name_classes
 from core.errors import StudioError
 from core.fields import FIELDS, get, shown
 from core.metrics import pr_curve, roc_curve
-from core.timeformat import count, duration, timestamp
+from core.result import STOP_REASONS
+from core.thresholds import METHOD_PARAMETER
+from core.timeformat import count, timestamp
 
 if TYPE_CHECKING:
     from core.experiment import ExperimentResult
@@ -39,19 +41,7 @@ TOP_EVENTS = 20  # flagged events listed, for a time series
 EVENT_WINDOWS = 3  # of which shown beside their reconstructions
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 SETTINGS_SECTIONS = (("data.", "Data"), ("model.", "Model"), ("train.", "Training"), ("score.", "Scoring"))
-THRESHOLD_PARAMETERS = {
-    "quantile": "threshold.q",
-    "mean_std": "threshold.k",
-    "contamination": "threshold.rate",
-    "fpr": "threshold.rate",
-}
 KIND_NAMES = {IMAGE: "images", "series": "fixed-length series", TIMESERIES: "one long time series"}
-STOP_REASONS = {
-    "completed": "completed every epoch",
-    "early_stopping": "stopped early: the validation loss stopped improving",
-    "stopped": "stopped by hand",
-    "diverged": "diverged",
-}
 
 
 def html_report(
@@ -287,8 +277,8 @@ def _threshold_section(page: _Page, result: ExperimentResult) -> tuple[str, str,
         ("Threshold", f"{choice.value:.6g}"),
         ("Chosen by", FIELDS["threshold.method"].label_of(choice.method)),
     ]
-    parameter = THRESHOLD_PARAMETERS.get(choice.method)
-    if parameter is not None:
+    if choice.method in METHOD_PARAMETER:
+        parameter = f"threshold.{METHOD_PARAMETER[choice.method]}"
         facts.append((FIELDS[parameter].label, f"{get(result.config, parameter):g}"))
     flagged = int(np.count_nonzero(scores > choice.value))
     facts.append(("Flagged", f"{flagged:,} of {len(scores):,} ({flagged / max(len(scores), 1):.2%})"))
@@ -328,15 +318,7 @@ def _metrics_section(page: _Page, result: ExperimentResult) -> tuple[str, str, s
 def _event_cards(counts: dict | None) -> str:
     if counts is None:
         return ""
-    cards = [("Flagged events", f"{counts['flagged']:,}", "runs of flagged timestamps")]
-    if counts["total"] is not None:
-        delay = counts["mean_delay_s"]
-        cards += [
-            ("Windows detected", f"{counts['detected']} of {counts['total']}", "labelled anomaly windows"),
-            ("False alarms", f"{counts['false_alarms']:,}", "events touching no window"),
-            ("Mean delay", "–" if delay is None else duration(delay), "to the first flag"),
-        ]
-    return _cards(cards)
+    return _cards([(title, value, meaning.rstrip(".").lower()) for title, value, meaning in events.event_cards(counts)])
 
 
 def _curves_section(page: _Page, result: ExperimentResult) -> tuple[str, str, str]:
@@ -389,7 +371,7 @@ def _baselines_section(result: ExperimentResult) -> tuple[str, str, str]:
 def _sample_class(result: ExperimentResult, index: int) -> str:
     if result.data.classes is None:
         return ""
-    return f"class {class_names(result.data, result.config.data.inject, np.array([index]))[0]}"
+    return f"class {name_classes(result.data, result.config.data.inject, np.array([index]))[0]}"
 
 
 def _flagged_section(page: _Page, result: ExperimentResult, top: int) -> tuple[str, str, str]:
@@ -398,10 +380,12 @@ def _flagged_section(page: _Page, result: ExperimentResult, top: int) -> tuple[s
     title = "Top flagged samples"
     if n_flagged == 0:
         return "flagged", title, _note("Nothing is flagged at this threshold.")
-    shown = np.argsort(-scores, kind="stable")[: min(top, n_flagged)]
-    reconstructions, error_maps = result.detector.reconstruct(data.x_score[shown])
+    top_indices = np.argsort(-scores, kind="stable")[: min(top, n_flagged)]
+    reconstructions, error_maps = result.detector.reconstruct(data.x_score[top_indices])
     cards = []
-    for rank, (index, reconstruction, error_map) in enumerate(zip(shown, reconstructions, error_maps, strict=True)):
+    for rank, (index, reconstruction, error_map) in enumerate(
+        zip(top_indices, reconstructions, error_maps, strict=True)
+    ):
         sample = data.x_score[index]
         if data.kind == IMAGE:
             figure = sample_figures.image_triplet(sample, reconstruction, error_map)
@@ -416,7 +400,7 @@ def _flagged_section(page: _Page, result: ExperimentResult, top: int) -> tuple[s
     which = (
         "The one flagged sample"
         if n_flagged == 1
-        else f"The {len(shown)} samples with the highest reconstruction errors of the {n_flagged:,} flagged, each"
+        else f"The {len(top_indices)} samples with the highest reconstruction errors of the {n_flagged:,} flagged, each"
     )
     shown_with = "beside its reconstruction and per-pixel error" if data.kind == IMAGE else "with its reconstruction"
     lead = _note(f"{which} {shown_with}.")
@@ -448,12 +432,12 @@ def _events_section(page: _Page, result: ExperimentResult) -> tuple[str, str, st
             f"{html.escape(timestamp(data.timestamps[event.peak]))} · score {event.peak_score:.4g}</div>"
             f"{page.figure(figure)}</div>"
         )
-    shown = f"the {TOP_EVENTS} with the highest peaks" if len(found) > TOP_EVENTS else "all of them"
+    listed = f"the {TOP_EVENTS} with the highest peaks" if len(found) > TOP_EVENTS else "all of them"
     return (
         "flagged",
         title,
         timeline
-        + _note(f"{count(len(found), 'flagged event')}; {shown} below, highest peak first.")
+        + _note(f"{count(len(found), 'flagged event')}; {listed} below, highest peak first.")
         + _table(table, numeric=("rank", "timestamps", "peak score"))
         + "<h3>The worst-rebuilt window around each of the highest peaks</h3>"
         + f'<div class="samples wide">{"".join(windows)}</div>',

@@ -2,7 +2,7 @@
 
 A run's folder name is its id: unique, and never changed (reports, sessions and commands refer to it). What
 tables, legends and reports show is its title: the one the user gave it (`title.txt` in the folder, which a
-threshold update carries over with the other unchanged files), else one made from its dataset, model and the
+threshold update leaves alone: it replaces threshold.json only), else one made from its dataset, model and the
 time it was saved ("Digits (8×8, offline) · conv · 2026-12-02 14:05").
 """
 

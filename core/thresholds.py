@@ -5,6 +5,7 @@ A sample is flagged when its error is strictly greater than the threshold.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,12 +14,26 @@ from core import fields
 from core.config import ThresholdConfig
 from core.errors import ConfigError
 
+METHOD_PARAMETER = {
+    "quantile": "q",
+    "mean_std": "k",
+    "contamination": "rate",
+    "fpr": "rate",
+}  # -> ThresholdConfig field
+
 
 @dataclass(frozen=True)
 class ThresholdChoice:
     value: float
     method: str
     explanation: str
+
+
+def config_of(choice: ThresholdChoice, parameters: ThresholdConfig) -> ThresholdConfig:
+    """The ThresholdConfig that yields `choice`: its method, the method's parameters (q, k, rate) from
+    `parameters`, and `value` set only for the manual method "value" (other methods compute it: None)."""
+    value = float(choice.value) if choice.method == "value" else None
+    return dataclasses.replace(parameters, method=choice.method, value=value)
 
 
 def choose_threshold(

@@ -7,18 +7,16 @@ import pandas as pd
 import streamlit as st
 
 from core import events, sample_figures, timeline_figures
-from core.config import DataConfig, InjectConfig, fit_to_kind, validate
+from core.config import DataConfig, InjectConfig, fitted_to_kind, validate, with_dataset
 from core.data import (
     BUILTIN_DATASETS,
     OFFERED_DATASETS,
     ROLE_NAMES,
     TIMESERIES,
-    builtin_kind,
     builtin_spec,
-    class_names,
     load_dataset,
+    name_classes,
 )
-from core.data.experiment import SAMPLE_ONLY
 from core.data.tables import describe
 from core.errors import ConfigError, StudioError
 from core.fields import FIELDS
@@ -59,30 +57,7 @@ def store_upload() -> None:
 
 def choose_dataset(dataset: str) -> None:
     """A new dataset has other classes: the scenario starts over, on the protocol and limits chosen so far."""
-    current = state.config().data
-    inject = current.inject if current.inject is not None and current.inject.dataset != dataset else None
-    if builtin_kind(dataset) == TIMESERIES:
-        inject = None
-    new_data = dataclasses.replace(
-        current,
-        dataset=dataset,
-        normal_classes=None,
-        anomaly_classes=None,
-        contamination=None,
-        inject=inject,
-        layout="auto",
-    )
-    state.use_config(state.config().replace(data=new_data, **kind_sections(state.config(), builtin_kind(dataset))))
-
-
-def kind_sections(config, kind) -> dict:
-    """Model, train and score sections with every choice that does not fit data of `kind` moved to one that does."""
-    if kind is None:
-        return {}
-    return {
-        name: dataclasses.replace(getattr(config, name), **fit_to_kind(getattr(config, name), kind, name))
-        for name in ("model", "train", "score")
-    }
+    state.use_config(with_dataset(state.config(), dataset))
 
 
 def timeseries_scenario(data, base) -> None:
@@ -116,7 +91,7 @@ def timeseries_preview(experiment_data) -> None:
     train_end = experiment_data.train_timestamps[-1]
     trained = (
         "all of it"
-        if experiment_data.x_train is experiment_data.x_score
+        if experiment_data.transductive
         else f"{len(experiment_data.x_train):,} timestamps up to {timestamp(train_end)}"
     )
     source = "" if config.data.train_dataset is None else f" of {state.dataset_label(config.data.train_dataset)}"
@@ -146,7 +121,7 @@ def preview_groups(experiment_data, inject) -> tuple[list[np.ndarray], list[str]
     table = pd.DataFrame(
         {
             "role": experiment_data.roles,
-            "class": class_names(experiment_data, inject, everything) if experiment_data.classes is not None else "",
+            "class": name_classes(experiment_data, inject, everything) if experiment_data.classes is not None else "",
             "position": everything,
         }
     )
@@ -231,14 +206,9 @@ if dataset_name.lower().endswith(".csv"):
         st.rerun()
     if base.kind != TIMESERIES and base.notices:
         st.markdown("\n".join(f"- {notice}" for notice in base.notices))
-fitted = kind_sections(config, base.kind)
-if any(fitted[name] != getattr(config, name) for name in fitted):
-    state.update_config(**fitted)  # e.g. a series file after image settings: conv1d instead of conv
-    st.rerun()
-
-if base.kind == TIMESERIES and any(getattr(data, key) is not None for key in SAMPLE_ONLY):
-    # Classes, contamination, injection and sample limits mean nothing for one long series.
-    state.update_config(data=dataclasses.replace(data, **dict.fromkeys(SAMPLE_ONLY)))
+fitted = fitted_to_kind(config, base.kind)  # e.g. a series file after image settings: conv1d instead of conv
+if fitted is not config:
+    state.set_config(fitted)
     st.rerun()
 if base.kind == TIMESERIES:
     for notice in base.notices:
@@ -334,7 +304,7 @@ if applied:
         limit=limit,
         test_fraction=test_fraction,
     )
-    if state.update_config(data=new_data, **kind_sections(config, base.kind)):
+    if state.update_config(data=new_data):
         st.rerun()
 config = state.config()
 

@@ -15,11 +15,10 @@ from core.data import TIMESERIES
 from core.errors import ConfigError
 from core.fields import FIELDS, LABELLED_METHODS
 from core.metrics import confusion_matrix
-from core.thresholds import choose_threshold
+from core.thresholds import METHOD_PARAMETER, choose_threshold
 from ui import analysis, saving, state, timeline
 from ui import baselines as baseline_view
 
-PARAMETERS = {"quantile": "q", "mean_std": "k", "contamination": "rate", "fpr": "rate"}  # method -> its field
 WIDGET = "threshold:"
 SLIDER, TYPED, METHOD, SHOWN = WIDGET + "value", WIDGET + "typed", WIDGET + "method", WIDGET + "shown"
 THRESHOLD_ERROR = "threshold_error"
@@ -33,9 +32,10 @@ shown_baselines = baseline_view.view(result)  # None while they compute, or when
 
 
 def threshold_config(method: str, value: float, **typed: float) -> ThresholdConfig:
-    """The config's threshold with `method`, `value` and a parameter `typed` just now. The other parameters are the
-    config's: a parameter box not drawn has no value of its own (Streamlit drops or keeps a stale one)."""
-    return dataclasses.replace(state.config().threshold, method=method, value=value, **typed)
+    """The threshold in use's config (the result's) with `method`, `value` and a parameter `typed` just now. The other
+    parameters are the result's: a parameter box not drawn has no value of its own (Streamlit drops or keeps a stale
+    one), and the session's next-training settings may differ from the threshold on screen."""
+    return dataclasses.replace(state.result().config.threshold, method=method, value=value, **typed)
 
 
 def apply_threshold(method: str, value: float | None = None, **typed: float) -> None:
@@ -47,7 +47,7 @@ def apply_threshold(method: str, value: float | None = None, **typed: float) -> 
         st.session_state[THRESHOLD_ERROR] = str(exc)
         return
     st.session_state.pop(THRESHOLD_ERROR, None)
-    state.workspace().threshold = choice
+    state.set_threshold(choice, new_config)
     st.session_state[SLIDER] = st.session_state[TYPED] = choice.value
     st.session_state[METHOD] = method
     st.session_state[SHOWN] = choice
@@ -110,13 +110,13 @@ method = method_column.selectbox(
     key=METHOD,
     help=method_field.help,
 )
-if method in PARAMETERS:
-    name = PARAMETERS[method]
+if method in METHOD_PARAMETER:
+    name = METHOD_PARAMETER[method]
     spec = FIELDS[f"threshold.{name}"]
     if st.session_state.get(BOX_DRAWN) != name or WIDGET + name not in st.session_state:
-        # A box not drawn in the last run shows the config's parameter: Streamlit forgets (or keeps a stale)
-        # value of a hidden widget, and a box without one would start at its lower limit (k = -100).
-        st.session_state[WIDGET + name] = float(getattr(state.config().threshold, name))
+        # A box not drawn in the last run shows the parameter of the threshold in use: Streamlit forgets (or keeps
+        # a stale) value of a hidden widget, and a box without one would start at its lower limit (k = -100).
+        st.session_state[WIDGET + name] = float(getattr(result.config.threshold, name))
     parameter_column.number_input(
         spec.label,
         spec.low,
@@ -128,7 +128,7 @@ if method in PARAMETERS:
         args=(name,),
         key=WIDGET + name,
     )
-st.session_state[BOX_DRAWN] = PARAMETERS.get(method)
+st.session_state[BOX_DRAWN] = METHOD_PARAMETER.get(method)
 explanation_column.info(choice.explanation, icon=":material/info:")
 if THRESHOLD_ERROR in st.session_state:
     st.error(st.session_state[THRESHOLD_ERROR])
@@ -142,7 +142,7 @@ slider_column.slider(
 typed_column.number_input(
     "Exact value", format="%.6g", key=TYPED, on_change=on_typed, help="Type any threshold; the slider follows."
 )
-threshold = state.threshold().value  # exact, whether it came from the slider, the box or a method
+threshold = result.threshold.value  # exact, whether it came from the slider, the box or a method
 
 point = summary.curve.at(threshold)
 cards = st.columns([0.95, 1, 1, 0.8, 1.2, 1.3], gap="xsmall")  # the longest title and "100.0%" fit at 1400 px
@@ -168,7 +168,7 @@ if labels is not None:
     )
 
 if result.data.kind == TIMESERIES:
-    timeline.event_cards(result, threshold)
+    timeline.event_cards(result)
     timeline.timeline_chart(result, threshold)
 
 log_x_column, log_y_column, _ = st.columns([1, 1, 4])

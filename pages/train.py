@@ -18,13 +18,7 @@ with st.spinner("Loading TensorFlow…"):
     engine.load()
     from core.jobs import TrainingJob
     from core.models import bottleneck_warning
-
-STOP_REASONS = {
-    "completed": "completed every epoch",
-    "early_stopping": "stopped early (validation loss stopped improving)",
-    "stopped": "stopped by you",
-    "diverged": "diverged",
-}
+    from core.result import STOP_REASONS
 
 
 def duration(seconds) -> str:
@@ -38,29 +32,21 @@ def start_training(config) -> None:
     """Start one background training, never two."""
     if state.training_running():
         return
-    ws = state.workspace()
     try:
         data = data_cache.experiment_data(config)
     except StudioError as exc:
-        ws.training_error = str(exc)
+        state.set_training_error(str(exc))
         return
-    ws.training_error = None
     state.set_config(config)
-    ws.job = TrainingJob(config, data_dir=state.data_dir(), data=data).start()
+    state.start_job(lambda: TrainingJob(config, data_dir=state.data_dir(), data=data))
 
 
 def continue_training(result, epochs: int) -> None:
     """Start training the session's model `epochs` more epochs in the background."""
-    if state.training_running():
-        return
-    ws = state.workspace()
     try:
-        job = TrainingJob.continuing(result, epochs)
+        state.start_job(lambda: TrainingJob.continuing(result, epochs))
     except ConfigError as exc:
-        ws.training_error = str(exc)
-        return
-    ws.training_error = None
-    ws.job = job.start()
+        state.set_training_error(str(exc))
 
 
 def continue_form(result) -> None:

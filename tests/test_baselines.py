@@ -141,8 +141,10 @@ def test_an_empty_baselines_list_turns_them_off_and_old_runs_still_load(tmp_path
     assert not (folder / baselines.SCORES_FILE).exists()
 
     metrics = json.loads((folder / "metrics.json").read_text())
-    del metrics["baselines"]  # what a run saved before baselines existed holds
+    del metrics["baselines"]  # what a run saved before baselines existed holds: no threshold.json, facts in metrics
     (folder / "metrics.json").write_text(json.dumps(metrics))
+    (folder / "threshold.json").unlink()
+    (folder / "run.json").write_text(json.dumps({"created": "2025-01-01T00:00:00+00:00", "n_scored": 10}))
     assert runs.load_run(folder).baselines is None
 
 

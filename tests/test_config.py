@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import ExperimentConfig
+from core.config import ExperimentConfig, fitted_to_kind, with_dataset
 from core.errors import ConfigError
 
 PRESETS = sorted((Path(__file__).resolve().parents[1] / "presets").glob("*.json"))
@@ -110,3 +110,39 @@ def test_defaults_are_valid_and_user_paths_are_accepted():
     config = ExperimentConfig()
     assert config.data.dataset == "digits"
     assert ExperimentConfig.from_dict({"data": {"dataset": "uploads/my_data.npz"}}).data.dataset.endswith(".npz")
+
+
+def test_a_config_fitted_to_a_time_series_drops_what_only_samples_use_and_fits_its_choices():
+    images = ExperimentConfig.from_dict(  # settings for images, on a file whose kind is known once it is read
+        {
+            "data": {"dataset": "readings.csv", "normal_classes": [1], "contamination": 0.01, "limit": 500},
+            "model": {"kind": "conv"},
+            "train": {"loss": "ssim"},
+        }
+    )
+    series = fitted_to_kind(images, "timeseries")
+    assert (series.model.kind, series.train.loss, series.score.error) == ("conv1d", "mse", "mse")
+    assert series.data.normal_classes is None and series.data.contamination is None and series.data.limit is None
+    assert fitted_to_kind(series, "timeseries") is series  # nothing to repair: the same config
+    assert fitted_to_kind(images, "image") is images and fitted_to_kind(images, None) is images
+
+
+def test_another_dataset_starts_the_scenario_over_and_keeps_the_rest():
+    config = ExperimentConfig.from_dict(
+        {
+            "data": {
+                "dataset": "mnist",
+                "normal_classes": [1],
+                "anomaly_classes": [3],
+                "inject": {"dataset": "fashion_mnist"},
+                "limit": 500,
+            },
+            "model": {"kind": "conv"},
+        }
+    )
+    digits = with_dataset(config, "digits")
+    assert digits.data.normal_classes is None and digits.data.anomaly_classes is None
+    assert digits.data.inject == config.data.inject and digits.data.limit == 500 and digits.model.kind == "conv"
+    assert with_dataset(config, "fashion_mnist").data.inject is None  # not injected into itself
+    taxi = with_dataset(config, "nab/nyc_taxi")
+    assert taxi.data.inject is None and taxi.data.limit is None and taxi.model.kind == "conv1d"

@@ -1,7 +1,9 @@
-"""The field descriptions (core.fields) against the config they describe, the README and validation."""
+"""The field descriptions (core.fields) against the config they describe, docs/config.md and validation."""
 
 import dataclasses
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,9 +11,9 @@ import pytest
 from core import fields
 from core.config import ExperimentConfig, InjectConfig, fit_to_kind, markdown_table, validate
 from core.errors import ConfigError
-from core.fields import FIELDS
+from core.fields import FIELDS, get
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+CONFIG_REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "config.md"
 
 
 def config_paths(instance, prefix: str = "") -> set[str]:
@@ -31,12 +33,33 @@ def test_every_config_field_is_described_once_and_nothing_else():
     assert config_paths(config) - {"data.inject"} == set(FIELDS)
 
 
-def test_the_readme_config_table_is_generated_from_the_descriptions():
-    text = README.read_text(encoding="utf-8")
+def test_the_field_table_holds_every_default_and_imports_no_dataset_loader():
+    config = ExperimentConfig()
+    config.data.inject = InjectConfig()
+    for path, spec in FIELDS.items():
+        expected = list(spec.default) if isinstance(spec.default, tuple) else spec.default
+        assert get(config, path) == expected, path
+    assert ExperimentConfig().model.filters is not ExperimentConfig().model.filters  # a fresh list per config
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, core.fields; print(sorted(m for m in sys.modules if m.startswith('core')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout
+    assert "core.data" not in loaded and "core.config" not in loaded, loaded
+
+
+def test_the_config_reference_table_is_generated_from_the_descriptions():
+    text = CONFIG_REFERENCE.read_text(encoding="utf-8")
     block = re.search(r"<!-- config-table:start -->\n(.*?)<!-- config-table:end -->", text, re.S)
-    assert block, "README.md lost its config-table markers"
+    assert block, "docs/config.md lost its config-table markers"
     assert block.group(1).strip() == markdown_table(), (
-        "README's config table is stale: paste the output of "
+        "docs/config.md's config table is stale: paste the output of "
         "`python -c 'from core.config import markdown_table; print(markdown_table())'` between the markers"
     )
 

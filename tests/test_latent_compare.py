@@ -183,7 +183,9 @@ def test_two_saved_digits_runs_compare(result):
 def test_the_compare_command_prints_metrics_and_differences_or_one_line_on_bad_input(result, capsys, tmp_path):
     from core.__main__ import main
 
-    other = result.with_threshold(dataclasses.replace(result.threshold, value=result.threshold.value * 2))
+    other = result.with_threshold(
+        dataclasses.replace(result.threshold, value=result.threshold.value * 2, method="value")
+    )
     folders = [str(runs.save_run(result)), str(runs.save_run(other))]
     assert main(["compare", *folders]) == 0
     printed = capsys.readouterr().out

@@ -325,7 +325,7 @@ def test_digits_flow_from_scenario_to_saved_run():
         at.slider(key="threshold:value").set_value(float(np.quantile(scores, quantile))).run()
         assert not at.exception
         counts_seen.append(flagged_count(at))
-        assert counts_seen[-1] == int((scores > workspace(at).threshold.value).sum())
+        assert counts_seen[-1] == int((scores > workspace(at).result.threshold.value).sum())
     assert counts_seen[0] > counts_seen[1], "moving the threshold up must flag fewer samples"
     assert at.selectbox(key="threshold:method").value == "value"
 
@@ -375,10 +375,10 @@ def test_a_saved_run_keeps_the_threshold_on_screen_and_resaves_it():
     [card] = [b for b in at.button if b.key == "preset:digits_quick"]
     card.click().run()
     train(at, epochs=2)
-    training_threshold = workspace(at).threshold.value
+    training_threshold = workspace(at).result.threshold.value
     go(at, "pages/threshold.py")
     at.selectbox(key="threshold:method").set_value("best_f1").run()
-    chosen, flagged = workspace(at).threshold, flagged_count(at)
+    chosen, flagged = workspace(at).result.threshold, flagged_count(at)
     assert chosen.value != training_threshold
     button(at, "Save run").click().run()
     assert not at.error, at.error[0].value
@@ -389,7 +389,7 @@ def test_a_saved_run_keeps_the_threshold_on_screen_and_resaves_it():
     at.selectbox(key="threshold:method").set_value("quantile").run()
     button(at, "Save threshold").click().run()
     assert not at.error, at.error[0].value
-    requantiled = workspace(at).threshold
+    requantiled = workspace(at).result.threshold
     go(at, "pages/train.py")
     assert f"{requantiled.value:.4g}" in " ".join(c.value for c in at.caption)
 
@@ -436,7 +436,7 @@ def test_a_threshold_can_be_typed_exactly_and_the_slider_steps_usefully():
     scores = workspace(at).result.scores
     exact = float(np.sort(scores)[-7]) - 1e-7  # between two scores: exactly 7 above it
     at.number_input(key="threshold:typed").set_value(exact).run()
-    assert workspace(at).threshold.value == pytest.approx(exact, abs=1e-9)
+    assert workspace(at).result.threshold.value == pytest.approx(exact, abs=1e-9)
     assert flagged_count(at) == 7
     slider = at.slider(key="threshold:value")
     assert slider.value == pytest.approx(exact, abs=1e-9)
@@ -453,7 +453,7 @@ def test_two_tabs_of_one_session_show_the_same_threshold():
     first.selectbox(key="threshold:method").set_value("best_f1").run()
     second.run()
     assert second.selectbox(key="threshold:method").value == "best_f1"
-    assert second.slider(key="threshold:value").value == pytest.approx(workspace(first).threshold.value)
+    assert second.slider(key="threshold:value").value == pytest.approx(workspace(first).result.threshold.value)
     assert flagged_count(second) == flagged_count(first)
 
 

@@ -45,7 +45,8 @@ def flagged_page(session: str, quantile: float = 0.6):
     at = start_app(session=session)
     result = workspace(at).result
     value = float(np.quantile(result.scores, quantile))
-    workspace(at).threshold = ThresholdChoice(value, "value", "set by the test")
+    ws = workspace(at)
+    ws.result = result.with_threshold(ThresholdChoice(value, "value", "set by the test"))
     return go(at, "pages/flagged.py"), result, value
 
 

@@ -24,7 +24,7 @@ def opened(result):
     """A session inspecting `result`, as after training it."""
     at = start_app()
     ws = workspace(at)
-    ws.result, ws.threshold = result, result.threshold
+    ws.result = result
     return at
 
 
@@ -60,7 +60,7 @@ def test_the_latent_map_encodes_once_per_model_and_projects_once_per_method(resu
 
     ws = workspace(at)
     lower = float(np.quantile(result.scores, 0.5))
-    ws.threshold = ThresholdChoice(lower, "manual", "set by the test")
+    ws.result = ws.result.with_threshold(ThresholdChoice(lower, "value", "set by the test"))
     at.run()
     names = {trace["name"]: points(trace) for trace in latent_figure(at)["data"]}
     assert names.get("true alarm", 0) + names.get("false alarm", 0) == int((result.scores > lower).sum())

@@ -61,7 +61,7 @@ def test_uploaded_images_are_converted_scored_and_a_damaged_one_is_named():
     assert not at.exception, at.exception[0].message
     assert len(at.error) == 1 and at.error[0].value.startswith("broken.png is not a readable image")
     one, noisy = verdicts(at)
-    threshold = workspace(at).threshold.value
+    threshold = workspace(at).result.threshold.value
     for line in (one, noisy):
         assert ("Not flagged" in line) == (score_of(line) <= threshold)
     assert score_of(noisy) > threshold, "random colour noise must be flagged by a digits model"
@@ -107,7 +107,7 @@ def test_series_rows_of_the_wrong_length_are_named(tmp_path):
     assert not at.error and len(verdicts(at)) == 20, "the first 20 rows are shown one by one"
     [table] = [frame.value for frame in at.dataframe]
     assert len(table) == 30 and table["sample"].iloc[-1] == "waves.csv row 29"
-    assert (table["flagged"] == (table["score"] > workspace(at).threshold.value)).all()
+    assert (table["flagged"] == (table["score"] > workspace(at).result.threshold.value)).all()
 
 
 def test_a_time_series_model_says_how_its_series_are_scored():

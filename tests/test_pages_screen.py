@@ -52,7 +52,7 @@ def test_a_method_chosen_again_keeps_its_parameter_after_the_slider_made_it_manu
         expected = choose_threshold(
             ThresholdConfig(method=method, **{name: value}), result.scores, result.train_scores, result.data.labels
         )
-        assert workspace(at).threshold.value == pytest.approx(expected.value), method
+        assert workspace(at).result.threshold.value == pytest.approx(expected.value), method
         assert f"{value:g}" in at.info[0].value or f"{value:.2%}" in at.info[0].value, at.info[0].value
 
 
@@ -66,11 +66,11 @@ def test_an_unsaved_model_is_set_aside_and_comes_back_and_runs_are_named_and_ren
 
     train(at, epochs=2)  # replaces the unsaved first model
     second = workspace(at).result
-    assert workspace(at).set_aside[0] is first
+    assert workspace(at).set_aside is first
     assert "Bring it back" in sidebar_buttons(at)
     [back] = [b for b in at.sidebar.button if b.label == "Bring it back"]
     back.click().run()
-    assert workspace(at).result is first and workspace(at).set_aside[0] is second
+    assert workspace(at).result is first and workspace(at).set_aside is second
 
     go(at, "pages/train.py")
     button(at, "Save run").click().run()
@@ -94,7 +94,7 @@ def test_an_unsaved_model_is_set_aside_and_comes_back_and_runs_are_named_and_ren
     go(at, "pages/runs.py")
     at.selectbox[0].set_value("Baseline digits").run()
     button(at, "Open").click().run()  # opening a run while the second model is unsaved sets that aside
-    assert workspace(at).set_aside[0] is second
+    assert workspace(at).set_aside is second
     assert "Bring it back" in sidebar_buttons(at)
 
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import folders, runs
+from core import runs
 from core.config import ExperimentConfig, ThresholdConfig
 from core.errors import RunError
 from core.experiment import run_experiment
 from core.metrics import evaluate
-from core.thresholds import choose_threshold
+from core.thresholds import choose_threshold, config_of
 
 PRESETS = Path(__file__).resolve().parents[1] / "presets"
 
@@ -200,7 +200,7 @@ def test_with_threshold_makes_config_detector_and_metrics_agree(result):
     choice = best_f1(result)
     chosen = result.with_threshold(choice, ThresholdConfig(method="best_f1", q=0.95))
     assert chosen.threshold == chosen.detector.threshold_ == choice
-    assert chosen.config.threshold == ThresholdConfig(method="best_f1", value=choice.value, q=0.95)
+    assert chosen.config.threshold == ThresholdConfig(method="best_f1", q=0.95)
     assert chosen.detector.threshold == chosen.config.threshold
     at_choice = evaluate(result.scores, result.data.labels, choice.value)
     assert {key: chosen.metrics[key] for key in at_choice} == at_choice
@@ -226,8 +226,9 @@ def test_a_saved_run_keeps_the_chosen_threshold(result):
 def test_save_run_writes_result_threshold_even_when_only_that_was_replaced(result):
     choice = best_f1(result)
     folder = runs.save_run(dataclasses.replace(result, threshold=choice))
-    assert json.loads((folder / "metrics.json").read_text())["threshold"] == choice.value
-    assert json.loads((folder / "detector.json").read_text())["threshold_choice"]["value"] == choice.value
+    stored = json.loads((folder / "threshold.json").read_text())
+    assert (stored["value"], stored["method"], stored["revision"]) == (choice.value, "best_f1", 1)
+    assert json.loads((folder / "metrics.json").read_text())["threshold"] == choice.value  # the copy for tools
     assert runs.load_config(folder).threshold.method == "best_f1"
     assert runs.load_run(folder).threshold == choice
 
@@ -235,31 +236,30 @@ def test_save_run_writes_result_threshold_even_when_only_that_was_replaced(resul
 # ---------------------------------------------------------------- atomic threshold updates
 
 
-def test_update_run_threshold_changes_that_run_only(result, monkeypatch):
+def test_update_run_threshold_replaces_the_threshold_file_only(result):
     folder, other = runs.save_run(result), runs.save_run(result)
     other_before = file_bytes(other)
-    model_inode = (folder / "model.keras").stat().st_ino
+    facts = {name: (folder / name).read_bytes() for name in runs.RUN_FILES if name != runs.MANIFEST}
     choice = best_f1(result)
     assert runs.update_run_threshold(folder, choice, ThresholdConfig(method="best_f1", q=0.9)) == folder
     reopened = runs.load_run(folder)
     assert reopened.threshold == reopened.detector.threshold_ == choice
-    assert reopened.config.threshold == ThresholdConfig(method="best_f1", value=choice.value, q=0.9)
+    assert reopened.config.threshold == ThresholdConfig(method="best_f1", q=0.9)
     assert reopened.metrics == result.with_threshold(choice, ThresholdConfig(method="best_f1", q=0.9)).metrics
-    manifest = json.loads((folder / "run.json").read_text())
-    assert manifest["revision"] == 2 and manifest["updated"] and manifest["n_scored"] == len(result.scores)
-    assert (folder / "model.keras").stat().st_ino == model_inode  # the big files are linked, not rewritten
+    stored = json.loads((folder / "threshold.json").read_text())
+    assert stored["revision"] == 2 and stored["updated"] and stored["q"] == 0.9
+    assert {name: (folder / name).read_bytes() for name in facts} == facts  # what training established is untouched
+    assert json.loads((folder / "metrics.json").read_text()) == json.loads(json.dumps(reopened.metrics))
     assert file_bytes(other) == other_before
     assert sorted(os.listdir(runs.runs_root())) == sorted([folder.name, other.name])
+    assert not [name for name in os.listdir(folder) if name.startswith(".")]  # no temporary file left
 
-    # Where the folders cannot be exchanged in one step, two renames do it.
-    monkeypatch.setattr(folders, "exchange", lambda a, b: False)
     updated = result.with_threshold(choose_threshold(ThresholdConfig(method="quantile", q=0.9), result.scores))
     runs.update_run_threshold(folder, updated)
     reopened = runs.load_run(folder)
     assert reopened.threshold == updated.threshold and reopened.config == updated.config
     assert reopened.metrics == updated.metrics
-    assert json.loads((folder / "run.json").read_text())["revision"] == 3
-    assert sorted(os.listdir(runs.runs_root())) == sorted([folder.name, other.name])
+    assert {summary.path: summary.revision for summary in runs.list_runs()} == {folder: 3, other: 1}
 
 
 def test_update_run_threshold_refuses_another_runs_result(result):
@@ -273,20 +273,17 @@ def test_update_run_threshold_refuses_another_runs_result(result):
 def test_a_crash_mid_update_leaves_the_run_as_it_was(result, monkeypatch):
     folder = runs.save_run(result)
     before = file_bytes(folder)
-    real = runs._write_json
 
-    def crash_on_metrics(path, content):
-        if path.name == "metrics.json":
-            raise OSError(errno.EIO, "Input/output error")
-        real(path, content)
+    def disk_full(source, target):
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(runs, "_write_json", crash_on_metrics)
+    monkeypatch.setattr(os, "replace", disk_full)
     with pytest.raises(RunError, match="unchanged"):
         runs.update_run_threshold(folder, best_f1(result))
     assert file_bytes(folder) == before and os.listdir(runs.runs_root()) == [folder.name]
 
 
-def test_readers_never_see_a_mix_of_two_thresholds(result):
+def test_readers_never_see_a_half_written_threshold(result):
     folder = runs.save_run(result)
     choices = [best_f1(result), choose_threshold(ThresholdConfig(method="quantile", q=0.5), result.scores)]
     done = threading.Event()
@@ -301,25 +298,15 @@ def test_readers_never_see_a_mix_of_two_thresholds(result):
         finally:
             done.set()
 
-    def read():
-        config = json.loads((folder / "config.json").read_text())
-        time.sleep(0.001)
-        metrics = json.loads((folder / "metrics.json").read_text())
-        return config["threshold"], metrics["threshold"], metrics["threshold_method"]
-
     writer = threading.Thread(target=update)
     writer.start()
-    reads = 0
-    while not done.is_set() or reads == 0:
-        try:
-            threshold, value, method = runs._consistent_read(folder, read)
-        except (RunError, FileNotFoundError):
-            continue
-        reads += 1
-        if threshold["method"] != "mean_std":  # once updated, config and metrics must agree
-            assert (threshold["method"], threshold["value"]) == (method, value)
+    seen = set()
+    while not done.is_set() or not seen:
+        saved = runs.load_threshold(folder)  # never a RunError: the file is replaced whole
+        assert saved.config == config_of(saved.choice, saved.config)
+        seen.add(saved.choice)
     writer.join()
-    assert failures == [] and reads > 0
+    assert failures == [] and seen <= {result.threshold, *choices}
 
 
 # ---------------------------------------------------------------- listing, deleting, cleanup
@@ -328,9 +315,9 @@ def test_readers_never_see_a_mix_of_two_thresholds(result):
 def test_damaged_runs_are_listed_with_a_reason_and_can_be_deleted(result):
     root = runs.runs_root()
     healthy = runs.save_run(result)
-    for name in ("bad-metrics", "bad-config", "no-scores", "no-manifest"):
+    for name in ("bad-threshold", "bad-config", "no-scores", "no-manifest"):
         shutil.copytree(healthy, root / name)
-    (root / "bad-metrics" / "metrics.json").write_text("{not json")
+    (root / "bad-threshold" / "threshold.json").write_text("{not json")
     (root / "bad-config" / "config.json").write_text('{"seed": -1}')
     (root / "no-scores" / "scores.npz").unlink()
     (root / "no-manifest" / "run.json").unlink()
@@ -339,13 +326,13 @@ def test_damaged_runs_are_listed_with_a_reason_and_can_be_deleted(result):
     shutil.copytree(healthy, root / ".hidden-copy")
 
     listed = {summary.name: summary for summary in runs.list_runs()}
-    assert set(listed) == {healthy.name, "bad-metrics", "bad-config", "no-scores", "no-manifest"}
+    assert set(listed) == {healthy.name, "bad-threshold", "bad-config", "no-scores", "no-manifest"}
     assert listed[healthy.name].damaged is None and listed[healthy.name].auroc == result.metrics["auroc"]
-    assert "metrics.json" in listed["bad-metrics"].damaged
+    assert "threshold.json" in listed["bad-threshold"].damaged
     assert "seed" in listed["bad-config"].damaged
     assert "scores.npz" in listed["no-scores"].damaged
     assert "run.json" in listed["no-manifest"].damaged
-    for name in ("bad-metrics", "bad-config", "no-scores", "no-manifest"):
+    for name in ("bad-threshold", "bad-config", "no-scores", "no-manifest"):
         summary = listed[name]
         assert summary.auroc is None and summary.dataset is None and "\n" not in summary.damaged
         runs.delete_run(summary.path)
@@ -382,16 +369,17 @@ def test_stale_leftovers_are_cleaned_fresh_ones_kept(result):
     assert not other_stale.exists() and fresh_partial.exists()
 
 
-def test_an_update_killed_between_its_renames_is_put_back(result):
+def test_a_folder_an_older_version_left_aside_mid_update_is_put_back(result):
     folder = runs.save_run(result)
     previous = folder.parent / f".{folder.name}.previous-0badc0de"
-    os.rename(folder, previous)  # where a crash between the two renames would leave it
+    os.rename(folder, previous)  # where a crash in an older version's two-rename swap would leave it
     assert [summary.path for summary in runs.list_runs()] == [folder]
     assert runs.load_run(folder).threshold == result.threshold
 
 
 def test_runs_saved_before_manifest_revisions_still_load_and_update(result):
     folder = runs.save_run(result)
+    (folder / "threshold.json").unlink()  # the older layouts: the threshold in detector.json, facts in metrics.json
     (folder / "run.json").write_text(
         json.dumps({"created": "2025-01-01T00:00:00+00:00", "n_scored": len(result.scores)})
     )

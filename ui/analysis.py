@@ -1,6 +1,6 @@
 """Everything derived from a result's scores that a threshold move must not recompute.
 
-Built once per result and kept in the session (key "score_summary"): the sorted-score curve that
+Built once per trained result and kept in the session (key "score_summary", ui.caching): the sorted-score curve that
 answers metrics in O(log n), the histogram bins, the ROC and PR curves and the samples by error; and, when
 the Flagged page first asks, the class names, the typical normal series and the error maps' peaks.
 """
@@ -15,9 +15,10 @@ import pandas as pd
 import streamlit as st
 
 from core import figures, sample_figures
-from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, class_names
+from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, name_classes
 from core.metrics import OperatingCurve, pr_curve, roc_curve
 from core.tabular import table_spans
+from ui import caching
 
 SUMMARY = "score_summary"
 SCALE_SAMPLES = 1000  # a shared colour scale spans the error maps of at most this many samples, the first listed
@@ -29,7 +30,7 @@ CHART_CONFIG = {"displayModeBar": False}  # the toolbar would cover the legends 
 
 @dataclass
 class ScoreSummary:
-    result: Any
+    result: Any  # the result it was built from: its scores, data and model, never its threshold
     curve: OperatingCurve
     by_error: np.ndarray  # indices of the scored samples, highest error first
     rank: np.ndarray  # rank[i]: 1 for the highest error
@@ -69,7 +70,7 @@ class ScoreSummary:
         """The class name of every scored sample (datasets with classes only)."""
         if self._classes is None:
             data = self.result.data
-            self._classes = class_names(data, self.result.config.data.inject, np.arange(len(data.classes)))
+            self._classes = name_classes(data, self.result.config.data.inject, np.arange(len(data.classes)))
         return self._classes
 
     def normal_band(self) -> tuple[tuple[np.ndarray, np.ndarray], str]:
@@ -97,14 +98,15 @@ class ScoreSummary:
 
 
 def summary(result) -> ScoreSummary:
-    cached = st.session_state.get(SUMMARY)
-    if cached is not None and cached.result is result:
-        return cached
+    return caching.per_result(SUMMARY, result, lambda: _summarize(result))
+
+
+def _summarize(result) -> ScoreSummary:
     scores, labels = result.scores, result.data.labels
     by_error = np.argsort(-np.asarray(scores), kind="stable")
     rank = np.empty(len(scores), dtype=np.int64)
     rank[by_error] = np.arange(1, len(scores) + 1)
-    built = ScoreSummary(
+    return ScoreSummary(
         result=result,
         curve=OperatingCurve(scores, labels),
         by_error=by_error,
@@ -112,8 +114,6 @@ def summary(result) -> ScoreSummary:
         roc=roc_curve(scores, labels),  # empty without both normal samples and anomalies
         pr=pr_curve(scores, labels),
     )
-    st.session_state[SUMMARY] = built
-    return built
 
 
 def samples(data, indices: np.ndarray) -> np.ndarray:

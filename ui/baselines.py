@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core import baselines
+from ui import caching
 
 VIEW = "baseline_view"
 
@@ -29,19 +30,18 @@ def view(result) -> BaselineView | None:
     run = result.baselines
     if run is None or not run.done:
         return None
-    cached = st.session_state.get(VIEW)
-    if cached is not None and cached.result is result:
-        return cached
+    return caching.per_result(VIEW, result, lambda: _build(result, run))
+
+
+def _build(result, run) -> BaselineView:
     order, correlation = baselines.rankings(result.scores, run.results)
-    built = BaselineView(
+    return BaselineView(
         result=result,
         results=run.results,
         roc=baselines.roc_curves(run.results, result.data.labels),
         order=order,
         correlation=correlation,
     )
-    st.session_state[VIEW] = built
-    return built
 
 
 def table(result, shown: BaselineView, by_error: np.ndarray, n_flagged: int) -> pd.DataFrame:

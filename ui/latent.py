@@ -7,34 +7,31 @@ or a selection reruns the page without encoding or projecting again; a new model
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import streamlit as st
 
 from core import latent
+from ui import caching
 
 LATENT = "latent_map"
 
 
 @dataclass
 class LatentCache:
-    model: Any  # the Keras model the codes came from
-    scores: np.ndarray
     codes: latent.LatentCodes
     projections: dict[str, latent.Projection] = field(default_factory=dict)
 
 
 def _cache(result) -> LatentCache:
-    cached = st.session_state.get(LATENT)
-    if cached is not None and cached.model is result.model and cached.scores is result.scores:
-        return cached
+    return caching.per_result(LATENT, result, lambda: _encode(result))
+
+
+def _encode(result) -> LatentCache:
     data = result.data
     with st.spinner("Encoding the scored samples…"):
         codes = latent.latent_codes(result.detector, data.x_score, result.scores, data.labels)
-    built = LatentCache(result.model, result.scores, codes)
-    st.session_state[LATENT] = built
-    return built
+    return LatentCache(codes)
 
 
 def codes(result) -> latent.LatentCodes:

@@ -8,25 +8,24 @@ from pathlib import Path
 import streamlit as st
 
 from core.errors import StudioError
+from core.folders import safe_file_name
 from core.run_titles import folder_title
 from ui import state
 
-
-def _shown_result(ws: state.Workspace):
-    """The workspace's result at the threshold in use, its metrics recomputed there."""
-    return ws.result.with_threshold(ws.threshold, ws.config.threshold)
+SAVE_ERROR = "save_error"
 
 
 def _save_new() -> None:
     from core.runs import save_run
 
     ws = state.workspace()
+    result = ws.result  # the result at the threshold in use
     try:
-        ws.saved_run = str(save_run(_shown_result(ws)))
+        folder = str(save_run(result))
     except StudioError as exc:
         st.session_state[SAVE_ERROR] = str(exc)
     else:
-        ws.saved_threshold = ws.threshold
+        state.show_result(result, saved_to=folder)
         st.session_state.pop(SAVE_ERROR, None)
 
 
@@ -35,15 +34,21 @@ def _save_threshold() -> None:
 
     ws = state.workspace()
     try:
-        update_run_threshold(ws.saved_run, _shown_result(ws))
+        update_run_threshold(ws.saved_run, ws.result)
     except StudioError as exc:
         st.session_state[SAVE_ERROR] = str(exc)
     else:
-        ws.saved_threshold = ws.threshold
         st.session_state.pop(SAVE_ERROR, None)
 
 
-SAVE_ERROR = "save_error"
+def _saved_threshold(folder: str):
+    """The threshold saved in `folder` (its threshold file), or None when the run is gone or unreadable."""
+    from core.runs import load_threshold
+
+    try:
+        return load_threshold(folder).choice
+    except StudioError:
+        return None
 
 
 def _report_name(ws) -> str:
@@ -61,12 +66,12 @@ def report_button(container) -> None:
     def report() -> str:  # called on a thread of its own, without the session: it keeps `ws`
         from core.report import html_report
 
-        return html_report(_shown_result(ws), name)
+        return html_report(ws.result, name)
 
     container.download_button(
         "Download report (HTML)",
         report,
-        file_name="".join(c if c.isalnum() or c in "-_." else "_" for c in name) + "-report.html",
+        file_name=safe_file_name(name) + "-report.html",
         mime="text/html",
         icon=":material/download:",
         on_click="ignore",
@@ -82,8 +87,10 @@ def save_controls() -> None:
     ws = state.workspace()
     if ws.result is None:
         return
-    if ws.saved_run and not Path(ws.saved_run).is_dir():
+    saved = _saved_threshold(ws.saved_run) if ws.saved_run else None
+    if ws.saved_run and saved is None:
         state.forget_run(ws.saved_run)  # deleted, perhaps from another tab
+    threshold = ws.result.threshold
     button_column, report_column, status_column = st.columns([1, 1.4, 2.6], vertical_alignment="center")
     report_button(report_column)
     if not ws.saved_run:
@@ -95,7 +102,7 @@ def save_controls() -> None:
             help="Saves the model, its scores and the threshold chosen now.",
         )
         status_column.caption("Not saved yet.")
-    elif ws.threshold != ws.saved_threshold:
+    elif threshold != saved:
         button_column.button(
             "Save threshold",
             icon=":material/save:",
@@ -104,11 +111,10 @@ def save_controls() -> None:
             help=f"Updates {folder_title(ws.saved_run)} to the threshold chosen now.",
         )
         status_column.caption(
-            f"Saved in {ws.saved_run}, at another threshold "
-            f"({ws.saved_threshold.value:.4g}; now {ws.threshold.value:.4g})."
+            f"Saved in {ws.saved_run}, at another threshold ({saved.value:.4g}; now {threshold.value:.4g})."
         )
     else:
         button_column.button("Saved", icon=":material/check_circle:", width="stretch", disabled=True)
-        status_column.caption(f"Saved in {ws.saved_run}, at threshold {ws.threshold.value:.4g}.")
+        status_column.caption(f"Saved in {ws.saved_run}, at threshold {threshold.value:.4g}.")
     if SAVE_ERROR in st.session_state:
         st.error(st.session_state[SAVE_ERROR])

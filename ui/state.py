@@ -7,17 +7,19 @@ same workspace, running training included. The config is also written to
 `<runs root>/.sessions/ID.json`, so even a restarted server opens the session on its settings.
 
 `st.session_state` holds only the workspace id and the Threshold page's live widgets, which follow the
-workspace's threshold.
+threshold of the workspace's result: `result.threshold` is the one threshold in use (core.result), changed
+only by `set_threshold`. Every change to a workspace's fields takes its lock: the training thread's end, a
+second tab and the page itself may write at once.
 Nothing here imports TensorFlow: the home page must paint before it is loaded.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ import streamlit as st
 from core.config import ExperimentConfig
 from core.data import dataset_label, resolve_data_dir
 from core.errors import ConfigError
+from core.folders import runs_root
 from core.run_titles import folder_title
 
 WORKSPACE = "workspace"
@@ -54,11 +57,10 @@ UNSAVED_NOTE = (
 
 @dataclass
 class Workspace:
-    """One user's work.
-
-    `threshold` is the ThresholdChoice in use; `saved_threshold` the one last saved to `saved_run`. `set_aside`
-    is (result, threshold) of the last unsaved model another one replaced (an opened run, a new training), kept
-    so that it can be brought back (`bring_back`) or saved.
+    """One user's work: `result` (core.result.ExperimentResult) at the threshold in use; `saved_run` the folder it
+    was saved to, whose threshold file says which threshold is saved. `set_aside` is the last unsaved result
+    (at its threshold) another one replaced (an opened run, a new training), kept so that it can be brought back
+    (`bring_back`) or saved.
     """
 
     id: str
@@ -66,13 +68,12 @@ class Workspace:
     data_dir: str = field(default_factory=lambda: str(resolve_data_dir() or ""))
     job: Any = None
     result: Any = None
-    threshold: Any = None
     saved_run: str | None = None
-    saved_threshold: Any = None
-    set_aside: tuple | None = None
+    set_aside: Any = None
     training_error: str | None = None
     revision: int = 0  # bumped whenever the config is replaced from outside the settings forms
     touched: float = field(default_factory=time.monotonic)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def training(self) -> bool:
@@ -98,7 +99,7 @@ def _registry() -> tuple[dict[str, Workspace], threading.Lock]:
 
 
 def _sessions_folder() -> Path:
-    return Path(os.environ.get("ANOMALY_STUDIO_RUNS", "runs")).expanduser() / ".sessions"
+    return runs_root() / ".sessions"
 
 
 def _restore(workspace_id: str) -> Workspace:
@@ -162,15 +163,17 @@ def config() -> ExperimentConfig:
 def set_config(new_config: ExperimentConfig) -> None:
     """Make `new_config` (already validated) the session's config."""
     ws = workspace()
-    ws.config = new_config
-    ws.persist()
+    with ws.lock:
+        ws.config = new_config
+        ws.persist()
 
 
 def use_config(new_config: ExperimentConfig) -> None:
     """Start from a whole new config (a preset or an opened run): every settings form re-reads it."""
     ws = workspace()
-    ws.revision += 1
-    set_config(new_config)
+    with ws.lock:
+        ws.revision += 1
+        set_config(new_config)
 
 
 def update_config(**sections: Any) -> bool:
@@ -189,9 +192,10 @@ def data_dir() -> str | None:
 
 def set_data_dir(folder: str) -> None:
     ws = workspace()
-    if ws.data_dir != folder:
-        ws.data_dir = folder
-        ws.persist()
+    with ws.lock:
+        if ws.data_dir != folder:
+            ws.data_dir = folder
+            ws.persist()
 
 
 def form_key(name: str) -> str:
@@ -210,23 +214,50 @@ def training_running() -> bool:
     return workspace().training
 
 
+def start_job(make_job: Callable[[], Any]) -> None:
+    """Start the training make_job() returns (a core.jobs.TrainingJob), unless one is running already: two tabs of
+    one session never start two. What make_job raises is raised, with nothing started."""
+    ws = workspace()
+    with ws.lock:
+        if ws.training:
+            return
+        job = make_job()
+        ws.training_error = None
+        ws.job = job.start()
+
+
+def set_training_error(message: str | None) -> None:
+    ws = workspace()
+    with ws.lock:
+        ws.training_error = message
+
+
 def result():
     return workspace().result
 
 
 def threshold():
-    return workspace().threshold
+    """The ThresholdChoice in use: the result's."""
+    return workspace().result.threshold
+
+
+def set_threshold(choice, threshold_config) -> None:
+    """Flag the session's result above `choice` (a ThresholdChoice; `threshold_config` holds the method's
+    parameters): every page, Save and the report read it from the result."""
+    ws = workspace()
+    with ws.lock:
+        ws.result = ws.result.with_threshold(choice, threshold_config)
 
 
 def show_result(new_result, saved_to: str | None = None) -> None:
     """Make `new_result` the one the Threshold and Flagged pages inspect, at its own threshold."""
     ws = workspace()
-    if ws.result is not None and not ws.saved_run and ws.result is not new_result:
-        ws.set_aside = (ws.result, ws.threshold)  # never dropped without a word: the sidebar offers it back
-    ws.result, ws.threshold = new_result, new_result.threshold
-    ws.saved_run = saved_to
-    ws.saved_threshold = new_result.threshold if saved_to else None
-    ws.training_error = None
+    with ws.lock:
+        if ws.result is not None and not ws.saved_run and ws.result is not new_result:
+            ws.set_aside = ws.result  # never dropped without a word: the sidebar offers it back
+        ws.result = new_result
+        ws.saved_run = saved_to
+        ws.training_error = None
 
 
 def open_saved_run(saved_result, folder: str) -> None:
@@ -239,12 +270,12 @@ def bring_back() -> None:
     """Callback: make the set-aside model the one inspected again, with its settings and threshold; the model it
     replaces is set aside in turn when it is unsaved."""
     ws = workspace()
-    if ws.set_aside is None:
-        return
-    (result, threshold), ws.set_aside = ws.set_aside, None
+    with ws.lock:
+        if ws.set_aside is None:
+            return
+        result, ws.set_aside = ws.set_aside, None
     use_config(result.config)
     show_result(result)
-    ws.threshold = threshold
 
 
 def unsaved_model() -> bool:
@@ -256,23 +287,25 @@ def unsaved_model() -> bool:
 def collect_finished_job() -> None:
     """Once the background training has ended, keep its result (or its error) and drop the job."""
     ws = workspace()
-    finished = ws.job
-    if finished is None or finished.running:
-        return
-    ws.job = None
-    if finished.result is not None:
-        if finished.continued is not None and finished.continued is ws.result:
-            ws.result = None  # trained on, by request: the longer-trained model takes its place, not set aside
-        show_result(finished.result)  # the settings stay as they are now: they may have been edited meanwhile
-    elif finished.error:
-        ws.training_error = finished.error
+    with ws.lock:
+        finished = ws.job
+        if finished is None or finished.running:
+            return
+        ws.job = None
+        if finished.result is not None:
+            if finished.continued is not None and finished.continued is ws.result:
+                ws.result = None  # trained on, by request: the longer-trained model takes its place, not set aside
+            show_result(finished.result)  # the settings stay as they are now: they may have been edited meanwhile
+        elif finished.error:
+            ws.training_error = finished.error
 
 
 def forget_run(folder: str) -> None:
     """The run at `folder` was deleted: the model in memory is no longer saved anywhere."""
     ws = workspace()
-    if ws.saved_run == folder:
-        ws.saved_run, ws.saved_threshold = None, None
+    with ws.lock:
+        if ws.saved_run == folder:
+            ws.saved_run = None
 
 
 def require_result() -> None:
@@ -311,7 +344,7 @@ def sidebar_summary() -> None:
         set_aside = workspace().set_aside
         if set_aside is not None:
             st.caption(
-                f"**Set aside, not saved** · {describe_result(set_aside[0])}, replaced by the model above. "
+                f"**Set aside, not saved** · {describe_result(set_aside)}, replaced by the model above. "
                 "Bring it back to inspect or save it."
             )
             st.button("Bring it back", icon=":material/undo:", on_click=bring_back, key="bring_back")

@@ -2,7 +2,7 @@
 
 Modules: `types` (Dataset, ExperimentData, sample roles and kinds), `registry` (the table of built-in
 datasets, the data folder, `load_dataset`), `builtin` (their loaders and downloads), `files` (user files,
-`load_samples`), `timeseries` (time-series CSVs) and `experiment` (`build_experiment_data`).
+`load_samples`), `timeseries_csv` (time-series CSVs) and `pools` (`build_experiment_data`: the samples an experiment trains on and scores).
 
 Two layers:
 
@@ -15,9 +15,9 @@ Two layers:
 TensorFlow is imported only to download a missing built-in dataset, so importing this package stays cheap.
 """
 
-from core.data.experiment import build_experiment_data, class_names
 from core.data.files import load_samples
 from core.data.limits import MAX_FILE_MB_ENV, max_file_bytes
+from core.data.pools import build_experiment_data, name_classes
 from core.data.registry import (
     BUILTIN_DATASETS,
     BUILTINS,
@@ -65,7 +65,7 @@ __all__ = [
     "TIMESERIES",
     "UNKNOWN",
     "build_experiment_data",
-    "class_names",
+    "name_classes",
     "builtin_kind",
     "builtin_spec",
     "dataset_label",

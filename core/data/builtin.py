@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.data.timeseries import read_timeseries_csv
+from core.data.timeseries_csv import read_timeseries_csv
 from core.data.types import IMAGE, SERIES, Dataset
 from core.errors import DataError, reason
 

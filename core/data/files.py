@@ -23,7 +23,7 @@ import pandas as pd
 from core.data.images import fit_images, image_arrays, is_image_name, zip_image_members
 from core.data.limits import check_size, check_unpacked_size
 from core.data.tables import read_table
-from core.data.timeseries import is_number, is_timeseries_csv, read_timeseries_csv
+from core.data.timeseries_csv import is_number, is_timeseries_csv, read_timeseries_csv
 from core.data.types import IMAGE, SERIES, TIMESERIES, Dataset
 from core.errors import DataError, reason
 

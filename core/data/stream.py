@@ -1,7 +1,7 @@
 """Image folders too large for memory: read through tf.data, a batch at a time, never as one array.
 
 `ImageFiles` stands where an array of images would (it has a length, a `shape` and index-array subsets, so
-the sample selection of core.data.experiment works on it unchanged), but holds only file paths; its
+the sample selection of core.data.pools works on it unchanged), but holds only file paths; its
 `dataset` is a `tf.data` pipeline (read, decode, resize, scale to [0, 1], batch, prefetch) that training
 and scoring consume. Headers are read first, as for in-memory images (core.data.images): an image too large
 to decode is refused before any pixel is inflated. The decoded size of the whole folder is not limited,

@@ -8,8 +8,7 @@ import numpy as np
 
 # What a sample is; `kind` strings name how samples are shaped and preprocessed. "series" are fixed-length
 # samples (one per row); "timeseries" is one long series whose sliding windows are the samples.
-IMAGE, SERIES, TIMESERIES = "image", "series", "timeseries"
-KINDS = (IMAGE, SERIES, TIMESERIES)
+from core.kinds import IMAGE, KINDS, SERIES, TIMESERIES  # noqa: F401 (re-exported: core.data names them)
 
 # The role of a scored sample in an experiment.
 NORMAL, ANOMALY, INJECTED, UNKNOWN = 0, 1, 2, -1
@@ -119,6 +118,12 @@ class ExperimentData:
     def streamed(self) -> bool:
         """Whether the samples are image files read through tf.data (core.data.stream), not arrays."""
         return not isinstance(self.x_train, np.ndarray)
+
+    @property
+    def transductive(self) -> bool:
+        """Whether the scored samples are the training samples themselves (the transductive protocol builds one
+        array for both), so their training errors are their scores."""
+        return self.x_score is self.x_train
 
     @property
     def window(self) -> int | None:

@@ -25,11 +25,6 @@ if TYPE_CHECKING:  # core.config imports this package, so the config types are f
     from core.config import DataConfig, InjectConfig
 
 _GATHER_CHUNK = 4096
-# DataConfig fields, and the field that names them, that only samples of images or series use.
-SAMPLE_ONLY = {
-    key: f"data.{key}{'.dataset' if key == 'inject' else ''}"
-    for key in ("normal_classes", "anomaly_classes", "contamination", "inject", "limit")
-}
 PROBATIONARY_SHARE = 0.15  # NAB's probationary period: the first 15 % of a series, where a detector learns
 
 
@@ -158,7 +153,7 @@ def build_experiment_data(
     )
 
 
-def class_names(data: ExperimentData, inject: InjectConfig | None, indices: np.ndarray) -> np.ndarray:
+def name_classes(data: ExperimentData, inject: InjectConfig | None, indices: np.ndarray) -> np.ndarray:
     """The class of each scored sample in `indices` by name (str array); injected ones also name their dataset,
     e.g. "Ankle boot (Fashion-MNIST)".
 
@@ -181,7 +176,7 @@ def _timeseries_data(dataset: Dataset, config: DataConfig, data_dir) -> Experime
     The training span is `config.train_span` of the training series from its start; null means the first
     PROBATIONARY_SHARE for the inductive protocol and all of it otherwise (or with another training series).
     """
-    for key, path in SAMPLE_ONLY.items():
+    for key, path in fields.SAMPLE_ONLY.items():
         if getattr(config, key) is not None:
             raise DataError(
                 f"{fields.name(path)} does not apply to the time series {dataset.name}, whose anomalies are its "
