@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import OUTPUT_DIR, Settings, default_data_dir
 
-SUITES = ("quality", "one_class", "speed", "timeseries", "scale")
+SUITES = ("quality", "one_class", "speed", "timeseries", "scale", "nab")
 # Run only when named with --only: each drives the dashboard in headless Chromium for minutes.
 BROWSER_SUITES = ("sessions", "latency")
 
@@ -32,6 +32,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--data-dir",
         help="folder with mnist/, fashion-mnist/, ecg5000/, nab/ (default: $ANOMALY_STUDIO_DATA, "
         "else ../shared/datasets beside the repository)",
+    )
+    parser.add_argument(
+        "--nab-results",
+        type=Path,
+        help="folder for the nab suite's NAB result files, <detector>/<category>/<detector>_<file>.csv "
+        "(default: bench-output/nab-results/)",
     )
     parser.add_argument(
         "--out",
@@ -82,7 +88,7 @@ def run_suite(name: str, settings: Settings, head: str, folder: Path) -> None:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    settings = Settings(default_data_dir(args.data_dir), quick=args.quick)
+    settings = Settings(default_data_dir(args.data_dir), quick=args.quick, nab_results=args.nab_results)
     if not settings.data_dir.is_dir():
         print(
             f"error: no data folder at {settings.data_dir}; pass --data-dir or set ANOMALY_STUDIO_DATA", file=sys.stderr

@@ -83,6 +83,8 @@ class ScoreConfig:
     density_components: int = 0
     batch_size: int = 1024
     aggregate: str = "mean"
+    causal: bool = False
+    likelihood: bool = False
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
 
 

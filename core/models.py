@@ -3,7 +3,8 @@
 Each returns a Keras model `autoencoder` whose `encoder` and `decoder` sub-models stay reachable
 (`model.get_layer("encoder")`, `model.get_layer("decoder")`). Inputs are batches of samples of
 `sample_shape`: (h, w, c) images in [0, 1], (length,) series or (length, channels) multichannel windows;
-outputs have the same shape, through a sigmoid.
+outputs have the same shape, through a sigmoid (`output="sigmoid"`, for samples scaled into [0, 1]) or
+as they are (`output="linear"`, for robust-scaled time series whose values are not bounded).
 
 With `mixed_precision` every layer computes in float16 with float32 weights (Keras' "mixed_float16" policy,
 set per layer, never globally) except the decoder's last layer, whose sigmoid and output stay float32 so that
@@ -82,7 +83,11 @@ class _Layers:
 
 
 def build_autoencoder(
-    config: ModelConfig, sample_shape: tuple, seed: int | None = None, mixed_precision: bool = False
+    config: ModelConfig,
+    sample_shape: tuple,
+    seed: int | None = None,
+    mixed_precision: bool = False,
+    output: str = "sigmoid",
 ) -> keras.Model:
     """Build the autoencoder that `config.kind` names for samples of `sample_shape`; `seed` seeds its weights.
 
@@ -91,7 +96,8 @@ def build_autoencoder(
     sample_shape = tuple(int(d) for d in sample_shape)
     make = _Layers(seed, mixed_precision)
     if config.kind == "dense":
-        encoder, decoder = _dense_encoder(config, sample_shape, make), _dense_decoder(config, sample_shape, make)
+        encoder = _dense_encoder(config, sample_shape, make)
+        decoder = _dense_decoder(config, sample_shape, make, output)
     elif config.kind == "conv":
         if len(sample_shape) != 3:
             raise ConfigError(
@@ -99,7 +105,7 @@ def build_autoencoder(
                 f"got samples of shape {sample_shape}; use 'dense' or 'conv1d'"
             )
         encoder = _conv_encoder(config, sample_shape, layers.Conv2D, make)
-        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make)
+        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make, output)
     elif config.kind == "conv1d":
         if len(sample_shape) not in (1, 2):
             raise ConfigError(
@@ -107,7 +113,7 @@ def build_autoencoder(
                 f"got samples of shape {sample_shape}; use 'conv' or 'dense'"
             )
         encoder = _conv_encoder(config, sample_shape, layers.Conv1D, make)
-        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make)
+        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make, output)
     else:
         raise ConfigError(f"model.kind must be one of 'dense', 'conv', 'conv1d' (got {config.kind!r})")
     inputs = keras.Input(sample_shape, name="sample")
@@ -123,12 +129,12 @@ def _dense_encoder(config: ModelConfig, sample_shape: tuple, make: _Layers) -> k
     return keras.Model(inputs, code, name="encoder")
 
 
-def _dense_decoder(config: ModelConfig, sample_shape: tuple, make: _Layers) -> keras.Model:
+def _dense_decoder(config: ModelConfig, sample_shape: tuple, make: _Layers, output: str) -> keras.Model:
     code = keras.Input((config.latent_dim,), name="decoder_input")
     x = code
     for units in reversed(config.hidden):
         x = make.dense(units, "relu")(x)
-    x = make.dense(math.prod(sample_shape), "sigmoid", output=True)(x)
+    x = make.dense(math.prod(sample_shape), output, output=True)(x)
     return keras.Model(code, layers.Reshape(sample_shape, name="reconstruction")(x), name="decoder")
 
 
@@ -145,8 +151,10 @@ def _conv_encoder(config: ModelConfig, sample_shape: tuple, conv: type, make: _L
     return keras.Model(inputs, code, name="encoder")
 
 
-def _conv_decoder(config: ModelConfig, sample_shape: tuple, feature_shape: tuple, make: _Layers) -> keras.Model:
-    """Dense → reshape to the encoder's feature map, mirrored transposed convs, sigmoid conv, crop to the input size."""
+def _conv_decoder(
+    config: ModelConfig, sample_shape: tuple, feature_shape: tuple, make: _Layers, output: str
+) -> keras.Model:
+    """Dense → reshape to the encoder's feature map, mirrored transposed convs, an `output` conv, crop to the input size."""
     series = len(sample_shape) <= 2
     transpose, conv = (layers.Conv1DTranspose, layers.Conv1D) if series else (layers.Conv2DTranspose, layers.Conv2D)
     channels = 1 if len(sample_shape) == 1 else sample_shape[-1]
@@ -156,7 +164,7 @@ def _conv_decoder(config: ModelConfig, sample_shape: tuple, feature_shape: tuple
     for filters in reversed(config.filters):
         x = make.conv(transpose, filters, config.kernel_size, strides=2, padding="same")(x)
         x = make.activation_and_norm(x)
-    x = make.conv(conv, channels, config.kernel_size, output=True, padding="same", activation="sigmoid")(x)
+    x = make.conv(conv, channels, config.kernel_size, output=True, padding="same", activation=output)(x)
     # Stride-2 'same' convolutions round odd sizes up, so the decoder may overshoot: crop back.
     if series:
         overshoot = x.shape[1] - sample_shape[0]
