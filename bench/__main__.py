@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse
+import dataclasses
 import datetime
 import importlib
 import platform
@@ -37,7 +38,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--nab-results",
         type=Path,
         help="folder for the nab suite's NAB result files, <detector>/<category>/<detector>_<file>.csv "
-        "(default: bench-output/nab-results/)",
+        "(default: nab-results/ in the --out folder)",
     )
     parser.add_argument(
         "--out",
@@ -88,7 +89,7 @@ def run_suite(name: str, settings: Settings, head: str, folder: Path) -> None:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    settings = Settings(default_data_dir(args.data_dir), quick=args.quick, nab_results=args.nab_results)
+    settings = Settings(default_data_dir(args.data_dir), quick=args.quick)
     if not settings.data_dir.is_dir():
         print(
             f"error: no data folder at {settings.data_dir}; pass --data-dir or set ANOMALY_STUDIO_DATA", file=sys.stderr
@@ -96,6 +97,7 @@ def main(argv: list[str]) -> int:
         return 2
     folder = args.out or (OUTPUT_DIR / "quick" if args.quick else OUTPUT_DIR)
     folder.mkdir(parents=True, exist_ok=True)
+    settings = dataclasses.replace(settings, nab_results=args.nab_results or folder / "nab-results")
     head = header(argv)
     print(head, flush=True)
     for name in args.only or SUITES:

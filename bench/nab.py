@@ -85,13 +85,17 @@ def tables(settings: Settings) -> Iterator[Table]:
     config = ExperimentConfig.load(CONFIG)
     if settings.quick:
         config = with_sections(config, {"train": {"epochs": 1}})
-    results_dir = settings.nab_results or OUTPUT_DIR / ("quick" if settings.quick else "") / "nab-results"
+    results_dir = settings.nab_results or OUTPUT_DIR / "nab-results"
     per_series: dict[str, dict] = {}
     for number, key in enumerate(keys, 1):
         progress(f"nab: {number}/{len(keys)} {key}")
         run = run_series(config, key, settings.data_dir)
         run[ZSCORE_DETECTOR] = rolling_zscore(run["values"])
-        for detector, scores in ((DETECTOR, run["likelihood"]), (RAW_DETECTOR, run["raw"]), (ZSCORE_DETECTOR, run[ZSCORE_DETECTOR])):
+        for detector, scores in (
+            (DETECTOR, run["likelihood"]),
+            (RAW_DETECTOR, run["raw"]),
+            (ZSCORE_DETECTOR, run[ZSCORE_DETECTOR]),
+        ):
             path = nab.result_path(results_dir, detector, key)
             nab.write_result(path, run["timestamps"], run["values"], scores, run["labels"])
         per_series[key] = run
@@ -133,7 +137,14 @@ def series_table(per_series: dict[str, dict]) -> Table:
     for key, run in per_series.items():
         notes = [*run["warnings"], *run["notices"]]
         table.rows.append(
-            [key, f"{len(run['values']):,}", str(run["n_train"]), str(run["epochs"]), f"{run['seconds']:.1f}", " / ".join(notes) or "–"]
+            [
+                key,
+                f"{len(run['values']):,}",
+                str(run["n_train"]),
+                str(run["epochs"]),
+                f"{run['seconds']:.1f}",
+                " / ".join(notes) or "–",
+            ]
         )
     collapsed = sum(any(w.startswith(COLLAPSE) for w in run["warnings"]) for run in per_series.values())
     total = sum(run["seconds"] for run in per_series.values())

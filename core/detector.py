@@ -26,7 +26,6 @@ import numpy as np
 from sklearn.mixture import GaussianMixture
 
 from core import distribute, timeseries
-from core.series_transforms import AnomalyLikelihood, CausalWindows, RobustScaler
 from core.config import ModelConfig, ScoreConfig, ThresholdConfig, TrainConfig
 from core.data import IMAGE, SERIES, TIMESERIES
 from core.data.images import image_background
@@ -34,6 +33,7 @@ from core.data.stream import ImageFiles
 from core.errors import ConfigError, DataError, NotFittedError, RunError
 from core.models import build_autoencoder
 from core.scoring import reconstruct, reconstruction_errors
+from core.series_transforms import AnomalyLikelihood, CausalWindows, RobustScaler
 from core.thresholds import ThresholdChoice, choose_threshold
 from core.training import History, TrainingListener, copied_for_training, train_autoencoder, training_model
 

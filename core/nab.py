@@ -60,7 +60,9 @@ def load_profiles(path: str | Path) -> dict[str, Profile]:
     """NAB's profiles.json: {name: {"CostMatrix": {"tpWeight", "fpWeight", "fnWeight", ...}}} as Profiles."""
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
     return {
-        name: Profile(float(m["CostMatrix"]["tpWeight"]), float(m["CostMatrix"]["fpWeight"]), float(m["CostMatrix"]["fnWeight"]))
+        name: Profile(
+            float(m["CostMatrix"]["tpWeight"]), float(m["CostMatrix"]["fpWeight"]), float(m["CostMatrix"]["fnWeight"])
+        )
         for name, m in raw.items()
     }
 
@@ -146,7 +148,10 @@ def best_threshold(files: list[FileParts], profile: Profile) -> tuple[float, flo
     weights = np.concatenate([parts.weights for parts in files])
     offsets = np.cumsum([0] + [parts.n_windows for parts in files])
     window = np.concatenate(
-        [np.where(parts.window >= 0, parts.window + offset, _OUTSIDE) for parts, offset in zip(files, offsets, strict=False)]
+        [
+            np.where(parts.window >= 0, parts.window + offset, _OUTSIDE)
+            for parts, offset in zip(files, offsets, strict=False)
+        ]
     )
     nothing = -profile.fn * float(offsets[-1])
     if len(scores) == 0:
