@@ -325,6 +325,7 @@ class AutoencoderDetector:
         folder = Path(folder)
         self.model_.save(folder / MODEL_FILE)
         threshold = getattr(self, "threshold_", None)
+        likelihood: AnomalyLikelihood | None = getattr(self, "likelihood_", None)
         state = {
             "model": dataclasses.asdict(self.model),
             "train": dataclasses.asdict(self.train),
@@ -340,7 +341,7 @@ class AutoencoderDetector:
             "threshold_choice": None if threshold is None else dataclasses.asdict(threshold),
             "train_scores": [float(s) for s in self.train_scores_],
             "density": getattr(self, "density_", None),
-            "likelihood_min_std": None if getattr(self, "likelihood_", None) is None else self.likelihood_.min_std_,
+            "likelihood_min_std": None if likelihood is None else likelihood.min_std_,
             "background": getattr(self, "background_", None),
         }
         (folder / DETECTOR_FILE).write_text(json.dumps(state), encoding="utf-8")

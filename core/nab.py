@@ -40,7 +40,7 @@ def probationary_length(n_rows: int) -> int:
     return int(min(math.floor(PROBATIONARY_SHARE * n_rows), PROBATIONARY_CAP))
 
 
-def scaled_sigmoid(position: np.ndarray) -> np.ndarray:
+def scaled_sigmoid(position) -> np.ndarray:
     """2·sigmoid(−5·position) − 1 (−1 from position 3 on): ≈ 0.987 at −1 (a window's start), 0 at its end (0)."""
     position = np.asarray(position, dtype=np.float64)
     return np.where(position >= 3.0, -1.0, 2.0 / (1.0 + np.exp(5.0 * np.minimum(position, 3.0))) - 1.0)
@@ -99,8 +99,8 @@ def file_parts(timestamps: np.ndarray, scores: np.ndarray, windows: list, profil
     weights = np.empty(n)
     window = np.full(n, _OUTSIDE, dtype=np.int64)
     index = np.arange(n)
-    previous_end, previous_width = None, None
-    cursor = 0
+    previous_end: int | None = None
+    previous_width, cursor = 1.0, 0
     bounds = [(_row_of(timestamps, start), _row_of(timestamps, end)) for start, end in windows]
     for number, (left, right) in enumerate([*bounds, (n, n)]):
         gap = slice(cursor, left)  # rows after the previous window (or from the start) up to this one
