@@ -433,10 +433,10 @@ _FIELDS = (
         "score.likelihood",
         "Anomaly likelihood",
         "bool",
-        "Score each timestamp by the likelihood, in [0, 1], that its recent errors are unusual against the "
-        "series' longer history of errors (the mean of the last 10 errors against a Gaussian of their past, read "
-        "as a tail probability, after NAB's HTM likelihood), instead of the raw error: it means the same on every "
-        "series, so one threshold serves many.",
+        "Score each timestamp by the likelihood, in [0, 1], that its error is unusual against the series' longer "
+        "history of errors (a Gaussian of the errors before it, read as a tail probability on a log scale, after "
+        "NAB's HTM likelihood), instead of the raw error: it means the same on every series, so one threshold "
+        "serves many.",
         applies_to=(TIMESERIES,),
     ),
     Field(
