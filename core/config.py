@@ -46,6 +46,7 @@ class DataConfig:
     stride: int = 1
     train_span: float | None = None
     train_dataset: str | None = None
+    scaling: str = "robust"
 
 
 @dataclass

@@ -51,9 +51,9 @@ class AutoencoderDetector:
     column) or "timeseries"; None infers it at `fit` from the sample rank (3: image, else series).
 
     A "timeseries" detector takes whole series (n_timestamps, channels) of raw values in `fit` and
-    `score_samples`: each channel is robust-scaled (series_transforms.RobustScaler: median and interquartile
-    range of the training series; the decoder's output is linear, so values beyond the training range keep
-    their distance instead of being squashed), cut into windows of `window` steps every `stride` steps, and each
+    `score_samples`: with `scaling` "robust" each channel is robust-scaled (series_transforms.RobustScaler: median
+    and interquartile range of the training series; the decoder's output is linear, so values beyond the training
+    range keep their distance instead of being squashed), with "minmax" min-max scaled into a sigmoid output; cut into windows of `window` steps every `stride` steps, and each
     timestamp scored by the `score.aggregate` ("mean" or "max") of the errors of the windows covering it, or
     with `score.causal` by the error of the window ending at it (series_transforms.CausalWindows). With
     `score.likelihood` those errors become anomaly likelihoods in [0, 1] (series_transforms.AnomalyLikelihood,
@@ -80,6 +80,7 @@ class AutoencoderDetector:
         window: int | None = None,
         stride: int = 1,
         per_feature: bool = False,
+        scaling: str = "robust",
     ):
         self.model = model
         self.train = train
@@ -90,6 +91,7 @@ class AutoencoderDetector:
         self.window = window
         self.stride = stride
         self.per_feature = per_feature
+        self.scaling = scaling
 
     def fit(
         self, x: np.ndarray, listener: TrainingListener | None = None, stop_event: threading.Event | None = None
@@ -114,9 +116,12 @@ class AutoencoderDetector:
         output = "sigmoid"
         if self.kind_ == TIMESERIES:
             self.sample_shape_ = (self.window,) if x.shape[1] == 1 else (self.window, x.shape[1])
-            robust = RobustScaler().fit(x)
-            self.scaler_ = {"center": robust.center_.tolist(), "scale": robust.scale_.tolist()}
-            samples, output = self._windows(x), "linear"
+            if self.scaling == "minmax":
+                self.scaler_ = {"min": x.min(axis=0).tolist(), "max": x.max(axis=0).tolist()}
+            else:
+                robust = RobustScaler().fit(x)
+                self.scaler_, output = {"center": robust.center_.tolist(), "scale": robust.scale_.tolist()}, "linear"
+            samples = self._windows(x)
         else:
             self.sample_shape_ = tuple(x.shape[1:])
             if self.kind_ != SERIES:
@@ -336,6 +341,7 @@ class AutoencoderDetector:
             "window": self.window,
             "stride": self.stride,
             "per_feature": self.per_feature,
+            "scaling": self.scaling,
             "scaler": self.scaler_,
             "sample_shape": list(self.sample_shape_),
             "threshold_choice": None if threshold is None else dataclasses.asdict(threshold),
@@ -368,6 +374,7 @@ class AutoencoderDetector:
                 state.get("window"),
                 state.get("stride", 1),
                 state.get("per_feature", False),
+                state.get("scaling", "minmax"),  # runs saved before robust scaling scaled min-max
             )
             detector.kind_ = kind
             detector.scaler_ = None if scaler is None else {key: scaler[key] for key in _SCALER_KEYS & scaler.keys()}

@@ -93,6 +93,7 @@ def detector_for(config: ExperimentConfig, data: ExperimentData) -> AutoencoderD
         data.window,
         data.stride,
         per_feature=data.is_table,
+        scaling=config.data.scaling,
     )
 
 

@@ -227,6 +227,21 @@ _FIELDS = (
         applies_to=(TIMESERIES,),
     ),
     Field(
+        "data.scaling",
+        "Scaling",
+        "choice",
+        "How each channel is scaled for the model, with statistics of the training span. Robust: (value − median) / "
+        "interquartile range into a linear output, so values far outside the training range keep their distance. "
+        "Min-max: into [0, 1] and a sigmoid output, which squashes values beyond the training range (the Keras "
+        "example's art_daily setting keeps it).",
+        choices=("robust", "minmax"),
+        choice_labels={
+            "robust": "Robust (median, IQR), linear output",
+            "minmax": "Min-max into [0, 1], sigmoid output",
+        },
+        applies_to=(TIMESERIES,),
+    ),
+    Field(
         "data.train_dataset",
         "Train on",
         "dataset",

@@ -15,7 +15,6 @@ from core.scoring import constant_scores_warning
 from core.series_transforms import AnomalyLikelihood, CausalWindows, RobustScaler
 from core.training import MIN_STEPS_PER_EPOCH, repeated_to_steps
 
-
 EVEN_CHANCE = math.log(2) / (1 + math.log(2))  # the likelihood's value for a tail probability of 0.5
 
 
