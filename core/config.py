@@ -47,6 +47,7 @@ class DataConfig:
     train_span: float | None = None
     train_dataset: str | None = None
     layout: str = "auto"
+    scaling: str = "robust"
 
 
 @dataclass
@@ -86,6 +87,8 @@ class ScoreConfig:
     density_components: int | str = "auto"
     batch_size: int = 1024
     aggregate: str = "mean"
+    causal: bool = False
+    likelihood: bool = False
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
 
 

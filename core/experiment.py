@@ -19,6 +19,7 @@ from core.errors import ConfigError
 from core.events import event_metrics
 from core.metrics import evaluate
 from core.models import bottleneck_warning
+from core.scoring import constant_scores_warning
 from core.thresholds import ThresholdChoice
 from core.training import History, TrainingListener
 
@@ -92,6 +93,7 @@ def detector_for(config: ExperimentConfig, data: ExperimentData) -> AutoencoderD
         data.window,
         data.stride,
         per_feature=data.is_table,
+        scaling=config.data.scaling,
     )
 
 
@@ -170,6 +172,7 @@ def _evaluate(
     started = time.perf_counter()
     scores = detector.train_scores_ if data.x_score is data.x_train else detector.score_samples(data.x_score)
     score_seconds = time.perf_counter() - started
+    warnings += [w for w in (constant_scores_warning(scores),) if w]
     threshold = detector.infer_threshold(scores, data.labels)
     return scores, threshold, summarize(scores, data, threshold, detector.history_, score_seconds, warnings), warnings
 

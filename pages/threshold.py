@@ -16,6 +16,7 @@ from core.errors import ConfigError
 from core.fields import FIELDS, LABELLED_METHODS
 from core.metrics import confusion_matrix
 from core.thresholds import choose_threshold
+from core.timeseries import score_mode
 from ui import analysis, saving, state, timeline
 from ui import baselines as baseline_view
 
@@ -91,6 +92,7 @@ st.caption(
     f"{state.dataset_label(result.config.data.dataset)} · {result.config.model.kind} autoencoder · "
     f"{len(scores):,} scored {'timestamps' if result.data.kind == TIMESERIES else 'samples'}"
     + ("" if labels is not None else " · no labels, so only counts are shown")
+    + (f" · scored {score_mode(result.config.score)}" if result.data.kind == TIMESERIES else "")
 )
 
 if st.session_state.get(SHOWN) is not choice or SLIDER not in st.session_state:

@@ -144,6 +144,10 @@ def settings_form(config, data) -> None:
             aggregate = config.score.aggregate
             if FIELDS["score.aggregate"].applies(kind):
                 aggregate = widgets.choice("score.aggregate", config.score.aggregate, kind)
+            causal, likelihood = config.score.causal, config.score.likelihood
+            if FIELDS["score.causal"].applies(kind):
+                causal = widgets.switch("score.causal", config.score.causal)
+                likelihood = widgets.switch("score.likelihood", config.score.likelihood)
             baselines = widgets.choices("score.baselines", config.score.baselines)
             seed = widgets.number("seed", config.seed)
         train_column, _ = st.columns([1, 5])
@@ -179,6 +183,8 @@ def settings_form(config, data) -> None:
                 error=error,
                 density_components=density,
                 aggregate=aggregate,
+                causal=causal,
+                likelihood=likelihood,
                 baselines=list(baselines),
             ),
         )
