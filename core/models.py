@@ -138,7 +138,7 @@ def build_autoencoder(
     make.bounds = input_bounds
     if config.kind == "dense":
         encoder = _dense_encoder(config, sample_shape, make)
-        decoder = _dense_decoder(config, sample_shape, make, output)
+        decoder = _dense_decoder(config, sample_shape, make)
     elif config.kind == "conv":
         if len(sample_shape) != 3:
             raise ConfigError(
@@ -146,7 +146,7 @@ def build_autoencoder(
                 f"got samples of shape {sample_shape}; use 'dense' or 'conv1d'"
             )
         encoder = _conv_encoder(config, sample_shape, layers.Conv2D, make)
-        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make, output)
+        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make)
     elif config.kind == "conv1d":
         if len(sample_shape) not in (1, 2):
             raise ConfigError(
@@ -154,7 +154,7 @@ def build_autoencoder(
                 f"got samples of shape {sample_shape}; use 'conv' or 'dense'"
             )
         encoder = _conv_encoder(config, sample_shape, layers.Conv1D, make)
-        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make, output)
+        decoder = _conv_decoder(config, sample_shape, encoder.get_layer("feature_map").output.shape[1:], make)
     else:
         raise ConfigError(f"model.kind must be one of 'dense', 'conv', 'conv1d' (got {config.kind!r})")
     inputs = keras.Input(sample_shape, name="sample")
@@ -208,10 +208,9 @@ def _conv_encoder(config: ModelConfig, sample_shape: tuple, conv: type, make: _L
     return keras.Model(inputs, code, name="encoder")
 
 
-def _conv_decoder(
-    config: ModelConfig, sample_shape: tuple, feature_shape: tuple, make: _Layers, output: str
-) -> keras.Model:
-    """Dense → reshape to the encoder's feature map, mirrored transposed convs, an `output` conv, crop to the input size."""
+def _conv_decoder(config: ModelConfig, sample_shape: tuple, feature_shape: tuple, make: _Layers) -> keras.Model:
+    """Dense → reshape to the encoder's feature map, mirrored transposed convs, an output conv (`make.output`),
+    crop to the input size."""
     series = len(sample_shape) <= 2
     transpose, conv = (layers.Conv1DTranspose, layers.Conv1D) if series else (layers.Conv2DTranspose, layers.Conv2D)
     channels = 1 if len(sample_shape) == 1 else sample_shape[-1]
