@@ -349,3 +349,15 @@ def markdown_table() -> str:
             f"{spec.null_means if spec.optional else '—'} |"
         )
     return "\n".join(rows)
+
+
+def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> str | None:
+    """A warning when the code is not smaller than the input: such a model can learn to copy, anomalies too."""
+    input_size = math.prod(sample_shape)
+    code = config.latent_dim  # numbers in the bottleneck code of one sample
+    if code < input_size:
+        return None
+    return (
+        f"The code ({code:,} numbers) is not smaller than the input ({input_size:,} numbers): the autoencoder can learn "
+        f"to copy its input, anomalies included. Lower {name('model.latent_dim')} below {input_size}."
+    )

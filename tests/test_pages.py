@@ -6,8 +6,8 @@ what each page shows before anything is trained, and bad data shown as st.error 
 
 import io
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import time

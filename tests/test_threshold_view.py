@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from core.metrics import OperatingCurve
-from core.threshold_view import browser_arrays, both_bins, fullest_share, readable_scale, step_for
+from core.threshold_view import both_bins, browser_arrays, fullest_share, readable_scale, step_for
 
 
 def browser_point(arrays: dict, threshold: float) -> dict:

@@ -12,8 +12,9 @@ import gc
 import os
 import threading
 
-WARM_UP_ENV = "ANOMALY_STUDIO_WARM_UP"  # "0" keeps the engine unloaded until a page needs it
+WARM_UP_ENV = "ANOMALY_STUDIO_WARM_UP"  # "0": nothing warmed; "engine": no UMAP compile; else everything
 _warming = threading.Lock()
+umap_ready = threading.Event()  # set once UMAP's code is compiled in this process
 
 
 def load() -> None:
@@ -26,7 +27,26 @@ def load() -> None:
 
 
 def warm_up() -> None:
-    """Load the engine in a background thread, once per server, so the first visit to Train finds it loaded."""
-    if os.environ.get(WARM_UP_ENV, "1") == "0" or not _warming.acquire(blocking=False):
+    """Once per server, in background threads: load the engine and warm the training path (core.warmup), so the
+    first visit to Train and the first training find them ready; then, at the lowest priority, compile UMAP."""
+    setting = os.environ.get(WARM_UP_ENV, "1")
+    if setting == "0" or not _warming.acquire(blocking=False):
         return
-    threading.Thread(target=load, name="anomaly-studio-warm-up", daemon=True).start()
+    threading.Thread(target=_warm, args=(setting != "engine",), name="anomaly-studio-warm-up", daemon=True).start()
+
+
+def _warm(umap_too: bool) -> None:
+    from core import warmup
+
+    load()
+    warmup.warm_training()
+    if umap_too:
+        threading.Thread(target=_warm_umap, name="anomaly-studio-warm-up-umap", daemon=True).start()
+
+
+def _warm_umap() -> None:
+    from core import warmup
+
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # on Linux: this thread only
+    warmup.warm_umap()
+    umap_ready.set()
