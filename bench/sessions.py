@@ -43,12 +43,14 @@ CHROMIUM_ARGS = [
     "--disable-backgrounding-occluded-windows",
 ]
 
-# Installed in every page before the app's scripts: the time of the last key press, and of the first
-# websocket message sent after it (the rerun request the slider sends, after its own debounce).
+# Installed in every page before the app's scripts: the time of the last key press and of the last pointer move
+# (the event's own time stamp), and of the first websocket message sent after the key press (the move sent to
+# Python, once the keys rest).
 PROBE = """
 (() => {
-  window.__bench = {press: 0, send: 0};
+  window.__bench = {press: 0, send: 0, move: 0};
   document.addEventListener('keydown', () => { window.__bench.press = performance.now(); window.__bench.send = 0; }, true);
+  document.addEventListener('pointermove', (e) => { window.__bench.move = e.timeStamp; }, true);
   const send = WebSocket.prototype.send;
   WebSocket.prototype.send = function (data) {
     if (window.__bench.press && !window.__bench.send) window.__bench.send = performance.now();

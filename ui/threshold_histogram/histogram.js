@@ -127,7 +127,7 @@ class ThresholdView {
       this.value = data.value;
       this.domainValue = data.value;
       this.draw();
-      this.showValue(null);
+      this.showValue();
     }
   }
 
@@ -195,8 +195,8 @@ class ThresholdView {
     card.querySelector(".detail").textContent = detail;
   }
 
-  // The cards, the line and its label at the current value; `event` (when a user's move) stamps the time taken.
-  showValue(event) {
+  // The cards, the line and its label at the current value.
+  showValue() {
     const point = this.metricsAt(this.value);
     this.setCard(
       "flagged",
@@ -224,12 +224,6 @@ class ThresholdView {
     }
     this.placeLine();
     this.root.dataset.value = String(this.value);
-    if (event) {
-      const started = event.timeStamp;
-      requestAnimationFrame(() => {
-        this.root.dataset.lastUpdateMs = (performance.now() - started).toFixed(2);
-      });
-    }
   }
 
   // ------------------------------------------------------------------ axes
@@ -341,10 +335,10 @@ class ThresholdView {
 
   // ------------------------------------------------------------------ input
 
-  moveTo(value, event) {
+  moveTo(value) {
     this.value = value;
     this.dirty = true;
-    this.showValue(event);
+    this.showValue();
   }
 
   sendIfDirty() {
@@ -369,13 +363,13 @@ class ThresholdView {
     this.drag = "line";
     this.handle.classList.add("dragging");
     this.handle.focus({ preventScroll: true });
-    this.moveTo(this.fromPixel(x), event);
+    this.moveTo(this.fromPixel(x));
   }
 
   pointerMove(event) {
     if (this.drag === null) return;
     const x = event.clientX - this.plot.getBoundingClientRect().left;
-    if (this.drag === "line") this.moveTo(this.fromPixel(x), event);
+    if (this.drag === "line") this.moveTo(this.fromPixel(x));
     else this.showBand(x);
   }
 
@@ -408,7 +402,8 @@ class ThresholdView {
       const count = steps * (event.shiftKey ? 10 : 1);
       value = this.logX.checked && this.value > 0 ? this.logStep(count) : this.linearStep(count);
     } else if (event.key === "Home" || event.key === "End") {
-      value = this.logX.checked ? 10 ** this.axis[event.key === "Home" ? "low" : "high"] : this.axis[event.key === "Home" ? "low" : "high"];
+      const end = this.axis[event.key === "Home" ? "low" : "high"];
+      value = this.logX.checked ? 10 ** end : end;
     } else if (event.key === "Enter") {
       this.sendIfDirty();
       return;
@@ -416,7 +411,7 @@ class ThresholdView {
       return;
     }
     event.preventDefault();
-    this.moveTo(value, event);
+    this.moveTo(value);
     clearTimeout(this.keyTimer);
     this.keyTimer = setTimeout(() => this.sendIfDirty(), KEY_REST_MS);
   }
