@@ -12,6 +12,17 @@ import numpy as np
 WARM_SAMPLES = 64  # tiny on purpose: the point is the traces, not the weights
 
 
+def warm_data() -> float:
+    """Import what the Train page's first visit needs to describe the default dataset (scikit-learn, which holds
+    the digits: about a second on a quiet machine). Returns the seconds it took."""
+    started = time.perf_counter()
+    from core.config import ExperimentConfig
+    from core.data import build_experiment_data
+
+    build_experiment_data(ExperimentConfig().data, seed=0)
+    return time.perf_counter() - started
+
+
 def warm_training() -> float:
     """Build, train for one epoch and score a small convolutional autoencoder on random 8×8 images (the digits
     demo's model kind), then the same with a dense one: the first graph trace of a process costs seconds that

@@ -38,6 +38,7 @@ def warm_up() -> None:
 def _warm(umap_too: bool) -> None:
     from core import warmup
 
+    warmup.warm_data()
     load()
     warmup.warm_training()
     if umap_too:
