@@ -141,4 +141,3 @@ for row_start in range(0, len(presets), 3):
                 )
             if st.button("Open demo", key=f"preset:{path.stem}", icon=":material/play_arrow:"):
                 open_preset(path)
-
