@@ -17,7 +17,10 @@ from core.figures import HistogramBins, histogram_bins
 from core.metrics import OperatingCurve
 
 BULK_SHARE = 0.5  # a histogram whose fullest bin holds more than this share of the errors is unreadable on a linear x
-TALL_SHARE = 0.25  # ... and one whose fullest bin holds more than this share gets log-scaled counts
+# A bar shorter than this share of the tallest one is a few pixels high; when more than LOW_BARS_SHARE of the
+# non-empty bars are that short, the counts are log-scaled so they show.
+LOW_BAR = 1 / 50
+LOW_BARS_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -34,13 +37,20 @@ def fullest_share(bins: HistogramBins) -> float:
     return float(totals.max() / max(totals.sum(), 1))
 
 
+def low_bars_share(bins: HistogramBins) -> float:
+    """The share of the non-empty bins drawn shorter than LOW_BAR of the tallest one on a linear count axis."""
+    totals = np.sum(list(bins.counts.values()), axis=0)
+    filled = totals[totals > 0]
+    return float(np.mean(filled < LOW_BAR * filled.max())) if filled.size else 0.0
+
+
 def readable_scale(linear: HistogramBins, log: HistogramBins | None) -> ReadableScale:
     """Log-scaled errors when the bulk of the errors sits in one bin of the linear histogram and equal bins in log
-    space spread it better (`log` is None when no error is positive); log-scaled counts when the fullest bin of
-    the chosen histogram still holds more than TALL_SHARE of the errors, so the rare high errors stay visible."""
+    space spread it better (`log` is None when no error is positive); log-scaled counts when, on the chosen errors'
+    axis, more than LOW_BARS_SHARE of the non-empty bars would be only a few pixels high (rare high errors)."""
     log_x = log is not None and fullest_share(linear) > BULK_SHARE and fullest_share(log) < fullest_share(linear)
     chosen = log if log_x and log is not None else linear
-    return ReadableScale(log_x=log_x, log_y=fullest_share(chosen) > TALL_SHARE)
+    return ReadableScale(log_x=log_x, log_y=low_bars_share(chosen) > LOW_BARS_SHARE)
 
 
 def both_bins(scores: np.ndarray, labels: np.ndarray | None) -> tuple[HistogramBins, HistogramBins | None]:

@@ -49,14 +49,17 @@ def test_without_labels_the_browser_gets_the_errors_only(scored):
 
 
 def test_errors_with_their_bulk_in_one_bin_get_log_scaled_axes():
-    """As the NAB demo's per-timestamp errors: most timestamps tiny, a jump's windows a thousand times larger."""
+    """As the NAB demo's per-timestamp errors: most timestamps tiny, a jump's windows a thousand times larger, and the
+    timestamps whose windows reach into the jump on a ramp between them."""
     rng = np.random.default_rng(0)
-    scores = np.r_[rng.lognormal(-6, 0.5, 3900), rng.lognormal(0, 0.3, 132)]
+    ramp = np.exp(rng.uniform(-5, -1, 60))
+    scores = np.r_[rng.lognormal(-6, 0.5, 3840), ramp, rng.lognormal(0, 0.1, 132)]
     linear, log = both_bins(scores, None)
     assert fullest_share(linear) > 0.5
     scale = readable_scale(linear, log)
     assert scale.log_x
     assert fullest_share(log) < fullest_share(linear) / 2
+    assert scale.log_y, "the jump's few timestamps would be bars a few pixels high"
 
 
 def test_spread_errors_keep_linear_axes(scored):
