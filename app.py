@@ -3,7 +3,7 @@
 This entry point only wires the pages together and attaches the browser session to its workspace
 (ui.state). It must stay free of TensorFlow imports so the home page paints at once; the server's first
 script run starts warming up in the background (ui.engine.warm_up: what Train needs, TensorFlow, a first
-training, UMAP), and pages that need TensorFlow before that is done import it themselves.
+training; UMAP once a model exists), and pages that need TensorFlow before that is done import it themselves.
 """
 
 import streamlit as st

@@ -1,7 +1,7 @@
 """Warm a fresh process up before its first user needs it: TensorFlow imported, an autoencoder built, trained a
 step and scored, so that the first training's graph traces find TensorFlow's lazily loaded parts ready; and
 UMAP's numba code compiled. Each function is self-contained and safe to call from any thread or process
-(the dashboard's server calls them in a background thread, ui.engine; a worker process may call them too)."""
+(the dashboard's server calls them in background threads, ui.engine; a worker process may call them too)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from core.errors import ConfigError
 from core.fields import FIELDS, LABELLED_METHODS
 from core.metrics import confusion_matrix
 from core.thresholds import choose_threshold
-from ui import analysis, saving, state, threshold_histogram, timeline
+from ui import analysis, engine, saving, state, threshold_histogram, timeline
 from ui import baselines as baseline_view
 
 PARAMETERS = {"quantile": "q", "mean_std": "k", "contamination": "rate", "fpr": "rate"}  # method -> its field
@@ -27,6 +27,7 @@ RANGE = WIDGET + "range"  # the errors (low, high) whose samples are listed unde
 THRESHOLD_ERROR = "threshold_error"
 
 state.require_result()
+engine.warm_umap()  # a model exists: compile UMAP for the Latent map meanwhile
 result = state.result()
 scores, labels = result.scores, result.data.labels
 summary = analysis.summary(result)

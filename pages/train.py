@@ -305,6 +305,7 @@ if result is None:
     st.info("Set the model up above and press **Train**. The loss chart updates live while it trains.")
     st.stop()
 
+engine.warm_umap()  # a model exists: compile UMAP for the Latent map meanwhile
 history = result.history
 st.subheader("Current model")
 same_data = result.config.data == config.data and result.config.seed == config.seed

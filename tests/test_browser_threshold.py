@@ -150,4 +150,16 @@ def test_the_line_is_dragged_and_moved_by_keys_and_the_numbers_are_cores(new_pag
         page.wait_for_timeout(600)
     wait_until(lambda: python_value(page) == pytest.approx(start + 5 * step, rel=1e-6), "Python to take 5 steps back")
     assert shown(page)["value"] == pytest.approx(start + 5 * step)
+
+    # Shift-drag over the chart lists the samples in that error range; the line stays where it was.
+    page.keyboard.down("Shift")
+    page.mouse.move(placed["left"] + 100, y)
+    page.mouse.down()
+    page.mouse.move(placed["right"] - 60, y, steps=5)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    listed = page.get_by_text(re.compile(r"^[\d,]+ samples with an error between"))
+    expect(listed).to_be_visible(timeout=WAIT)
+    assert int(listed.inner_text().split()[0].replace(",", "")) > 0
+    assert shown(page)["value"] == pytest.approx(start + 5 * step)
     assert_no_errors(page)

@@ -14,6 +14,7 @@ import threading
 
 WARM_UP_ENV = "ANOMALY_STUDIO_WARM_UP"  # "0": nothing warmed; "engine": no UMAP compile; else everything
 _warming = threading.Lock()
+_compiling_umap = threading.Lock()
 umap_ready = threading.Event()  # set once UMAP's code is compiled in this process
 
 
@@ -27,22 +28,27 @@ def load() -> None:
 
 
 def warm_up() -> None:
-    """Once per server, in background threads: load the engine and warm the training path (core.warmup), so the
-    first visit to Train and the first training find them ready; then, at the lowest priority, compile UMAP."""
-    setting = os.environ.get(WARM_UP_ENV, "1")
-    if setting == "0" or not _warming.acquire(blocking=False):
+    """Once per server, in a background thread: build the default dataset, load the engine and warm the training
+    path (core.warmup), so the first visit to Train and the first training find them ready."""
+    if os.environ.get(WARM_UP_ENV, "1") == "0" or not _warming.acquire(blocking=False):
         return
-    threading.Thread(target=_warm, args=(setting != "engine",), name="anomaly-studio-warm-up", daemon=True).start()
+    threading.Thread(target=_warm, name="anomaly-studio-warm-up", daemon=True).start()
 
 
-def _warm(umap_too: bool) -> None:
+def _warm() -> None:
     from core import warmup
 
     warmup.warm_data()
     load()
     warmup.warm_training()
-    if umap_too:
-        threading.Thread(target=_warm_umap, name="anomaly-studio-warm-up-umap", daemon=True).start()
+
+
+def warm_umap() -> None:
+    """Once per server, once a model exists (so it never slows a first training: numba's compile holds the GIL
+    much of its half minute), compile UMAP for the Latent map in a background thread at the lowest priority."""
+    if os.environ.get(WARM_UP_ENV, "1") in ("0", "engine") or not _compiling_umap.acquire(blocking=False):
+        return
+    threading.Thread(target=_warm_umap, name="anomaly-studio-warm-up-umap", daemon=True).start()
 
 
 def _warm_umap() -> None:
