@@ -324,7 +324,7 @@ def latency_table(found: Latencies) -> Table:
         rows.append(
             [
                 "(f) first UMAP map of the server: Latent map's UMAP clicked → map painted (server up "
-                f"{found.server_age_s:.0f} s by then; its warm-up compiles UMAP in the background)",
+                f"{found.server_age_s:.0f} s by then; UMAP's compile starts in the background once a model exists)",
                 "digits demo",
                 f"{found.first_umap_s:.1f} s",
                 f"< {FIRST_UMAP_TARGET_S:.0f} s",
@@ -341,8 +341,8 @@ def latency_table(found: Latencies) -> Table:
             [f"(d) {epochs}", names[key], value, f"within ±{ETA_TOLERANCE:.0%} or ±2 s", met(eta_sensible(training))]
         )
     notes = [
-        "(a): a fresh server per repeat; the click follows the painted Home title at once, while TensorFlow may "
-        "still be loading in the background (Home starts it after painting).",
+        "(a): a fresh server per repeat; the click follows the painted Home title at once, while the server's "
+        "warm-up (started by its first script run: the default dataset, TensorFlow, a first training) may still run.",
         "(b), (d): the digits demo trained for 20 epochs (conv, batch 16); the MNIST run (dense 784-64-16, MSE, "
         "batch 256, no validation split) retrained from the Train page for 3 epochs after opening it on Runs. "
         "(d) reads the live progress text (m:ss, whole seconds) at the first redraw showing epoch 2, and compares "
