@@ -63,7 +63,8 @@ function logTicks(low, high) {
       if (Math.log10(v) >= low && Math.log10(v) <= high) ticks.push(v);
     }
   }
-  return ticks;
+  // Under a decade or so: round values spaced evenly, as on a linear axis, so the axis keeps a few labels.
+  return ticks.length >= 3 ? ticks : niceTicks(10 ** low, 10 ** high, 5).filter((v) => v > 0);
 }
 
 function svg(name, attributes, parent) {
