@@ -12,39 +12,14 @@ reconstructions and errors keep their precision.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import keras
 from keras import layers
 
 from core import fields
-from core.config import ModelConfig
+from core.config import ModelConfig, auto_sizes, bottleneck_warning  # noqa: F401  (their home before; TensorFlow-free now)
 from core.errors import ConfigError
-
-WIDE_INPUT = 64  # inputs at least this wide (images, series) keep the 256-128-16 model measured on them
-
-
-def auto_sizes(config: ModelConfig, sample_shape: tuple) -> ModelConfig:
-    """`config` with an "auto" latent size and hidden layers chosen from the input's width d = prod(sample_shape):
-    a code of d // 4 numbers, at least 2 and at most 16, so always narrower than a table of 3 or more columns;
-    hidden layers 256, 128 for inputs of WIDE_INPUT numbers or more, else one layer of 2·d units."""
-    width = math.prod(sample_shape)
-    latent_dim = min(16, max(2, width // 4)) if config.latent_dim == "auto" else config.latent_dim
-    hidden = ([256, 128] if width >= WIDE_INPUT else [2 * width]) if config.hidden == "auto" else config.hidden
-    return dataclasses.replace(config, latent_dim=latent_dim, hidden=hidden)
-
-
-def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> str | None:
-    """A warning when the code is not smaller than the input: such a model can learn to copy, anomalies too."""
-    input_size = math.prod(sample_shape)
-    code = auto_sizes(config, sample_shape).latent_dim  # numbers in the bottleneck code of one sample
-    if code < input_size:
-        return None
-    return (
-        f"The code ({code:,} numbers) is not smaller than the input ({input_size:,} numbers): the autoencoder can learn "
-        f"to copy its input, anomalies included. Lower {fields.name('model.latent_dim')} below {input_size}."
-    )
 
 
 @keras.saving.register_keras_serializable(package="anomaly_studio")

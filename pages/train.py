@@ -8,16 +8,21 @@ from pathlib import Path
 import streamlit as st
 
 from core import figures
-from core.config import validate
+from core.config import bottleneck_warning, validate
 from core.errors import ConfigError, StudioError
 from core.fields import FIELDS
 from ui import data as data_cache
 from ui import engine, saving, state, widgets
 
-with st.spinner("Loading TensorFlow…"):
-    engine.load()
-    from core.jobs import TrainingJob
-    from core.models import bottleneck_warning
+
+def training_job():
+    """The TrainingJob class, loading TensorFlow first if the server's warm-up has not yet (the form paints without
+    it, so a first visit to this page never waits for TensorFlow)."""
+    with st.spinner("Loading TensorFlow…"):
+        engine.load()
+        from core.jobs import TrainingJob
+    return TrainingJob
+
 
 STOP_REASONS = {
     "completed": "completed every epoch",
@@ -46,7 +51,7 @@ def start_training(config) -> None:
         return
     ws.training_error = None
     state.set_config(config)
-    ws.job = TrainingJob(config, data_dir=state.data_dir(), data=data).start()
+    ws.job = training_job()(config, data_dir=state.data_dir(), data=data).start()
 
 
 def continue_training(result, epochs: int) -> None:
@@ -55,7 +60,7 @@ def continue_training(result, epochs: int) -> None:
         return
     ws = state.workspace()
     try:
-        job = TrainingJob.continuing(result, epochs)
+        job = training_job().continuing(result, epochs)
     except ConfigError as exc:
         ws.training_error = str(exc)
         return
@@ -307,6 +312,7 @@ if result is None:
     st.info("Set the model up above and press **Train**. The loss chart updates live while it trains.")
     st.stop()
 
+engine.warm_umap()  # a model exists: compile UMAP for the Latent map meanwhile
 history = result.history
 st.subheader("Current model")
 same_data = result.config.data == config.data and result.config.seed == config.seed
