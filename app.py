@@ -1,15 +1,17 @@
 """Anomaly Studio: find anomalies with autoencoders. Start with `streamlit run app.py`.
 
 This entry point only wires the pages together and attaches the browser session to its workspace
-(ui.state). It must stay free of TensorFlow imports so the home page paints at once; the pages that
-train or load models import it when they are first opened (ui.engine).
+(ui.state). It must stay free of TensorFlow imports so the home page paints at once; the server's first
+script run starts warming up in the background (ui.engine.warm_up: what Train needs, TensorFlow, a first
+training; UMAP once a model exists), and pages that need TensorFlow before that is done import it themselves.
 """
 
 import streamlit as st
 
-from ui import state
+from ui import engine, state
 
 st.set_page_config(page_title="Anomaly Studio", page_icon=":material/troubleshoot:", layout="wide")
+engine.warm_up()
 
 state.collect_finished_job()
 

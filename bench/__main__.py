@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse
+import dataclasses
 import datetime
 import importlib
 import platform
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from bench.common import OUTPUT_DIR, Settings, default_data_dir
 
-SUITES = ("quality", "one_class", "speed", "timeseries", "scale", "tables")
+SUITES = ("quality", "one_class", "speed", "timeseries", "scale", "tables", "nab")
 # Run only when named with --only: each drives the dashboard in headless Chromium for minutes.
 BROWSER_SUITES = ("sessions", "latency")
 
@@ -32,6 +33,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--data-dir",
         help="folder with mnist/, fashion-mnist/, ecg5000/, nab/ (default: $ANOMALY_STUDIO_DATA, "
         "else ../shared/datasets beside the repository)",
+    )
+    parser.add_argument(
+        "--nab-results",
+        type=Path,
+        help="folder for the nab suite's NAB result files, <detector>/<category>/<detector>_<file>.csv "
+        "(default: nab-results/ in the --out folder)",
     )
     parser.add_argument(
         "--out",
@@ -90,6 +97,7 @@ def main(argv: list[str]) -> int:
         return 2
     folder = args.out or (OUTPUT_DIR / "quick" if args.quick else OUTPUT_DIR)
     folder.mkdir(parents=True, exist_ok=True)
+    settings = dataclasses.replace(settings, nab_results=args.nab_results or folder / "nab-results")
     head = header(argv)
     print(head, flush=True)
     for name in args.only or SUITES:

@@ -36,6 +36,7 @@ class Settings:
     data_dir: Path
     quick: bool = False
     seed: int = SEED
+    nab_results: Path | None = None  # where the nab suite writes its NAB result files (None: under bench-output/)
 
     @property
     def limit(self) -> int | None:

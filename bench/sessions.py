@@ -43,12 +43,14 @@ CHROMIUM_ARGS = [
     "--disable-backgrounding-occluded-windows",
 ]
 
-# Installed in every page before the app's scripts: the time of the last key press, and of the first
-# websocket message sent after it (the rerun request the slider sends, after its own debounce).
+# Installed in every page before the app's scripts: the time of the last key press and of the last pointer move
+# (the event's own time stamp), and of the first websocket message sent after the key press (the move sent to
+# Python, once the keys rest).
 PROBE = """
 (() => {
-  window.__bench = {press: 0, send: 0};
+  window.__bench = {press: 0, send: 0, move: 0};
   document.addEventListener('keydown', () => { window.__bench.press = performance.now(); window.__bench.send = 0; }, true);
+  document.addEventListener('pointermove', (e) => { window.__bench.move = e.timeStamp; }, true);
   const send = WebSocket.prototype.send;
   WebSocket.prototype.send = function (data) {
     if (window.__bench.press && !window.__bench.send) window.__bench.send = performance.now();
@@ -57,34 +59,43 @@ PROBE = """
 })();
 """
 
-# The threshold line of the first chart (the Threshold page's histogram).
-THRESHOLD_LINE = """
+# The Threshold page's histogram component (in its shadow root), and the threshold its line stands at.
+HISTOGRAM_ROOT = """
 () => {
-  const plot = document.querySelector('.js-plotly-plot');
-  const shapes = plot && plot.layout && plot.layout.shapes;
-  return shapes && shapes.length ? Number(shapes[0].x0) : null;
+  for (const host of document.querySelectorAll('[data-testid=stBidiComponentIsolated]')) {
+    const root = host.shadowRoot && host.shadowRoot.querySelector('[data-testid=thresholdHistogram]');
+    if (root) return root;
+  }
+  return null;
 }
 """
+THRESHOLD_LINE = f"""
+() => {{
+  const root = ({HISTOGRAM_ROOT})();
+  return root ? Number(root.dataset.value) : null;
+}}
+"""
 
-# True once the histogram draws its threshold line somewhere else than `before`; then the ms since the key
-# press and since the rerun request, the new threshold, and the Flagged card (drawn above the histogram).
-ANSWERED = """
-([before]) => {
-  const plot = document.querySelector('.js-plotly-plot');
-  const shapes = plot && plot.layout && plot.layout.shapes;
-  if (!shapes || !shapes.length) return false;
-  const x = Number(shapes[0].x0);
-  if (x === before) return false;
-  const now = performance.now();
-  const card = [...document.querySelectorAll('[data-testid="stMetric"]')]
-    .find(e => (e.querySelector('[data-testid="stMetricLabel"]') || {}).innerText?.trim() === 'Flagged');
-  const value = card && card.querySelector('[data-testid="stMetricValue"]');
-  return {
-    ms: now - window.__bench.press,
-    server_ms: window.__bench.send ? now - window.__bench.send : null,
-    threshold: x,
-    flagged: value ? value.innerText.trim() : null,
-  };
+# True once the line stands somewhere else than `before` (the cards beside it redrawn in the same frame); then the
+# ms since the key press, the new threshold and the Flagged card.
+ANSWERED = f"""
+([before]) => {{
+  const root = ({HISTOGRAM_ROOT})();
+  if (!root || Number(root.dataset.value) === before) return false;
+  return {{
+    ms: performance.now() - window.__bench.press,
+    threshold: Number(root.dataset.value),
+    flagged: root.querySelector('.card.flagged').dataset.value,
+  }};
+}}
+"""
+
+# True once Python has taken the move (the Exact value box shows `value`); then the ms since the move was sent.
+PYTHON_ANSWERED = """
+([value]) => {
+  const box = [...document.querySelectorAll('input')].find(i => i.getAttribute('aria-label') === 'Exact value');
+  if (!box || Math.abs(Number(box.value) - value) > 1e-5 * Math.max(Math.abs(value), 1e-12)) return false;
+  return {server_ms: window.__bench.send ? performance.now() - window.__bench.send : null};
 }
 """
 
@@ -253,25 +264,27 @@ MOVES_EACH_WAY = 25
 
 
 async def move_slider(page, count: int, moves: Moves) -> None:
-    """Press ArrowLeft 25 times, ArrowRight 25 times, and so on, `count` presses in all (the slider stays within
-    25 steps below where it started), each time waiting until the page has answered: the histogram's threshold
-    line moved."""
-    thumb = page.get_by_test_id("stSlider").get_by_role("slider")
-    await thumb.focus()
+    """Press ArrowLeft 25 times, ArrowRight 25 times, and so on, `count` presses in all, on the Threshold page's
+    histogram line (it stays within 25 steps below where it started), each time waiting until the browser has
+    redrawn the line and cards (key_ms) and then until Python has taken the move (request_ms: from the move sent)."""
+    line = page.get_by_role("slider", name="Threshold")
+    await line.focus()
     for done in range(count):
         key = "ArrowLeft" if (done // MOVES_EACH_WAY) % 2 == 0 else "ArrowRight"
         before = await page.evaluate(THRESHOLD_LINE)
-        await thumb.press(key)
+        await line.press(key)
         try:
-            handle = await page.wait_for_function(ANSWERED, arg=[before], polling=10, timeout=MOVE_WAIT)
+            handle = await page.wait_for_function(ANSWERED, arg=[before], polling="raf", timeout=MOVE_WAIT)
+            answer = await handle.json_value()
+            taken = await page.wait_for_function(
+                PYTHON_ANSWERED, arg=[answer["threshold"]], polling=10, timeout=MOVE_WAIT
+            )
         except Exception:  # a move the page never answered is counted, not fatal
             moves.unanswered += 1
             continue
-        answer = await handle.json_value()
         moves.key_ms.append(answer["ms"])
-        moves.request_ms.append(answer["server_ms"])
-        if answer["flagged"] is not None:
-            moves.seen.append((answer["threshold"], int(answer["flagged"].replace(",", ""))))
+        moves.request_ms.append((await taken.json_value())["server_ms"])
+        moves.seen.append((answer["threshold"], int(answer["flagged"])))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -320,7 +333,7 @@ async def one_session(
         result.errors += await errors_on(page)
 
         await open_page(page, "Threshold", "Threshold")
-        await visible(page.locator(".js-plotly-plot"))
+        await visible(page.get_by_test_id("thresholdHistogram"))
         await idle(page)
         await move_slider(page, moves, result.moves)
         result.errors += await errors_on(page)

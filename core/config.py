@@ -57,11 +57,12 @@ class DataConfig:
     train_span: float | None = default("data.train_span")
     train_dataset: str | None = default("data.train_dataset")
     layout: str = default("data.layout")
+    scaling: str = default("data.scaling")
 
 
 @dataclass
 class ModelConfig:
-    """Defaults: a dense autoencoder sized from the input's width (core.models.auto_sizes): 256-128-16 for images
+    """Defaults: a dense autoencoder sized from the input's width (core.config.auto_sizes): 256-128-16 for images
     and series of 64 values or more, which fits every data kind and, on this project's datasets, scored as well as
     or better than the conv model that was the default, in a fraction of its training time on a CPU
     (docs/benchmarks.md, "Defaults"); for narrower tables one hidden layer twice as wide as the input and a code a
@@ -96,6 +97,8 @@ class ScoreConfig:
     density_components: int | str = default("score.density_components")
     batch_size: int = default("score.batch_size")
     aggregate: str = default("score.aggregate")
+    causal: bool = default("score.causal")
+    likelihood: bool = default("score.likelihood")
     baselines: list[str] = default("score.baselines")
 
 
@@ -409,3 +412,28 @@ def markdown_table() -> str:
             f"{spec.null_means if spec.optional else '—'} |"
         )
     return "\n".join(rows)
+
+
+WIDE_INPUT = 64  # inputs at least this wide (images, series) keep the 256-128-16 model measured on them
+
+
+def auto_sizes(config: ModelConfig, sample_shape: tuple) -> ModelConfig:
+    """`config` with an "auto" latent size and hidden layers chosen from the input's width d = prod(sample_shape):
+    a code of d // 4 numbers, at least 2 and at most 16, so always narrower than a table of 3 or more columns;
+    hidden layers 256, 128 for inputs of WIDE_INPUT numbers or more, else one layer of 2·d units."""
+    width = math.prod(sample_shape)
+    latent_dim = min(16, max(2, width // 4)) if config.latent_dim == "auto" else config.latent_dim
+    hidden = ([256, 128] if width >= WIDE_INPUT else [2 * width]) if config.hidden == "auto" else config.hidden
+    return dataclasses.replace(config, latent_dim=latent_dim, hidden=hidden)
+
+
+def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> str | None:
+    """A warning when the code is not smaller than the input: such a model can learn to copy, anomalies too."""
+    input_size = math.prod(sample_shape)
+    code = auto_sizes(config, sample_shape).latent_dim  # numbers in the bottleneck code of one sample
+    if code < input_size:
+        return None
+    return (
+        f"The code ({code:,} numbers) is not smaller than the input ({input_size:,} numbers): the autoencoder can learn "
+        f"to copy its input, anomalies included. Lower {name('model.latent_dim')} below {input_size}."
+    )

@@ -33,6 +33,7 @@ from core.data.stream import ImageFiles
 from core.errors import ConfigError, DataError, NotFittedError, RunError
 from core.models import auto_sizes, build_autoencoder
 from core.scoring import reconstruct, reconstruction_errors
+from core.series_transforms import AnomalyLikelihood, CausalWindows, RobustScaler
 from core.tabular import ColumnScaler, density_components
 from core.thresholds import ThresholdChoice, choose_threshold
 from core.training import History, TrainingListener, copied_for_training, train_autoencoder, training_model
@@ -52,10 +53,13 @@ class AutoencoderDetector:
     layer) or "timeseries"; None infers it at `fit` from the sample rank (3: image, else series).
 
     A "timeseries" detector takes whole series (n_timestamps, channels) of raw values in `fit` and
-    `score_samples`: each channel is min-max scaled with the training series' minimum and maximum (the
-    decoder ends in a sigmoid, so [0, 1] is what it can rebuild; values beyond the training range cannot be
-    rebuilt and score high), cut into windows of `window` steps every `stride` steps, and each timestamp
-    scored by the `score.aggregate` ("mean" or "max") of the errors of the windows covering it.
+    `score_samples`: with `scaling` "robust" each channel is robust-scaled (series_transforms.RobustScaler: median
+    and interquartile range of the training series; the decoder's output is linear, so values beyond the training
+    range keep their distance instead of being squashed), with "minmax" min-max scaled into a sigmoid output; cut into windows of `window` steps every `stride` steps, and each
+    timestamp scored by the `score.aggregate` ("mean" or "max") of the errors of the windows covering it, or
+    with `score.causal` by the error of the window ending at it (series_transforms.CausalWindows). With
+    `score.likelihood` those errors become anomaly likelihoods in [0, 1] (series_transforms.AnomalyLikelihood,
+    fitted on the training errors: `likelihood_`). Runs saved before robust scaling keep their min-max scaler.
     `reconstruct` takes windows (n, window) or (n, window, channels).
 
     Fitted attributes: `model_`, `history_`, `kind_`, `sample_shape_`, `scaler_` ({"min", "max"} for series,
@@ -78,6 +82,7 @@ class AutoencoderDetector:
         window: int | None = None,
         stride: int = 1,
         per_feature: bool = False,
+        scaling: str = "robust",
     ):
         self.model = model
         self.train = train
@@ -88,6 +93,7 @@ class AutoencoderDetector:
         self.window = window
         self.stride = stride
         self.per_feature = per_feature
+        self.scaling = scaling
 
     def fit(
         self, x: np.ndarray, listener: TrainingListener | None = None, stop_event: threading.Event | None = None
@@ -109,9 +115,14 @@ class AutoencoderDetector:
         keras.utils.set_random_seed(self.seed)
         self.kind_ = self.kind or (IMAGE if x.ndim == 4 else SERIES)
         self.__dict__.pop("threshold_", None)  # a threshold of an earlier fit does not apply to this model
+        output = "sigmoid"
         if self.kind_ == TIMESERIES:
             self.sample_shape_ = (self.window,) if x.shape[1] == 1 else (self.window, x.shape[1])
-            self.scaler_ = {"min": x.min(axis=0).tolist(), "max": x.max(axis=0).tolist()}
+            if self.scaling == "minmax":
+                self.scaler_ = {"min": x.min(axis=0).tolist(), "max": x.max(axis=0).tolist()}
+            else:
+                robust = RobustScaler().fit(x)
+                self.scaler_, output = {"center": robust.center_.tolist(), "scale": robust.scale_.tolist()}, "linear"
             samples = self._windows(x)
         else:
             self.sample_shape_ = tuple(x.shape[1:])
@@ -126,7 +137,8 @@ class AutoencoderDetector:
         mixed = distribute.use_mixed_precision(self.train.mixed_precision)
         with distribute.strategy_for(self.train.strategy).scope():
             columns = self._column_scaler()
-            output, bounds = ("sigmoid", None) if columns is None else ("linear", (columns.low_, columns.high_))
+            bounds = None if columns is None else (columns.low_, columns.high_)
+            output = "linear" if columns is not None else output
             self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed, mixed, output, bounds)
         self.trainee_ = training_model(self.model_, self.train, self.seed)
         self.log_dir_ = self._new_log_dir()
@@ -208,9 +220,14 @@ class AutoencoderDetector:
         components = density_components(self.score.density_components, self._column_scaler() is not None)
         if components and self.kind_ != TIMESERIES:
             self.density_ = fit_code_density(self._codes(samples), errors, components, self.seed)
-        self.train_scores_ = (
-            self._per_timestamp(errors, len(x)) if self.kind_ == TIMESERIES else self._combine(samples, errors)
-        )
+        if self.kind_ != TIMESERIES:
+            self.train_scores_ = self._combine(samples, errors)
+            return
+        if self.score.causal and self.stride != 1:
+            errors = self._errors(self._windows(x, stride=1))
+        raw = self._raw_per_timestamp(errors, len(x))
+        self.likelihood_ = AnomalyLikelihood().fit(raw[np.isfinite(raw)]) if self.score.likelihood else None
+        self.train_scores_ = self._timestamp_scores(raw)
 
     def _new_log_dir(self, earlier: str | None = None) -> str | None:
         """Where training writes TensorBoard logs: `train.tensorboard_dir`, else with `train.tensorboard` on a new
@@ -245,7 +262,8 @@ class AutoencoderDetector:
         if getattr(self, "kind_", None) == TIMESERIES:
             self._check_is_fitted("score_samples")
             x = _check_samples(x)
-            return self._per_timestamp(self._errors(self._windows(x)), len(x))
+            stride = 1 if self.score.causal else self.stride
+            return self._timestamp_scores(self._raw_per_timestamp(self._errors(self._windows(x, stride)), len(x)))
         if isinstance(x, ImageFiles):
             self._check_is_fitted("score_samples")
             if x.sample_shape != self.sample_shape_:
@@ -281,7 +299,8 @@ class AutoencoderDetector:
         """Scores of what `transform` gave, as `score_samples` reports them: for a time series of `n` timestamps,
         each timestamp gets the `score.aggregate` of its windows' scores; other samples' scores as they are."""
         if getattr(self, "kind_", None) == TIMESERIES:
-            return self._per_timestamp(np.asarray(window_scores), n)
+            starts = timeseries.window_starts(n, self.window, self.stride)
+            return timeseries.per_timestamp(np.asarray(window_scores), starts, self.window, n, self.score.aggregate)
         return np.asarray(window_scores)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -305,8 +324,8 @@ class AutoencoderDetector:
             if self.score.error in ("mse", "mae"):
                 error_maps = error_maps * (columns.scale_**2 if self.score.error == "mse" else columns.scale_)
         elif self.scaler_ is not None:
-            span = self._span()
-            x_hat = x_hat * span + np.asarray(self.scaler_["min"], np.float32)
+            span, offset = self._span_and_offset()
+            x_hat = x_hat * span + offset
             if self.score.error in ("mse", "mae"):
                 error_maps = error_maps * (span**2 if self.score.error == "mse" else span)
         return x_hat, error_maps
@@ -329,6 +348,7 @@ class AutoencoderDetector:
         folder = Path(folder)
         self.model_.save(folder / MODEL_FILE)
         threshold = getattr(self, "threshold_", None)
+        likelihood: AnomalyLikelihood | None = getattr(self, "likelihood_", None)
         state = {
             "model": dataclasses.asdict(self.model),
             "train": dataclasses.asdict(self.train),
@@ -339,11 +359,13 @@ class AutoencoderDetector:
             "window": self.window,
             "stride": self.stride,
             "per_feature": self.per_feature,
+            "scaling": self.scaling,
             "scaler": self.scaler_,
             "sample_shape": list(self.sample_shape_),
             "threshold_choice": None if threshold is None else dataclasses.asdict(threshold),
             "train_scores": [float(s) for s in self.train_scores_],
             "density": getattr(self, "density_", None),
+            "likelihood_min_std": None if likelihood is None else likelihood.min_std_,
             "background": getattr(self, "background_", None),
         }
         (folder / DETECTOR_FILE).write_text(json.dumps(state), encoding="utf-8")
@@ -370,9 +392,14 @@ class AutoencoderDetector:
                 state.get("window"),
                 state.get("stride", 1),
                 state.get("per_feature", False),
+                state.get("scaling", "minmax"),  # runs saved before robust scaling scaled min-max
             )
             detector.kind_ = kind
-            detector.scaler_ = None if scaler is None else dict(scaler)
+            detector.scaler_ = None if scaler is None else {key: scaler[key] for key in _SCALER_KEYS & scaler.keys()}
+            detector.likelihood_ = None
+            if state.get("likelihood_min_std") is not None:
+                detector.likelihood_ = AnomalyLikelihood()
+                detector.likelihood_.min_std_ = float(state["likelihood_min_std"])
             detector.sample_shape_ = tuple(state["sample_shape"])
             if state["threshold_choice"] is not None:
                 detector.threshold_ = ThresholdChoice(**state["threshold_choice"])
@@ -442,9 +469,10 @@ class AutoencoderDetector:
         columns = self._column_scaler()
         if columns is not None:
             return columns.transform(x)
+        span, offset = self._span_and_offset()
         scaled = np.array(x, dtype=np.float32)
-        scaled -= np.asarray(self.scaler_["min"], np.float32)
-        scaled /= self._span()
+        scaled -= offset
+        scaled /= span
         return scaled
 
     def _learned(self, samples):
@@ -455,27 +483,51 @@ class AutoencoderDetector:
     def _column_scaler(self) -> ColumnScaler | None:
         """The per-column scaler of a table (runs saved before it were min-max scaled per column), else None."""
         scaler = getattr(self, "scaler_", None)
-        return ColumnScaler.from_dict(scaler) if scaler is not None and "center" in scaler else None
+        return ColumnScaler.from_dict(scaler) if self.per_feature and scaler is not None and "low" in scaler else None
 
-    def _span(self) -> np.ndarray:
-        """max − min of the scaler, 1 where that is 0: a float32 scalar, or (channels,) for time series."""
+    def _span_and_offset(self) -> tuple[np.ndarray, np.ndarray]:
+        """(span, offset) of the scaler, scaled = (raw − offset) / span: float32 scalars, or (channels,) for time
+        series. Min-max: max − min (1 where that is 0) and min; robust: RobustScaler's scale and center."""
+        if "center" in self.scaler_:
+            return np.asarray(self.scaler_["scale"], np.float32), np.asarray(self.scaler_["center"], np.float32)
         span = np.asarray(self.scaler_["max"], np.float32) - np.asarray(self.scaler_["min"], np.float32)
-        return np.where(span > 0, span, np.float32(1)).astype(np.float32)
+        return np.where(span > 0, span, np.float32(1)).astype(np.float32), np.asarray(self.scaler_["min"], np.float32)
 
-    def _windows(self, series: np.ndarray) -> np.ndarray:
-        """The scaled windows (n_windows, *sample_shape) of a raw series (n_timestamps, channels)."""
+    def _windows(self, series: np.ndarray, stride: int | None = None) -> np.ndarray:
+        """The scaled windows (n_windows, *sample_shape) of a raw series (n_timestamps, channels), every `stride`
+        (default: the detector's) steps."""
         channels = 1 if len(self.sample_shape_) == 1 else self.sample_shape_[-1]
         if series.ndim != 2 or series.shape[1] != channels:
             raise DataError(f"expected a series of shape (n_timestamps, {channels}), got {series.shape}")
-        windows = timeseries.sliding_windows(self._scale(series), self.window, self.stride)
+        windows = timeseries.sliding_windows(self._scale(series), self.window, stride or self.stride)
         return np.ascontiguousarray(timeseries.as_samples(windows))
 
-    def _per_timestamp(self, errors: np.ndarray, n: int) -> np.ndarray:
+    def _raw_per_timestamp(self, errors: np.ndarray, n: int) -> np.ndarray:
+        """Window errors (n_windows,) onto the n timestamps: with `score.causal` those of the stride-1 windows
+        ending at each (NaN before the first), else aggregated over the windows covering each."""
+        if self.score.causal:
+            return CausalWindows(self.window).per_timestamp(errors, n)
         starts = timeseries.window_starts(n, self.window, self.stride)
         return timeseries.per_timestamp(errors, starts, self.window, n, self.score.aggregate)
 
+    def _timestamp_scores(self, raw: np.ndarray) -> np.ndarray:
+        """The per-timestamp scores (n,) of raw per-timestamp errors: the likelihoods (float64, whose digits near 1
+        still rank), or the errors (float32); timestamps not scored yet (NaN) score 0."""
+        likelihood = getattr(self, "likelihood_", None)
+        if likelihood is not None:
+            return likelihood.transform(raw)
+        return np.nan_to_num(raw, nan=0.0).astype(np.float32)
+
 
 _TINY = 1e-12
+_SCALER_KEYS = {
+    "min",
+    "max",
+    "center",
+    "scale",
+    "low",
+    "high",
+}  # min-max, robust (time series) or ColumnScaler (tables)
 
 
 def code_log_likelihood(density: dict, codes: np.ndarray) -> np.ndarray:

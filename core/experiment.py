@@ -15,6 +15,7 @@ from core.detector import AutoencoderDetector
 from core.errors import ConfigError
 from core.models import bottleneck_warning
 from core.result import ExperimentResult, RunFacts
+from core.scoring import constant_scores_warning
 from core.thresholds import ThresholdChoice
 from core.training import TrainingListener
 
@@ -34,6 +35,7 @@ def detector_for(config: ExperimentConfig, data: ExperimentData) -> AutoencoderD
         data.window,
         data.stride,
         per_feature=data.is_table,
+        scaling=config.data.scaling,
     )
 
 
@@ -109,6 +111,7 @@ def _evaluate(
     started = time.perf_counter()
     scores = detector.train_scores_ if data.transductive else detector.score_samples(data.x_score)
     score_seconds = time.perf_counter() - started
+    warnings += [w for w in (constant_scores_warning(scores),) if w]
     threshold = detector.infer_threshold(scores, data.labels)
     return scores, threshold, RunFacts(int(len(data.x_train)), score_seconds, tuple(warnings))
 

@@ -249,11 +249,27 @@ _FIELDS = (
         low=0.01,
         high=1.0,
         optional=True,
-        null_means="inductive: the first 15 % (NAB's probationary period); transductive: all of it",
+        null_means="inductive: NAB's probationary period, the first min(⌊0.15·n⌋, 750) rows; transductive: all of it",
         step=0.05,
         format="%.2f",
         applies_to=(TIMESERIES,),
         default=None,
+    ),
+    Field(
+        "data.scaling",
+        "Scaling",
+        "choice",
+        "How each channel is scaled for the model, with statistics of the training span. Robust: (value − median) / "
+        "interquartile range into a linear output, so values far outside the training range keep their distance. "
+        "Min-max: into [0, 1] and a sigmoid output, which squashes values beyond the training range (the Keras "
+        "example's art_daily setting keeps it).",
+        choices=("robust", "minmax"),
+        choice_labels={
+            "robust": "Robust (median, IQR), linear output",
+            "minmax": "Min-max into [0, 1], sigmoid output",
+        },
+        applies_to=(TIMESERIES,),
+        default="robust",
     ),
     Field(
         "data.train_dataset",
@@ -480,6 +496,27 @@ _FIELDS = (
         choice_labels={"mean": "Mean of covering windows", "max": "Max of covering windows"},
         applies_to=(TIMESERIES,),
         default="mean",
+    ),
+    Field(
+        "score.causal",
+        "Streaming score",
+        "bool",
+        "Score each timestamp from the window that ends at it, so a score uses only the past and a deployed model "
+        "can score as data arrives (the first window − 1 timestamps, with no full window behind them, score 0). "
+        "Off: a timestamp's score also uses the windows after it (Score per timestamp).",
+        applies_to=(TIMESERIES,),
+        default=False,
+    ),
+    Field(
+        "score.likelihood",
+        "Anomaly likelihood",
+        "bool",
+        "Score each timestamp by the likelihood, in [0, 1], that its error is unusual against the series' longer "
+        "history of errors (a Gaussian of the errors before it, read as a tail probability on a log scale, after "
+        "NAB's HTM likelihood), instead of the raw error: it means the same on every series, so one threshold "
+        "serves many.",
+        applies_to=(TIMESERIES,),
+        default=False,
     ),
     Field(
         "score.baselines",

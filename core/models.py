@@ -12,39 +12,14 @@ reconstructions and errors keep their precision.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import keras
 from keras import layers
 
 from core import fields
-from core.config import ModelConfig
+from core.config import ModelConfig, auto_sizes, bottleneck_warning  # noqa: F401  (their home before; TensorFlow-free now)
 from core.errors import ConfigError
-
-WIDE_INPUT = 64  # inputs at least this wide (images, series) keep the 256-128-16 model measured on them
-
-
-def auto_sizes(config: ModelConfig, sample_shape: tuple) -> ModelConfig:
-    """`config` with an "auto" latent size and hidden layers chosen from the input's width d = prod(sample_shape):
-    a code of d // 4 numbers, at least 2 and at most 16, so always narrower than a table of 3 or more columns;
-    hidden layers 256, 128 for inputs of WIDE_INPUT numbers or more, else one layer of 2·d units."""
-    width = math.prod(sample_shape)
-    latent_dim = min(16, max(2, width // 4)) if config.latent_dim == "auto" else config.latent_dim
-    hidden = ([256, 128] if width >= WIDE_INPUT else [2 * width]) if config.hidden == "auto" else config.hidden
-    return dataclasses.replace(config, latent_dim=latent_dim, hidden=hidden)
-
-
-def bottleneck_warning(config: ModelConfig, sample_shape: tuple) -> str | None:
-    """A warning when the code is not smaller than the input: such a model can learn to copy, anomalies too."""
-    input_size = math.prod(sample_shape)
-    code = auto_sizes(config, sample_shape).latent_dim  # numbers in the bottleneck code of one sample
-    if code < input_size:
-        return None
-    return (
-        f"The code ({code:,} numbers) is not smaller than the input ({input_size:,} numbers): the autoencoder can learn "
-        f"to copy its input, anomalies included. Lower {fields.name('model.latent_dim')} below {input_size}."
-    )
 
 
 @keras.saving.register_keras_serializable(package="anomaly_studio")
@@ -137,7 +112,8 @@ def build_autoencoder(
     make.output = output
     make.bounds = input_bounds
     if config.kind == "dense":
-        encoder, decoder = _dense_encoder(config, sample_shape, make), _dense_decoder(config, sample_shape, make)
+        encoder = _dense_encoder(config, sample_shape, make)
+        decoder = _dense_decoder(config, sample_shape, make)
     elif config.kind == "conv":
         if len(sample_shape) != 3:
             raise ConfigError(
@@ -208,7 +184,8 @@ def _conv_encoder(config: ModelConfig, sample_shape: tuple, conv: type, make: _L
 
 
 def _conv_decoder(config: ModelConfig, sample_shape: tuple, feature_shape: tuple, make: _Layers) -> keras.Model:
-    """Dense → reshape to the encoder's feature map, mirrored transposed convs, sigmoid conv, crop to the input size."""
+    """Dense → reshape to the encoder's feature map, mirrored transposed convs, an output conv (`make.output`),
+    crop to the input size."""
     series = len(sample_shape) <= 2
     transpose, conv = (layers.Conv1DTranspose, layers.Conv1D) if series else (layers.Conv2DTranspose, layers.Conv2D)
     channels = 1 if len(sample_shape) == 1 else sample_shape[-1]

@@ -21,13 +21,13 @@ import numpy as np
 from core.events import event_metrics
 from core.metrics import evaluate
 from core.thresholds import ThresholdChoice, config_of
-from core.training import History
 
 if TYPE_CHECKING:
     from core.baselines import BaselineRun
     from core.config import ExperimentConfig, ThresholdConfig
     from core.data import ExperimentData
     from core.detector import AutoencoderDetector
+    from core.training import History
 
 
 STOP_REASONS = {  # History.stopped -> how the dashboard and the report say it

@@ -89,3 +89,16 @@ def reconstruct(model: keras.Model, x: np.ndarray, error: str, batch_size: int =
     ]
     x_hat = np.concatenate(batches) if batches else np.empty_like(x)
     return x_hat, losses.error_map(error, x, x_hat)
+
+
+def constant_scores_warning(scores: np.ndarray) -> str | None:
+    """A warning when every score (n,) is the same: no threshold then tells one sample or timestamp from another
+    (a flat series, or a model that rebuilds everything alike)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    finite = scores[np.isfinite(scores)]
+    if len(finite) < 2 or np.ptp(finite) > 1e-9 * max(1.0, float(np.abs(finite).max())):
+        return None
+    return (
+        f"Every one of the {len(scores):,} scores is {finite[0]:.6g}: the scores cannot tell anything apart, so no "
+        "threshold flags anything useful (a constant series, or a model that rebuilds every sample alike)."
+    )

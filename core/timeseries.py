@@ -65,3 +65,15 @@ def per_timestamp(errors: np.ndarray, starts: np.ndarray, window: int, n: int, a
 def covering(index: int, starts: np.ndarray, window: int) -> np.ndarray:
     """Positions in `starts` of the windows that contain timestamp `index`."""
     return np.flatnonzero((starts <= index) & (index < starts + window))
+
+
+def score_mode(score) -> str:
+    """How a time-series run scores its timestamps, in words, from its ScoreConfig: streaming (the window ending at
+    each timestamp) or the `aggregate` of the windows covering it, and the raw error or the anomaly likelihood."""
+    where = (
+        "streaming: the window ending at each timestamp"
+        if score.causal
+        else f"{score.aggregate} of the windows covering each timestamp"
+    )
+    what = "anomaly likelihood in [0, 1]" if score.likelihood else f"raw {score.error} error"
+    return f"{where}, {what}"

@@ -176,6 +176,8 @@ def train_autoencoder(
     streamed = _is_streamed(x_train)
     x_train = x_train if streamed else np.asarray(x_train, dtype=np.float32)
     x_fit, x_validation = split_validation(x_train, config.validation_fraction, seed)
+    if not streamed:
+        x_fit = repeated_to_steps(x_fit, config.batch_size)
     if trainee is None:
         trainee = training_model(model, config, seed)
     history = earlier.continued() if earlier is not None else History()
@@ -216,6 +218,17 @@ def train_autoencoder(
         curve = history.val_loss if len(history.val_loss) == len(history.loss) else history.loss
         history.best_epoch = int(np.argmin(curve)) + 1
     return history
+
+
+MIN_STEPS_PER_EPOCH = 16  # a 750-row span in batches of 128 gave 5 steps: too few for early stopping to judge
+
+
+def repeated_to_steps(x: np.ndarray, batch_size: int, min_steps: int = MIN_STEPS_PER_EPOCH) -> np.ndarray:
+    """x (n, ...) repeated whole, enough times that an epoch has at least `min_steps` batches of `batch_size`
+    (x itself when it has them already): on a short training span an epoch is then a real step of training,
+    and early stopping does not keep the weights of an epoch-1 model that rebuilds every sample alike."""
+    repeats = math.ceil(min_steps * batch_size / max(len(x), 1))
+    return x if repeats <= 1 else np.concatenate([x] * repeats)
 
 
 def denoising(model: keras.Model, noise: float, seed: int) -> keras.Model:

@@ -7,7 +7,7 @@ import streamlit as st
 from core.config import ExperimentConfig
 from core.data import TIMESERIES, availability, builtin_kind, builtin_spec
 from core.errors import ConfigError
-from ui import engine, state
+from ui import state
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 # Card titles for the presets that ship with the app, best first; other presets follow, titled by their name.
@@ -155,5 +155,3 @@ for row_start in range(0, len(presets), 3):
             st.caption(data_note(preset))
             if st.button("Open demo", key=f"preset:{path.stem}", icon=":material/play_arrow:"):
                 open_preset(path)
-
-engine.warm_up()  # the page has painted: load TensorFlow meanwhile, for the pages that need it

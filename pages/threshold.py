@@ -1,11 +1,11 @@
 """Threshold: move a threshold over the reconstruction errors and watch the flagged count and metrics follow.
 
 Nothing here touches the model: the errors were scored once, the histogram is binned once, and
-every metric at a new threshold is a binary search in the sorted errors (ui.analysis).
+every metric at a new threshold is a binary search in the sorted errors: in the browser while the line is
+dragged (ui.threshold_histogram), here once it is released (ui.analysis).
 """
 
 import dataclasses
-import math
 
 import streamlit as st
 
@@ -16,15 +16,19 @@ from core.errors import ConfigError
 from core.fields import FIELDS, LABELLED_METHODS
 from core.metrics import confusion_matrix
 from core.thresholds import METHOD_PARAMETER, choose_threshold
-from ui import analysis, saving, state, timeline
+from core.timeseries import score_mode
+from ui import analysis, engine, saving, state, threshold_histogram, timeline
 from ui import baselines as baseline_view
 
 WIDGET = "threshold:"
-SLIDER, TYPED, METHOD, SHOWN = WIDGET + "value", WIDGET + "typed", WIDGET + "method", WIDGET + "shown"
+TYPED, METHOD, SHOWN = WIDGET + "typed", WIDGET + "method", WIDGET + "shown"
+HISTOGRAM, SEQ = WIDGET + "histogram", WIDGET + "seq"  # the component, and the browser's last move taken
+RANGE = WIDGET + "range"  # the errors (low, high) whose samples are listed under the histogram
 THRESHOLD_ERROR = "threshold_error"
 BOX_DRAWN = "threshold_parameter_drawn"  # the parameter whose box the last run drew, or None
 
 state.require_result()
+engine.warm_umap()  # a model exists: compile UMAP for the Latent map meanwhile
 result = state.result()
 scores, labels = result.scores, result.data.labels
 summary = analysis.summary(result)
@@ -39,18 +43,19 @@ def threshold_config(method: str, value: float, **typed: float) -> ThresholdConf
 
 
 def apply_threshold(method: str, value: float | None = None, **typed: float) -> None:
-    """Callback: choose the threshold the way `method` says (or at `value`), and move the slider and box there."""
+    """Callback: choose the threshold the way `method` says (or at `value`), and move the line and box there."""
     try:
-        new_config = threshold_config(method, st.session_state[SLIDER] if value is None else value, **typed)
+        new_config = threshold_config(method, state.threshold().value if value is None else value, **typed)
         choice = choose_threshold(new_config, scores, result.train_scores, labels)
     except ConfigError as exc:
         st.session_state[THRESHOLD_ERROR] = str(exc)
         return
     st.session_state.pop(THRESHOLD_ERROR, None)
     state.set_threshold(choice, new_config)
-    st.session_state[SLIDER] = st.session_state[TYPED] = choice.value
+    st.session_state[TYPED] = choice.value
     st.session_state[METHOD] = method
     st.session_state[SHOWN] = choice
+    st.session_state.pop(RANGE, None)
     state.update_config(threshold=dataclasses.replace(new_config, value=choice.value))
 
 
@@ -62,24 +67,20 @@ def on_parameter_typed(name: str) -> None:
     apply_threshold(st.session_state[METHOD], **{name: float(st.session_state[WIDGET + name])})
 
 
-def on_slider_move() -> None:
-    apply_threshold("value")
+def on_line_released() -> None:
+    move = threshold_histogram.released(HISTOGRAM)
+    if move is not None:
+        st.session_state[SEQ] = int(move["seq"])
+        apply_threshold("value", float(move["value"]))
+
+
+def on_range_selected() -> None:
+    st.session_state[RANGE] = threshold_histogram.selected_range(HISTOGRAM)
 
 
 def on_typed() -> None:
     if st.session_state[TYPED] is not None:
         apply_threshold("value", st.session_state[TYPED])
-
-
-def percent(value) -> str:
-    return "–" if value is None else f"{value:.1%}"
-
-
-def slider_step(span: float) -> tuple[float, str]:
-    """A round step of between a 200th and a 2,000th of `span` (one arrow-key press moves a visible amount; the
-    box beside the slider takes any value), and a format showing its decimals."""
-    decimals = max(0, -math.floor(math.log10(span / 200))) if span > 0 else 6
-    return 10.0**-decimals, f"%.{decimals}f"
 
 
 choice = state.threshold()
@@ -91,17 +92,21 @@ st.caption(
     f"{state.dataset_label(result.config.data.dataset)} · {result.config.model.kind} autoencoder · "
     f"{len(scores):,} scored {'timestamps' if result.data.kind == TIMESERIES else 'samples'}"
     + ("" if labels is not None else " · no labels, so only counts are shown")
+    + (f" · scored {score_mode(result.config.score)}" if result.data.kind == TIMESERIES else "")
 )
 
-if st.session_state.get(SHOWN) is not choice or SLIDER not in st.session_state:
+if st.session_state.get(SHOWN) is not choice or TYPED not in st.session_state:
     # A new result, an opened run, a change made in another tab of this session, or a return to this page:
     # the widgets show the threshold in force.
-    st.session_state[SLIDER] = st.session_state[TYPED] = choice.value
+    st.session_state[TYPED] = choice.value
     st.session_state[METHOD] = choice.method if choice.method in methods else "value"
     st.session_state[SHOWN] = choice
     st.session_state[BOX_DRAWN] = None
+    st.session_state.pop(RANGE, None)
 
-method_column, parameter_column, explanation_column = st.columns([3, 2, 5], vertical_alignment="bottom")
+method_column, parameter_column, typed_column, explanation_column = st.columns(
+    [3, 2, 2, 5], vertical_alignment="bottom"
+)
 method = method_column.selectbox(
     method_field.label,
     methods,
@@ -133,62 +138,29 @@ explanation_column.info(choice.explanation, icon=":material/info:")
 if THRESHOLD_ERROR in st.session_state:
     st.error(st.session_state[THRESHOLD_ERROR])
 
-low, high = min(float(scores.min()), choice.value), max(float(scores.max()), choice.value)
-step, value_format = slider_step(high - low)
-slider_column, typed_column = st.columns([5, 1], vertical_alignment="bottom")
-slider_column.slider(
-    "Threshold (reconstruction error)", low, high, step=step, format=value_format, key=SLIDER, on_change=on_slider_move
-)
 typed_column.number_input(
-    "Exact value", format="%.6g", key=TYPED, on_change=on_typed, help="Type any threshold; the slider follows."
+    "Exact value", format="%.6g", key=TYPED, on_change=on_typed, help="Type any threshold; the line follows."
 )
-threshold = result.threshold.value  # exact, whether it came from the slider, the box or a method
-
+threshold = result.threshold.value  # exact, whether it came from the line, the box or a method
 point = summary.curve.at(threshold)
-cards = st.columns([0.95, 1, 1, 0.8, 1.2, 1.3], gap="xsmall")  # the longest title and "100.0%" fit at 1400 px
-share = f"{100 * point['n_flagged'] / point['n_scored']:.3g}% of {point['n_scored']:,}"  # "100% of 1,000" fits
-cards[0].metric("Flagged", f"{point['n_flagged']:,}", share, delta_color="off", delta_arrow="off", border=True)
-if labels is not None:
-    cards[1].metric(
-        "Precision", percent(point["precision"]), border=True, help="Share of flagged samples that are anomalies."
-    )
-    cards[2].metric("Recall", percent(point["recall"]), border=True, help="Share of anomalies that are flagged.")
-    cards[3].metric("F1", "–" if point["f1"] is None else f"{point['f1']:.3f}", border=True)
-    cards[4].metric(
-        "Normals correct",
-        percent(point["accuracy_normal"]),
-        border=True,
-        help="Accuracy on normal samples: the share left unflagged.",
-    )
-    cards[5].metric(
-        "Anomalies correct",
-        percent(point["accuracy_anomaly"]),
-        border=True,
-        help="Accuracy on anomalies: the share flagged (the recall).",
-    )
+threshold_histogram.threshold_histogram(
+    summary.browser_payload(),
+    threshold,
+    st.session_state.get(SEQ, 0),
+    unit="timestamps" if result.data.kind == TIMESERIES else "samples",
+    key=HISTOGRAM,
+    on_release=on_line_released,
+    on_range=on_range_selected,
+)
+if st.session_state.get(RANGE) is not None:
+    x0, x1 = st.session_state[RANGE]
+    in_range = summary.between(x0, x1)
+    st.markdown(f"**{len(in_range):,} samples** with an error between {x0:.4g} and {x1:.4g}")
+    st.dataframe(analysis.sample_table(result, in_range[:1000], threshold), hide_index=True, height=280)
 
 if result.data.kind == TIMESERIES:
     timeline.event_cards(result)
     timeline.timeline_chart(result, threshold)
-
-log_x_column, log_y_column, _ = st.columns([1, 1, 4])
-log_x = log_x_column.toggle("Log-scale errors", key="histogram_log_x")
-log_y = log_y_column.toggle("Log-scale counts", key="histogram_log_y")
-bins = summary.bins(log_x)
-event = st.plotly_chart(
-    figures.error_histogram(bins, threshold, log_y=log_y),
-    key="error_histogram",
-    on_select="rerun",
-    selection_mode="box",
-)
-st.caption("Drag a box over the histogram to list the samples in that error range.")
-
-selected_boxes = event.selection.box if event and event.selection else []
-if selected_boxes:
-    x0, x1 = sorted(selected_boxes[0]["x"])
-    in_range = summary.between(x0, x1)
-    st.markdown(f"**{len(in_range):,} samples** with an error between {x0:.4g} and {x1:.4g}")
-    st.dataframe(analysis.sample_table(result, in_range[:1000], threshold), hide_index=True, height=280)
 
 if labels is not None:
     confusion_column, roc_column, pr_column = st.columns(3)

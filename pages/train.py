@@ -8,17 +8,21 @@ from pathlib import Path
 import streamlit as st
 
 from core import figures
-from core.config import validate
+from core.config import bottleneck_warning, validate
 from core.errors import ConfigError, StudioError
 from core.fields import FIELDS
+from core.result import STOP_REASONS
 from ui import data as data_cache
 from ui import engine, saving, state, widgets
 
-with st.spinner("Loading TensorFlow…"):
-    engine.load()
-    from core.jobs import TrainingJob
-    from core.models import bottleneck_warning
-    from core.result import STOP_REASONS
+
+def training_job():
+    """The TrainingJob class, loading TensorFlow first if the server's warm-up has not yet (the form paints without
+    it, so a first visit to this page never waits for TensorFlow)."""
+    with st.spinner("Loading TensorFlow…"):
+        engine.load()
+        from core.jobs import TrainingJob
+    return TrainingJob
 
 
 def duration(seconds) -> str:
@@ -38,13 +42,13 @@ def start_training(config) -> None:
         state.set_training_error(str(exc))
         return
     state.set_config(config)
-    state.start_job(lambda: TrainingJob(config, data_dir=state.data_dir(), data=data))
+    state.start_job(lambda: training_job()(config, data_dir=state.data_dir(), data=data))
 
 
 def continue_training(result, epochs: int) -> None:
     """Start training the session's model `epochs` more epochs in the background."""
     try:
-        state.start_job(lambda: TrainingJob.continuing(result, epochs))
+        state.start_job(lambda: training_job().continuing(result, epochs))
     except ConfigError as exc:
         state.set_training_error(str(exc))
 
@@ -130,6 +134,10 @@ def settings_form(config, data) -> None:
             aggregate = config.score.aggregate
             if FIELDS["score.aggregate"].applies(kind):
                 aggregate = widgets.choice("score.aggregate", config.score.aggregate, kind)
+            causal, likelihood = config.score.causal, config.score.likelihood
+            if FIELDS["score.causal"].applies(kind):
+                causal = widgets.switch("score.causal", config.score.causal)
+                likelihood = widgets.switch("score.likelihood", config.score.likelihood)
             baselines = widgets.choices("score.baselines", config.score.baselines)
             seed = widgets.number("seed", config.seed)
         train_column, _ = st.columns([1, 5])
@@ -165,6 +173,8 @@ def settings_form(config, data) -> None:
                 error=error,
                 density_components=density,
                 aggregate=aggregate,
+                causal=causal,
+                likelihood=likelihood,
                 baselines=list(baselines),
             ),
         )
@@ -287,6 +297,7 @@ if result is None:
     st.info("Set the model up above and press **Train**. The loss chart updates live while it trains.")
     st.stop()
 
+engine.warm_umap()  # a model exists: compile UMAP for the Latent map meanwhile
 history = result.history
 st.subheader("Current model")
 same_data = result.config.data == config.data and result.config.seed == config.seed

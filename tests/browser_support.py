@@ -107,9 +107,12 @@ def open_page(page: Page, link: str, heading: str) -> None:
 
 
 def metric(page: Page, label: str):
-    return (
-        page.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True)).get_by_test_id("stMetricValue")
+    """A metric card's value: Streamlit's, or one of the Threshold page's histogram component."""
+    streamlit_card = page.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True))
+    histogram_card = page.locator("[data-testid=thresholdHistogram] .card").filter(
+        has=page.locator(".label").get_by_text(label, exact=True)
     )
+    return streamlit_card.get_by_test_id("stMetricValue").or_(histogram_card.locator(".value"))
 
 
 def metric_value(page: Page, label: str) -> str:
@@ -192,6 +195,12 @@ def assert_nothing_covered_or_cut(page: Page) -> None:
             if (getComputedStyle(part).textOverflow !== 'ellipsis') continue;
             cards.push(part.textContent);
             if (part.scrollWidth > part.clientWidth + 1) cut.push(part.textContent);
+        }
+        for (const host of document.querySelectorAll('[data-testid=stBidiComponentIsolated]')) {
+            for (const part of host.shadowRoot ? host.shadowRoot.querySelectorAll('.card > *') : []) {
+                cards.push(part.textContent);
+                if (part.scrollWidth > part.clientWidth + 1) cut.push(part.textContent);
+            }
         }
         const covered = [], legends = [];
         for (const plot of document.querySelectorAll('.js-plotly-plot')) {

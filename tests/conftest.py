@@ -7,6 +7,8 @@ import pytest
 
 # Set before any test module imports TensorFlow, which reads it once at import.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Servers and pages under test warm TensorFlow up but skip compiling UMAP (half a minute of CPU in the background).
+os.environ.setdefault("ANOMALY_STUDIO_WARM_UP", "engine")
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 

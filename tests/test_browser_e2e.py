@@ -87,7 +87,7 @@ def test_digits_demo_end_to_end(new_page, app_url: str):
     assert_nothing_covered_or_cut(page)
 
     open_page(page, "Threshold", "Threshold")
-    histogram = page.locator(".js-plotly-plot").first
+    histogram = page.get_by_test_id("thresholdHistogram")
     expect(histogram).to_be_visible(timeout=WAIT)
     expect(page.get_by_role("button", name="Saved")).to_be_disabled()
     # The classical baselines, computed in the background, join the autoencoder's ROC chart.
@@ -96,12 +96,12 @@ def test_digits_demo_end_to_end(new_page, app_url: str):
     flagged_before = metric_value(page, "Flagged")
     screenshot(page, "4-threshold")
     assert_nothing_covered_or_cut(page)
-    thumb = page.get_by_test_id("stSlider").get_by_role("slider")
-    thumb.focus()
-    thumb.press("Home")  # lowest threshold: every sample but the lowest-error one is flagged
+    line = page.get_by_role("slider", name="Threshold")
+    line.focus()
+    line.press("Home")  # the lowest threshold on the axis: every sample is flagged
     expect(metric(page, "Flagged")).not_to_have_text(flagged_before, timeout=30_000)
     for _ in range(5):
-        thumb.press("ArrowRight")
+        line.press("ArrowRight")
     flagged_after = int(settled_metric_value(page, "Flagged").replace(",", ""))
     expect(page.get_by_role("button", name="Save threshold")).to_be_visible(timeout=WAIT)  # the saved run is behind
     assert_no_errors(page)

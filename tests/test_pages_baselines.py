@@ -55,7 +55,7 @@ def test_threshold_page_shows_the_baselines_beside_the_autoencoder():
     sentences = [w.value for w in at.warning if "beat" in w.value]
     assert bool(sentences) == bool(beaten), (sentences, ours)
 
-    at.slider(key="threshold:value").set_value(float(result.scores.max()) * 0.5).run()
+    at.number_input(key="threshold:typed").set_value(float(result.scores.max()) * 0.5).run()
     assert not at.exception
     button(at, "Save run").click().run()
     assert not at.error, at.error[0].value

@@ -39,7 +39,7 @@ def test_the_art_daily_demo_draws_a_timeline_whose_events_follow_the_threshold(s
     assert "anomaly score" in timeline.proto.spec
     at_threshold = int(metric(at, "Flagged events"))
     scores = workspace(at).result.scores
-    at.slider(key="threshold:value").set_value(float(np.quantile(scores, 0.3))).run()
+    at.number_input(key="threshold:typed").set_value(float(np.quantile(scores, 0.3))).run()
     assert not at.exception, at.exception[0].message
     assert int(metric(at, "Flagged events")) != at_threshold
     assert charts_with(at, "flagged events")

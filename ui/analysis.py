@@ -19,6 +19,7 @@ from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, name_classes
 from core.metrics import OperatingCurve, pr_curve, roc_curve
 from core.tabular import table_spans
 from ui import caching
+from ui import threshold_histogram
 
 SUMMARY = "score_summary"
 SCALE_SAMPLES = 1000  # a shared colour scale spans the error maps of at most this many samples, the first listed
@@ -40,11 +41,19 @@ class ScoreSummary:
     _error_peaks: dict[int, float] = field(default_factory=dict)
     _classes: np.ndarray | None = None
     _band: tuple | None = None
+    _browser: dict | None = None
 
     def bins(self, log_x: bool) -> figures.HistogramBins:
         if log_x not in self._bins:
             self._bins[log_x] = figures.histogram_bins(self.result.scores, self.result.data.labels, log_x=log_x)
         return self._bins[log_x]
+
+    def browser_payload(self) -> dict:
+        """What the threshold histogram component needs about this result, built once (ui.threshold_histogram)."""
+        if self._browser is None:
+            scores, labels = self.result.scores, self.result.data.labels
+            self._browser = threshold_histogram.browser_payload(self.curve, scores, labels, token=f"{id(self):x}")
+        return self._browser
 
     def between(self, low: float, high: float) -> np.ndarray:
         """Indices of the samples whose error is within [low, high], highest error first."""

@@ -12,8 +12,10 @@ import gc
 import os
 import threading
 
-WARM_UP_ENV = "ANOMALY_STUDIO_WARM_UP"  # "0" keeps the engine unloaded until a page needs it
+WARM_UP_ENV = "ANOMALY_STUDIO_WARM_UP"  # "0": nothing warmed; "engine": no UMAP compile; else everything
 _warming = threading.Lock()
+_compiling_umap = threading.Lock()
+umap_ready = threading.Event()  # set once UMAP's code is compiled in this process
 
 
 def load() -> None:
@@ -26,7 +28,32 @@ def load() -> None:
 
 
 def warm_up() -> None:
-    """Load the engine in a background thread, once per server, so the first visit to Train finds it loaded."""
+    """Once per server, in a background thread: build the default dataset, load the engine and warm the training
+    path (core.warmup), so the first visit to Train and the first training find them ready."""
     if os.environ.get(WARM_UP_ENV, "1") == "0" or not _warming.acquire(blocking=False):
         return
-    threading.Thread(target=load, name="anomaly-studio-warm-up", daemon=True).start()
+    threading.Thread(target=_warm, name="anomaly-studio-warm-up", daemon=True).start()
+
+
+def _warm() -> None:
+    from core import warmup
+
+    warmup.warm_data()
+    load()
+    warmup.warm_training()
+
+
+def warm_umap() -> None:
+    """Once per server, once a model exists (so it never slows a first training: numba's compile holds the GIL
+    much of its half minute), compile UMAP for the Latent map in a background thread at the lowest priority."""
+    if os.environ.get(WARM_UP_ENV, "1") in ("0", "engine") or not _compiling_umap.acquire(blocking=False):
+        return
+    threading.Thread(target=_warm_umap, name="anomaly-studio-warm-up-umap", daemon=True).start()
+
+
+def _warm_umap() -> None:
+    from core import warmup
+
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # on Linux: this thread only
+    warmup.warm_umap()
+    umap_ready.set()

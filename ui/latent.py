@@ -6,6 +6,8 @@ or a selection reruns the page without encoding or projecting again; a new model
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +17,7 @@ from core import latent
 from ui import caching
 
 LATENT = "latent_map"
+PROGRESS_SECONDS = 0.5  # how often the status line of a projection in progress is redrawn
 
 
 @dataclass
@@ -43,11 +46,40 @@ def projection(result, method: str) -> latent.Projection:
     """The codes of `result` in 2-D by `method` (core.latent.project, seeded with the config's seed), once each."""
     cache = _cache(result)
     if method not in cache.projections:
-        with st.spinner(f"Placing the codes with {latent.METHODS[method]}…"):
-            cache.projections[method] = latent.project(
-                cache.codes.codes, method, result.config.seed, scores=cache.codes.scores
-            )
+        cache.projections[method] = _project_with_progress(cache.codes, method, result.config.seed)
     return cache.projections[method]
+
+
+def _project_with_progress(codes: latent.LatentCodes, method: str, seed: int) -> latent.Projection:
+    """latent.project in a thread, while a status line counts the seconds and, for UMAP, says whether its code is
+    still compiling (once per server: ui.engine starts that when the server does)."""
+    from ui import engine
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["projection"] = latent.project(codes.codes, method, seed, scores=codes.scores)
+        except Exception as exc:  # raised again in the page's thread, where Streamlit shows it
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name=f"latent-{method}", daemon=True)
+    started = time.monotonic()
+    worker.start()
+    name, cap = latent.METHODS[method], latent.CAPS[method]
+    points = min(len(codes), cap) if cap else len(codes)
+    with st.status(f"Placing {points:,} codes with {name}…") as status:
+        while worker.is_alive():
+            worker.join(PROGRESS_SECONDS)
+            compiling = method == "umap" and not engine.umap_ready.is_set()
+            note = " UMAP's code is still compiling (once per server, started when it did)." if compiling else ""
+            status.update(label=f"Placing {points:,} codes with {name}… {time.monotonic() - started:.0f} s.{note}")
+        status.update(label=f"Placed with {name} in {time.monotonic() - started:.1f} s", state="complete")
+    if "error" in outcome:
+        raise outcome["error"]
+    if method == "umap":
+        engine.umap_ready.set()
+    return outcome["projection"]
 
 
 def selected_points(selection) -> np.ndarray:

@@ -20,12 +20,12 @@ from core.data.registry import builtin_spec, dataset_label, load_dataset
 from core.data.stream import is_streamable_folder, stream_image_folder
 from core.data.types import ANOMALY, INJECTED, NORMAL, TIMESERIES, UNKNOWN, Dataset, ExperimentData
 from core.errors import DataError
+from core.nab import probationary_length
 
 if TYPE_CHECKING:  # core.config imports this package, so the config types are for annotations only
     from core.config import DataConfig, InjectConfig
 
 _GATHER_CHUNK = 4096
-PROBATIONARY_SHARE = 0.15  # NAB's probationary period: the first 15 % of a series, where a detector learns
 
 
 @dataclass
@@ -173,8 +173,9 @@ def name_classes(data: ExperimentData, inject: InjectConfig | None, indices: np.
 def _timeseries_data(dataset: Dataset, config: DataConfig, data_dir) -> ExperimentData:
     """One long series: train on the training span (of `config.train_dataset` when set), score every timestamp.
 
-    The training span is `config.train_span` of the training series from its start; null means the first
-    PROBATIONARY_SHARE for the inductive protocol and all of it otherwise (or with another training series).
+    The training span is `config.train_span` of the training series from its start; null means NAB's
+    probationary period (core.nab.probationary_length: the first min(⌊0.15·n⌋, 750) rows) for the inductive
+    protocol and all of it otherwise (or with another training series).
     """
     for key, path in fields.SAMPLE_ONLY.items():
         if getattr(config, key) is not None:
@@ -198,12 +199,15 @@ def _timeseries_data(dataset: Dataset, config: DataConfig, data_dir) -> Experime
             f"{dataset.name} has {len(dataset.x_train)} timestamps, fewer than one window; "
             f"lower {fields.name('data.window')} (now {config.window})"
         )
-    default_span = PROBATIONARY_SHARE if config.protocol == "inductive" and source is dataset else 1.0
-    span = config.train_span if config.train_span is not None else default_span
-    n_train = int(round(span * len(source.x_train)))
+    if config.train_span is not None:
+        span, n_train = f"{config.train_span:g}", int(round(config.train_span * len(source.x_train)))
+    elif config.protocol == "inductive" and source is dataset:
+        span, n_train = "NAB's probationary period", probationary_length(len(source.x_train))
+    else:
+        span, n_train = "all", len(source.x_train)
     if n_train < config.window:
         raise DataError(
-            f"the training span ({span:g} of {source.name}: {n_train} timestamps) is shorter than one window of "
+            f"the training span ({span} of {source.name}: {n_train} timestamps) is shorter than one window of "
             f"{config.window}; raise {fields.name('data.train_span')} or lower {fields.name('data.window')}"
         )
     x_score = dataset.x_train

@@ -60,8 +60,13 @@ def read_timeseries_csv(path: Path, windows: list | None = None) -> Dataset:
     labels = None if label_column is None else _labels(table[label_column], path, label_column)
     order = np.argsort(times, kind="stable")
     notices = []
-    if (order != np.arange(len(order))).any():
-        notices.append(f"{path.name}'s rows were not in time order; they were sorted by {time_column!r}")
+    moved = int((order != np.arange(len(order))).sum())
+    if moved:
+        back = np.flatnonzero(np.diff(times) < np.timedelta64(0)) + 1
+        notices.append(
+            f"{path.name}'s rows were not in time order: {len(back)} step(s) back in time (the first at row "
+            f"{back[0]:,}, {pd.Timestamp(times[back[0]])}); {moved:,} rows were re-sorted by {time_column!r}"
+        )
         times, values = times[order], values[order]
         labels = None if labels is None else labels[order]
     notices += _irregularities(times)
