@@ -18,8 +18,7 @@ from core import figures, sample_figures
 from core.data import ANOMALY, INJECTED, NORMAL, ROLE_NAMES, name_classes
 from core.metrics import OperatingCurve, pr_curve, roc_curve
 from core.tabular import table_spans
-from ui import caching
-from ui import threshold_histogram
+from ui import caching, threshold_histogram
 
 SUMMARY = "score_summary"
 SCALE_SAMPLES = 1000  # a shared colour scale spans the error maps of at most this many samples, the first listed
