@@ -163,14 +163,14 @@ def test_missing_dataset_offline_is_one_line_naming_the_files_and_folder(tmp_pat
     monkeypatch.setattr(builtin, "_fetch", no_network)
     empty = tmp_path / "empty"
     message = data_error(load_dataset, "mnist", empty)
-    assert message.startswith("mnist is not available offline")
+    assert message.startswith(f"MNIST (mnist) is not in the data folder {empty} and could not be downloaded")
     assert all(name in message for name in registry.IDX_FILES)
     assert f"{empty.resolve() / 'mnist'}/" in message and "ANOMALY_STUDIO_DATA" in message and "--data-dir" in message
     assert "Name or service not known" in message
 
     monkeypatch.delenv("ANOMALY_STUDIO_DATA", raising=False)
     message = data_error(load_dataset, "ecg5000")
-    assert "ecg.csv" in message and "DATA/ecg5000/" in message
+    assert "ecg.csv" in message and "<data folder>/ecg5000/" in message
 
 
 # ------------------------------------------------------------------------------------------------ user files
