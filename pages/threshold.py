@@ -208,5 +208,9 @@ if result.baselines is not None and result.baselines.names:
         )
 
 saving.save_controls()
-flagged_what = "flagged events" if result.data.kind == TIMESERIES else f"{point['n_flagged']:,} flagged samples"
+flagged_what = (
+    f"flagged events ({point['n_flagged']:,} flagged timestamps)"
+    if result.data.kind == TIMESERIES
+    else f"{point['n_flagged']:,} flagged samples"
+)
 st.page_link(state.FLAGGED_PAGE, label=f"Inspect the {flagged_what}", icon=":material/flag:")

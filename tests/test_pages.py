@@ -93,8 +93,8 @@ def metric(at: AppTest, label: str) -> str:
 def flagged_count(at: AppTest) -> int:
     """The flagged count the Threshold page computed at the threshold in force, from its link to the Flagged page
     (its cards are drawn in the browser, where AppTest does not look)."""
-    [link] = [e.proto.label for e in at.get("page_link") if "flagged samples" in e.proto.label]
-    return int(re.search(r"([\d,]+) flagged samples", link).group(1).replace(",", ""))
+    [link] = [e.proto.label for e in at.get("page_link") if "flagged" in e.proto.label]
+    return int(re.search(r"([\d,]+) flagged (samples|timestamps)", link).group(1).replace(",", ""))
 
 
 def histogram_data(at: AppTest) -> dict:

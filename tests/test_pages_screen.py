@@ -33,7 +33,7 @@ def sidebar_buttons(at) -> list[str]:
     return [b.label for b in at.sidebar.button]
 
 
-def test_a_method_chosen_again_keeps_its_parameter_after_the_slider_made_it_manual():
+def test_a_method_chosen_again_keeps_its_parameter_after_a_typed_threshold_made_it_manual():
     at = small_digits(start_app())
     train(at, epochs=1)
     go(at, "pages/threshold.py")
@@ -41,7 +41,7 @@ def test_a_method_chosen_again_keeps_its_parameter_after_the_slider_made_it_manu
     for method, (name, value) in PARAMETERS.items():
         at.selectbox(key="threshold:method").set_value(method).run()
         at.number_input(key=f"threshold:{name}").set_value(value).run()
-        at.slider(key="threshold:value").set_value(float(np.quantile(result.scores, 0.5))).run()
+        at.number_input(key="threshold:typed").set_value(float(np.quantile(result.scores, 0.5))).run()
         assert at.selectbox(key="threshold:method").value == "value"
         at.run()  # a rerun while the box is hidden: Streamlit forgets a widget that is not drawn
         at.selectbox(key="threshold:method").set_value(method).run()
