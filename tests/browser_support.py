@@ -196,6 +196,10 @@ def assert_nothing_covered_or_cut(page: Page) -> None:
             cards.push(part.textContent);
             if (part.scrollWidth > part.clientWidth + 1) cut.push(part.textContent);
         }
+        for (const part of document.querySelectorAll('[data-testid=thresholdHistogram] .card > *')) {
+            cards.push(part.textContent);
+            if (part.scrollWidth > part.clientWidth + 1) cut.push(part.textContent);
+        }
         for (const host of document.querySelectorAll('[data-testid=stBidiComponentIsolated]')) {
             for (const part of host.shadowRoot ? host.shadowRoot.querySelectorAll('.card > *') : []) {
                 cards.push(part.textContent);

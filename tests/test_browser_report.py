@@ -135,6 +135,6 @@ def test_the_cli_report_of_a_saved_run_opens_offline_with_every_figure(browser, 
     assert done.returncode == 0, done.stderr
 
     report, context = open_offline(browser, tmp_path / "report.html", "report-cli-run")
-    expect(report.locator("header .subtitle")).to_contain_text("run ·")  # named after the run folder
+    expect(report.locator("header .subtitle")).to_contain_text("Digits (8×8, offline) · dense · ")  # the run's title
     expect(report.locator("#flagged .sample").first).to_be_visible()
     context.close()

@@ -13,6 +13,7 @@ from browser_support import (
     assert_no_errors,
     assert_nothing_covered_or_cut,
     idle,
+    metric,
     open_demo,
     open_page,
     press_train,
@@ -120,9 +121,7 @@ def flag_everything(page: Page) -> None:
     total = re.search(
         r"([\d,]+) scored", page.get_by_text(re.compile(r"[\d,]+ scored (samples|timestamps)")).inner_text()
     )
-    expect(
-        page.get_by_test_id("stMetric").filter(has_text="Flagged").first.get_by_test_id("stMetricValue")
-    ).to_have_text(total.group(1), timeout=WAIT)
+    expect(metric(page, "Flagged")).to_have_text(total.group(1), timeout=WAIT)
 
 
 @pytest.mark.slow
