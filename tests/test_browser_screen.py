@@ -136,6 +136,7 @@ def test_the_demos_threshold_and_flagged_pages_draw_what_they_claim(preset, new_
     open_page(page, "Threshold", "Threshold")
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=WAIT)
     idle(page)
+    expect(metric(page, "Flagged")).to_be_visible(timeout=WAIT)  # the histogram component has drawn its cards
     assert_no_errors(page)
     assert_nothing_covered_or_cut(page)
     shapes = check_shapes(page, f"{preset} Threshold")
