@@ -33,7 +33,7 @@ from core.data.stream import ImageFiles
 from core.errors import ConfigError, DataError, NotFittedError, RunError
 from core.models import auto_sizes, build_autoencoder
 from core.scoring import reconstruct, reconstruction_errors
-from core.series_transforms import AnomalyLikelihood, CausalWindows, RobustScaler
+from core.series_transforms import AnomalyLikelihood, CausalWindows
 from core.tabular import ColumnScaler, density_components
 from core.thresholds import ThresholdChoice, choose_threshold
 from core.training import History, TrainingListener, copied_for_training, train_autoencoder, training_model
@@ -53,7 +53,7 @@ class AutoencoderDetector:
     layer) or "timeseries"; None infers it at `fit` from the sample rank (3: image, else series).
 
     A "timeseries" detector takes whole series (n_timestamps, channels) of raw values in `fit` and
-    `score_samples`: with `scaling` "robust" each channel is robust-scaled (series_transforms.RobustScaler: median
+    `score_samples`: with `scaling` "robust" each channel is robust-scaled (core.tabular.ColumnScaler per channel: median
     and interquartile range of the training series; the decoder's output is linear, so values beyond the training
     range keep their distance instead of being squashed), with "minmax" min-max scaled into a sigmoid output; cut into windows of `window` steps every `stride` steps, and each
     timestamp scored by the `score.aggregate` ("mean" or "max") of the errors of the windows covering it, or
@@ -121,7 +121,7 @@ class AutoencoderDetector:
             if self.scaling == "minmax":
                 self.scaler_ = {"min": x.min(axis=0).tolist(), "max": x.max(axis=0).tolist()}
             else:
-                robust = RobustScaler().fit(x)
+                robust = ColumnScaler().fit(x)
                 self.scaler_, output = {"center": robust.center_.tolist(), "scale": robust.scale_.tolist()}, "linear"
             samples = self._windows(x)
         else:
@@ -142,16 +142,7 @@ class AutoencoderDetector:
             self.model_ = build_autoencoder(self.model, self.sample_shape_, self.seed, mixed, output, bounds)
         self.trainee_ = training_model(self.model_, self.train, self.seed)
         self.log_dir_ = self._new_log_dir()
-        self.history_: History = train_autoencoder(
-            self.model_,
-            self._learned(samples),
-            self.train,
-            self.seed,
-            listener,
-            stop_event,
-            self.trainee_,
-            log_dir=self.log_dir_,
-        )
+        self.history_: History = self._train(samples, listener, stop_event)
         self._score_training(x, samples)
         return self
 
@@ -184,7 +175,13 @@ class AutoencoderDetector:
         if not self.keeps_optimizer_state:
             self.trainee_ = training_model(self.model_, self.train, self.seed)
         self.log_dir_ = self._new_log_dir(earlier=getattr(self, "log_dir_", None))
-        self.history_ = train_autoencoder(
+        self.history_ = self._train(samples, listener, stop_event, earlier=self.history_)
+        self._score_training(x, samples)
+        return self
+
+    def _train(self, samples, listener, stop_event, earlier: History | None = None) -> History:
+        """Train `trainee_` on prepared samples (a table's clipped, `_learned`), going on from `earlier`'s epochs."""
+        return train_autoencoder(
             self.model_,
             self._learned(samples),
             self.train,
@@ -192,11 +189,9 @@ class AutoencoderDetector:
             listener,
             stop_event,
             self.trainee_,
-            earlier=self.history_,
+            earlier=earlier,
             log_dir=self.log_dir_,
         )
-        self._score_training(x, samples)
-        return self
 
     def copy_for_training(self) -> AutoencoderDetector:
         """A copy of this fitted detector whose model, weights and optimizer state included, is its own: `fit_more`
@@ -487,7 +482,7 @@ class AutoencoderDetector:
 
     def _span_and_offset(self) -> tuple[np.ndarray, np.ndarray]:
         """(span, offset) of the scaler, scaled = (raw − offset) / span: float32 scalars, or (channels,) for time
-        series. Min-max: max − min (1 where that is 0) and min; robust: RobustScaler's scale and center."""
+        series. Min-max: max − min (1 where that is 0) and min; robust: ColumnScaler's scale and center."""
         if "center" in self.scaler_:
             return np.asarray(self.scaler_["scale"], np.float32), np.asarray(self.scaler_["center"], np.float32)
         span = np.asarray(self.scaler_["max"], np.float32) - np.asarray(self.scaler_["min"], np.float32)

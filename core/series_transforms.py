@@ -1,7 +1,6 @@
-"""Small transformers for long time series, each with fit / transform (and inverse_transform where it has one).
+"""Small transformers for long time series, each with fit / transform (and inverse_transform where it has one);
+their robust scaling is core.tabular.ColumnScaler, per channel.
 
-- `RobustScaler`: per channel, (value − median) / interquartile range of the training series, unbounded, so
-  values far outside the training range stay distinct (a min-max scale into a sigmoid output squashes them).
 - `CausalWindows`: each timestamp's window is the one that ends at it, so its score uses only the past.
 - `AnomalyLikelihood`: how unusual the recent errors are against their longer history, in [0, 1] (after NAB's
   HTM anomaly likelihood: a short moving average of the errors against a Gaussian of its longer past, read as
@@ -19,41 +18,6 @@ from scipy.special import log_ndtr
 from core.errors import NotFittedError
 
 _UNJUDGED = math.log(2) / (1 + math.log(2))  # the value of an even chance (tail probability 0.5)
-
-
-class RobustScaler:
-    """(x − median) / IQR per channel (last axis), fitted on a training series (n, channels).
-
-    A channel whose interquartile range is 0 (a flat line, a mostly constant count) is divided by its standard
-    deviation, else by its range, else by 1, so a constant channel maps to 0 without dividing by zero.
-    Fitted attributes: `center_` and `scale_`, (channels,) float64.
-    """
-
-    def fit(self, x: np.ndarray) -> RobustScaler:
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or len(x) == 0:
-            raise ValueError(f"expected a series of shape (n_timestamps, channels), got {x.shape}")
-        self.center_ = np.median(x, axis=0)
-        q25, q75 = np.percentile(x, [25, 75], axis=0)
-        scale = q75 - q25
-        for fallback in (x.std(axis=0), x.max(axis=0) - x.min(axis=0), np.ones(x.shape[1])):
-            scale = np.where(scale > 0, scale, fallback)
-        self.scale_ = scale
-        return self
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Scaled float32 copy of x (..., channels)."""
-        self._check()
-        return ((np.asarray(x, dtype=np.float64) - self.center_) / self.scale_).astype(np.float32)
-
-    def inverse_transform(self, x: np.ndarray) -> np.ndarray:
-        """Raw units float32 of scaled x (..., channels)."""
-        self._check()
-        return (np.asarray(x, dtype=np.float64) * self.scale_ + self.center_).astype(np.float32)
-
-    def _check(self) -> None:
-        if not hasattr(self, "scale_"):
-            raise NotFittedError("this RobustScaler is not fitted yet; call fit(x) first")
 
 
 class CausalWindows:

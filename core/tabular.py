@@ -16,6 +16,7 @@ TYPICAL_SHARE = 0.90  # the central share of each column's training values the a
 
 class ColumnScaler:
     """(x − median) / spread per column, fitted on training rows; blank cells (NaN) become the column's median.
+    A time series' channels are scaled by it too (core.detector, `data.scaling` "robust"), without the clip.
 
     spread: the interquartile range, robust to the outliers a contaminated table holds (a column whose quartiles
     coincide, e.g. mostly zeros, takes its standard deviation; a constant one 1). `low_` and `high_` bound each

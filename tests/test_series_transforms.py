@@ -12,7 +12,8 @@ from core.data.timeseries_csv import read_timeseries_csv
 from core.detector import AutoencoderDetector
 from core.errors import NotFittedError
 from core.scoring import constant_scores_warning
-from core.series_transforms import AnomalyLikelihood, CausalWindows, RobustScaler
+from core.series_transforms import AnomalyLikelihood, CausalWindows
+from core.tabular import ColumnScaler
 from core.training import MIN_STEPS_PER_EPOCH, repeated_to_steps
 
 EVEN_CHANCE = math.log(2) / (1 + math.log(2))  # the likelihood's value for a tail probability of 0.5
@@ -26,7 +27,7 @@ def daily_series(n: int = 600, seed: int = 0) -> np.ndarray:
 
 def test_robust_scaler_centres_on_the_median_and_stays_linear_outside_the_training_range():
     x = daily_series()
-    scaler = RobustScaler().fit(x)
+    scaler = ColumnScaler().fit(x)
     scaled = scaler.transform(x)
     assert abs(float(np.median(scaled))) < 1e-5
     assert np.percentile(scaled, 75) - np.percentile(scaled, 25) == pytest.approx(1.0, abs=1e-4)
@@ -37,10 +38,10 @@ def test_robust_scaler_centres_on_the_median_and_stays_linear_outside_the_traini
 
 
 def test_robust_scaler_maps_a_flat_line_to_zero_without_dividing_by_zero():
-    scaler = RobustScaler().fit(np.full((50, 1), 3.0))
+    scaler = ColumnScaler().fit(np.full((50, 1), 3.0))
     assert scaler.scale_[0] == 1.0 and np.all(scaler.transform(np.full((5, 1), 3.0)) == 0)
     with pytest.raises(NotFittedError):
-        RobustScaler().transform(np.zeros((2, 1)))
+        ColumnScaler().transform(np.zeros((2, 1)))
 
 
 def test_causal_windows_end_at_their_timestamp_and_leave_the_first_unscored():
